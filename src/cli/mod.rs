@@ -1,0 +1,54 @@
+//! Command-line verbs. Each parses its arguments into library settings, calls the library, prints.
+
+mod bench;
+mod simulate;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "lauekit", version, about = "Laue microdiffraction analysis (LaueTools-compatible)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate the Laue pattern of one or more grains (spots list, optional synthetic image).
+    Simulate(simulate::SimulateArgs),
+    /// List the built-in materials table.
+    Materials,
+    /// Benchmarks (single thread): patterns per second and per-pattern time.
+    Bench(bench::BenchArgs),
+}
+
+pub fn run() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(a) => simulate::run(a),
+        Command::Materials => {
+            print_materials();
+            Ok(())
+        }
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lauekit: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_materials() {
+    println!("name\ta_A\tb_A\tc_A\talpha_deg\tbeta_deg\tgamma_deg\trule\tspace_group\tlaue_group\tstructure\tsource");
+    for m in lauekit::crystal::MATERIALS {
+        let g = lauekit::crystal::LaueGroup::of_space_group(m.space_group).map(|g| g.symbol()).unwrap_or("?");
+        let l = m.lattice;
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            m.name, l[0], l[1], l[2], l[3], l[4], l[5], m.rule, m.space_group, g, m.structure, m.source
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! Crystallography: unit cells and LaueTools' B0, Laue groups, selection rules, materials.
+
+pub mod extinction;
+pub mod lattice;
+pub mod materials;
+pub mod symmetry;
+
+pub use extinction::{SelectionRule, space_group_symbol};
+pub use lattice::{Lattice, ReciprocalLattice};
+pub use materials::{MATERIALS, Material, MaterialEntry, RuleSpec};
+pub use symmetry::LaueGroup;

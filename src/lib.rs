@@ -1,0 +1,17 @@
+//! lauekit — Laue microdiffraction analysis natively and in the browser.
+//!
+//! Data flows through plain-Rust stages: [`crystal`] (lattices, symmetry, selection rules, materials) →
+//! [`geometry`] (detector calibration, orientations) → [`simulate`] (Laue patterns and synthetic images).
+//! [`io`] reads and writes LaueTools' text formats; [`device`] picks burn's compute device for the neural
+//! stages; `web` is the wasm-bindgen surface (wasm32 only).
+
+pub mod crystal;
+pub mod device;
+pub mod error;
+pub mod geometry;
+pub mod io;
+pub mod simulate;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use error::LaueError;
