@@ -107,7 +107,8 @@ pub async fn self_check(device: &Device) -> Result<[f32; 2]> {
         .into_data_async()
         .await
         .map_err(|e| LaueError::InvalidSettings(format!("device read-back failed: {e:?}")))?;
-    let v: Vec<f32> = data.try_to_vec().map_err(|e| LaueError::InvalidSettings(format!("device data: {e:?}")))?;
+    let v: Vec<f32> =
+        data.try_to_vec().map_err(|e| LaueError::InvalidSettings(format!("device data: {e:?}")))?;
     match v.as_slice() {
         [x, y] => Ok([*x, *y]),
         _ => Err(LaueError::InvalidSettings(format!("device returned {} values for a 2×1 product", v.len()))),

@@ -26,6 +26,9 @@ pub enum LaueError {
     /// Bad simulation settings (energy band, frame...).
     #[error("invalid simulation settings: {0}")]
     InvalidSettings(String),
+    /// A detector label that is not in the preset table.
+    #[error("unknown detector '{0}' (known: {1})")]
+    UnknownDetector(String, String),
     /// A file whose content is not what its format requires.
     #[error("{file}: {reason}")]
     Parse { file: String, reason: String },

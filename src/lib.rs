@@ -10,6 +10,7 @@ pub mod device;
 pub mod error;
 pub mod geometry;
 pub mod io;
+pub mod peaks;
 pub mod simulate;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Simulation against LaueTools 3.2.19 (`SimulateLaue_full_np`) on the same inputs: the same set of hkl
 //! rows, x and y within 0.01 px, 2θ and χ within 1e-4°, energy within 1e-4 keV.
 //!
@@ -26,7 +27,8 @@ fn local(rel: &str) -> PathBuf {
 }
 
 fn read(p: &PathBuf) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e} (is ../shared beside the repo?)", p.display()))
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("{}: {e} (is ../shared beside the repo?)", p.display()))
 }
 
 /// hkl → [2θ, χ, x, y, E] rows of a reference TSV (keeps the first 8 columns).
@@ -44,13 +46,14 @@ fn reference(text: &str) -> BTreeMap<[i32; 3], [f64; 5]> {
 /// Header field `key=value` (value up to the next space).
 fn header_field<'a>(text: &'a str, key: &str) -> &'a str {
     let first = text.lines().next().unwrap();
-    let start = first.find(&format!("{key}=")).unwrap_or_else(|| panic!("no {key}= in header")) + key.len() + 1;
+    let start =
+        first.find(&format!("{key}=")).unwrap_or_else(|| panic!("no {key}= in header")) + key.len() + 1;
     first[start..].split(' ').next().unwrap()
 }
 
 fn nums(s: &str) -> Vec<f64> {
     s.trim_matches(|c| c == '[' || c == ']')
-        .split(|c| c == ',' || c == ' ')
+        .split([',', ' '])
         .filter(|t| !t.is_empty())
         .map(|t| t.parse().unwrap())
         .collect()
@@ -79,7 +82,15 @@ fn compare(name: &str, spots: &[Spot], reference: &BTreeMap<[i32; 3], [f64; 5]>)
         assert!(d[2] <= TOL_PX && d[3] <= TOL_PX, "{name} {hkl:?}: x/y off by {:?}", &d[2..4]);
         assert!(d[4] <= TOL_KEV, "{name} {hkl:?}: energy off by {}", d[4]);
     }
-    eprintln!("{name}: {} spots, worst |Δ| 2θ {:.1e}° χ {:.1e}° x {:.1e} px y {:.1e} px E {:.1e} keV", spots.len(), worst[0], worst[1], worst[2], worst[3], worst[4]);
+    eprintln!(
+        "{name}: {} spots, worst |Δ| 2θ {:.1e}° χ {:.1e}° x {:.1e} px y {:.1e} px E {:.1e} keV",
+        spots.len(),
+        worst[0],
+        worst[1],
+        worst[2],
+        worst[3],
+        worst[4]
+    );
 }
 
 fn calib(p: [f64; 5], pixel: f64, rows: usize, cols: usize) -> Calibration {
@@ -99,9 +110,17 @@ fn run(material: &str, ub: Matrix3<f64>, c: Calibration, emin: f64, emax: f64) -
     run_cut(material, ub, c, emin, emax, DetectorCut::Frame)
 }
 
-fn run_cut(material: &str, ub: Matrix3<f64>, c: Calibration, emin: f64, emax: f64, cut: DetectorCut) -> Vec<Spot> {
+fn run_cut(
+    material: &str,
+    ub: Matrix3<f64>,
+    c: Calibration,
+    emin: f64,
+    emax: f64,
+    cut: DetectorCut,
+) -> Vec<Spot> {
     let grain = Grain { material: Material::from_table(material).unwrap(), ub };
-    let settings = SimulationSettings { emin_kev: emin, emax_kev: emax, calibration: c, with_multiplicity: false, cut };
+    let settings =
+        SimulationSettings { emin_kev: emin, emax_kev: emax, calibration: c, with_multiplicity: false, cut };
     simulate_grain(&grain, &settings).unwrap()
 }
 
@@ -149,12 +168,25 @@ fn other_materials_orientations_and_tilted_calibrations() {
         let ub = Matrix3::from_row_slice(&nums(header_field(&text, "ub")));
         // The reference UB was made by LaueTools' fromEULERangles_toMatrix: ours must agree.
         assert!((euler_to_matrix(euler) - ub).abs().max() < 1e-11, "{tag}: Euler convention differs");
-        let p = nums(&text.lines().next().unwrap().split("calib=").nth(1).unwrap().split(']').next().unwrap().replace('[', ""));
+        let p = nums(
+            &text
+                .lines()
+                .next()
+                .unwrap()
+                .split("calib=")
+                .nth(1)
+                .unwrap()
+                .split(']')
+                .next()
+                .unwrap()
+                .replace('[', ""),
+        );
         let pixel: f64 = header_field(&text, "pixelsize").parse().unwrap();
         let frame: Vec<usize> = header_field(&text, "frame").split('x').map(|v| v.parse().unwrap()).collect();
         let emin: f64 = header_field(&text, "emin").parse().unwrap();
         let emax: f64 = header_field(&text, "emax").parse().unwrap();
-        let spots = run(mat, ub, calib([p[0], p[1], p[2], p[3], p[4]], pixel, frame[0], frame[1]), emin, emax);
+        let spots =
+            run(mat, ub, calib([p[0], p[1], p[2], p[3], p[4]], pixel, frame[0], frame[1]), emin, emax);
         compare(tag, &spots, &reference(&text));
     }
 }
@@ -164,8 +196,22 @@ fn other_materials_orientations_and_tilted_calibrations() {
 fn cli_simulate_prints_the_reference_table() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lauekit"))
         .args([
-            "simulate", "--material", "Cu", "--calib", "70,1024,1024,0,0", "--pixel-size", "0.079142", "--frame",
-            "2048x2048", "--ub=1,0,0,0,1,0,0,0,1", "--emin", "5", "--emax", "22", "--format", "tsv",
+            "simulate",
+            "--material",
+            "Cu",
+            "--calib",
+            "70,1024,1024,0,0",
+            "--pixel-size",
+            "0.079142",
+            "--frame",
+            "2048x2048",
+            "--ub=1,0,0,0,1,0,0,0,1",
+            "--emin",
+            "5",
+            "--emax",
+            "22",
+            "--format",
+            "tsv",
         ])
         .output()
         .unwrap();
@@ -177,12 +223,25 @@ fn cli_simulate_prints_the_reference_table() {
     assert_eq!(ours.keys().collect::<Vec<_>>(), theirs.keys().collect::<Vec<_>>());
     for (k, r) in &theirs {
         let o = ours[k];
-        assert!((o[2] - r[2]).abs() <= TOL_PX && (o[3] - r[3]).abs() <= TOL_PX && (o[4] - r[4]).abs() <= TOL_KEV, "{k:?}");
+        assert!(
+            (o[2] - r[2]).abs() <= TOL_PX && (o[3] - r[3]).abs() <= TOL_PX && (o[4] - r[4]).abs() <= TOL_KEV,
+            "{k:?}"
+        );
     }
     // Negative numbers after --ub= and a .det path for --calib.
     let det = shared("real/Ge_blanc/calibGe111.det");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lauekit"))
-        .args(["simulate", "--material", "Ge", "--calib", det.to_str().unwrap(), "--euler", "-10,20,-30", "--format", "json"])
+        .args([
+            "simulate",
+            "--material",
+            "Ge",
+            "--calib",
+            det.to_str().unwrap(),
+            "--euler",
+            "-10,20,-30",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -198,14 +257,63 @@ fn cli_rejects_bad_input_clearly() {
         assert!(!out.status.success());
         String::from_utf8_lossy(&out.stderr).to_string()
     };
-    let e = run(&["simulate", "--material", "Kryptonite", "--calib", "70,1024,1024,0,0", "--pixel-size", "0.08", "--frame", "2048x2048", "--ub=1,0,0,0,1,0,0,0,1"]);
+    let e = run(&[
+        "simulate",
+        "--material",
+        "Kryptonite",
+        "--calib",
+        "70,1024,1024,0,0",
+        "--pixel-size",
+        "0.08",
+        "--frame",
+        "2048x2048",
+        "--ub=1,0,0,0,1,0,0,0,1",
+    ]);
     assert!(e.contains("Kryptonite"), "{e}");
     let e = run(&["simulate", "--material", "Cu", "--calib", "/nonexistent/x.det", "--ub=1,0,0,0,1,0,0,0,1"]);
     assert!(e.contains("/nonexistent/x.det"), "{e}");
-    let e = run(&["simulate", "--material", "Cu", "--calib", "70,1024,1024,0,0", "--pixel-size", "0.08", "--frame", "2048x2048", "--ub=1,0,0,0,1,0,0,0"]);
+    let e = run(&[
+        "simulate",
+        "--material",
+        "Cu",
+        "--calib",
+        "70,1024,1024,0,0",
+        "--pixel-size",
+        "0.08",
+        "--frame",
+        "2048x2048",
+        "--ub=1,0,0,0,1,0,0,0",
+    ]);
     assert!(e.contains("--ub") && e.contains("9"), "{e}");
-    let e = run(&["simulate", "--material", "Cu", "--calib", "70,1024,1024,0,0", "--pixel-size", "0.08", "--frame", "2048x2048", "--ub=0,0,0,0,0,0,0,0,0"]);
+    let e = run(&[
+        "simulate",
+        "--material",
+        "Cu",
+        "--calib",
+        "70,1024,1024,0,0",
+        "--pixel-size",
+        "0.08",
+        "--frame",
+        "2048x2048",
+        "--ub=0,0,0,0,0,0,0,0,0",
+    ]);
     assert!(e.contains("singular"), "{e}");
-    let e = run(&["simulate", "--material", "Cu", "--calib", "70,1024,1024,0,0", "--pixel-size", "0.08", "--frame", "2048x2048", "--euler", "0,0,0", "--emin", "22", "--emax", "5"]);
+    let e = run(&[
+        "simulate",
+        "--material",
+        "Cu",
+        "--calib",
+        "70,1024,1024,0,0",
+        "--pixel-size",
+        "0.08",
+        "--frame",
+        "2048x2048",
+        "--euler",
+        "0,0,0",
+        "--emin",
+        "22",
+        "--emax",
+        "5",
+    ]);
     assert!(e.contains("Emin"), "{e}");
 }

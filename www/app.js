@@ -43,12 +43,15 @@ const state = {
   detUbSource: '',
   /** Accumulated drag rotation (lab frame), applied last: UB = drag · Rz · Ry · Rx · base. */
   drag: m3.IDENTITY.slice(),
+  /** Which crystal inputs the user changed since picking a table material (they then override its values). */
+  edited: { lattice: false, symmetry: false },
   view: 'pixels',
   sizeBy: 'energy',
   hover: -1,
   /** What the last successful frame showed, for redraws without a new simulation (hover, resize). */
   shown: null,
   angleBoxCache: { key: '', box: null },
+  eulerCache: { key: '', ub: null },
 };
 const errors = new Map(); // source → message
 
@@ -152,8 +155,11 @@ function selectMaterial(name) {
   const m = materialTable.find((x) => x.name === name);
   if (m) {
     setLattice(Array.from(m.lattice));
-    $('symmetry').value = m.space_group != null ? String(m.space_group) : (m.rule ?? '');
+    // The table simulates with the material's own (LaueTools) rule, so show that rather than the space group.
+    $('symmetry').value = m.rule ?? (m.space_group != null ? String(m.space_group) : '');
   }
+  state.edited = { lattice: false, symmetry: false };
+  for (const id of [...LATTICE_IDS, 'symmetry']) $(id).classList.remove('invalid');
   showMaterialInfo();
 }
 
@@ -164,10 +170,14 @@ function showMaterialInfo() {
     info.textContent = 'Custom crystal: lattice parameters and a space group number or extinction rule.';
     return;
   }
-  const parts = [`rule ${m.rule}`];
+  const parts = [];
+  if (m.structure) parts.push(m.structure);
+  parts.push(`rule ${m.rule}`);
   if (m.space_group != null) parts.push(`space group ${m.space_group}`);
   if (m.laue_group) parts.push(`Laue group ${m.laue_group}`);
-  info.textContent = parts.join(' · ') + (m.source ? ` — ${m.source}` : '');
+  if (m.source) parts.push(`values: ${m.source}`);
+  const edited = [state.edited.lattice && 'lattice', state.edited.symmetry && 'rule'].filter(Boolean);
+  info.textContent = parts.join(' · ') + (edited.length ? ` — your ${edited.join(' and ')} override the table's.` : '');
 }
 
 function setLattice(values) {
@@ -234,13 +244,16 @@ function buildRequest() {
   const problems = [];
   const request = {};
   const matName = $('material').value;
-  if (matName && matName !== CUSTOM) {
-    request.material = matName;
-  } else {
+  const custom = !matName || matName === CUSTOM;
+  if (!custom) request.material = matName;
+  // A table material is sent by name; lattice and rule only when the user changed them (or for a custom crystal).
+  if (custom || state.edited.lattice) {
     const labels = ['a', 'b', 'c', 'α', 'β', 'γ'];
     request.lattice = LATTICE_IDS.map((id, i) => (i < 3
       ? readNumber(id, `Lattice ${labels[i]} (Å)`, problems, (v) => v > 0, 'a positive number')
       : readNumber(id, `Lattice ${labels[i]} (°)`, problems, (v) => v > 0 && v < 180, 'an angle between 0 and 180°')));
+  }
+  if (custom || state.edited.symmetry) {
     const sym = $('symmetry').value.trim();
     $('symmetry').classList.remove('invalid');
     if (sym === '') {
@@ -290,12 +303,18 @@ function buildRequest() {
 
 /** UB = drag · Rz(rot-z) · Ry(rot-y) · Rx(rot-x) · base, rotations about lab axes. */
 function currentUb(euler) {
-  let ub = state.detUb ? state.detUb.slice() : m3.toArray9(wasm.euler_to_ub(euler));
+  let ub = state.detUb ? state.detUb.slice() : eulerUb(euler);
   for (const id of ROT_IDS) {
     const angle = Number($(id).value);
     if (angle !== 0) ub = m3.toArray9(wasm.rotate_ub(ub, LAB_AXES[id], angle));
   }
   return m3.mul(state.drag, ub);
+}
+
+function eulerUb(euler) {
+  const key = euler.join(',');
+  if (state.eulerCache.key !== key) state.eulerCache = { key, ub: m3.toArray9(wasm.euler_to_ub(euler)) };
+  return state.eulerCache.ub.slice();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -356,9 +375,14 @@ function update() {
   hideTooltip();
   redraw();
   const wasmMs = Number(result.elapsed_ms);
-  setStatus(`${spots.length} spots · simulate ${Number.isFinite(wasmMs) ? wasmMs.toFixed(1) : '?'} ms in wasm`
-    + ` · ${tSim.toFixed(1)} ms with orientation and request · `
-    + `${request.material ?? 'custom lattice'}, ${request.emin_kev}–${request.emax_kev} keV`);
+  // The result also says what was simulated (material, rule, Laue group) and may carry a note about the rule.
+  const what = [result.material ?? request.material ?? 'custom lattice'];
+  if (result.rule) what.push(`rule ${result.rule}`);
+  if (result.laue_group) what.push(`Laue group ${result.laue_group}`);
+  const wasmText = !Number.isFinite(wasmMs) ? '?' : wasmMs < 1 ? '< 1' : wasmMs.toFixed(wasmMs < 10 ? 1 : 0);
+  setStatus(`${spots.length} spots · simulate ${wasmText} ms in wasm`
+    + ` · ${tSim.toFixed(1)} ms in all · ${what.join(', ')} · ${request.emin_kev}–${request.emax_kev} keV`
+    + (result.note ? ` · note: ${result.note}` : ''));
 }
 
 /** Draws state.shown in the current view (no new simulation). */
@@ -527,10 +551,9 @@ function onFormInput(e) {
   if (id === 'material') {
     selectMaterial(e.target.value);
   } else if (LATTICE_IDS.includes(id) || id === 'symmetry') {
-    if ($('material').value !== CUSTOM) {
-      $('material').value = CUSTOM;
-      showMaterialInfo();
-    }
+    if (id === 'symmetry') state.edited.symmetry = true;
+    else state.edited.lattice = true;
+    showMaterialInfo();
   } else if (id === 'preset') {
     applyPreset(e.target.value);
   } else if (Object.values(CALIB_FIELDS).includes(id)) {
@@ -609,10 +632,15 @@ function onHover(x, y) {
     hideTooltip();
     return;
   }
-  const s = state.shown.spots[drawn[i].index];
+  // Harmonics (n·h n·k n·l) land on the same pixel: list every spot drawn at this place, fundamental first.
+  const here = drawn
+    .filter((d) => Math.hypot(d.cx - drawn[i].cx, d.cy - drawn[i].cy) < 0.75)
+    .map((d) => state.shown.spots[d.index])
+    .sort((a, b) => (a.harmonic_order ?? 1) - (b.harmonic_order ?? 1) || a.energy_kev - b.energy_kev);
+  const s = here[0];
   const tip = $('tooltip');
   const f = (v, d) => (Number.isFinite(Number(v)) ? Number(v).toFixed(d) : '?');
-  tip.innerHTML = '';
+  tip.textContent = '';
   const rows = [
     ['hkl', `(${s.h} ${s.k} ${s.l})`],
     ['', `E = ${f(s.energy_kev, 3)} keV`],
@@ -620,6 +648,9 @@ function onHover(x, y) {
     ['', `x = ${f(s.x_px, 2)} px, y = ${f(s.y_px, 2)} px`],
     ['', `harmonic order ${s.harmonic_order ?? '?'}, multiplicity ${s.multiplicity ?? '?'}`],
   ];
+  for (const o of here.slice(1)) {
+    rows.push(['more', `+ (${o.h} ${o.k} ${o.l}) at ${f(o.energy_kev, 3)} keV, harmonic order ${o.harmonic_order ?? '?'}`]);
+  }
   for (const [cls, text] of rows) {
     const div = document.createElement('div');
     if (cls) div.className = cls;

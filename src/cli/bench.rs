@@ -11,8 +11,14 @@ use nalgebra::Matrix3;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// What to measure: simulate.
+    /// What to measure: simulate, or peaks (with --image and --params).
     what: String,
+    /// peaks: the image (read and decoded in every iteration, as LaueTools does).
+    #[arg(long)]
+    image: Option<std::path::PathBuf>,
+    /// peaks: JSON of LaueTools PeakSearch keyword arguments.
+    #[arg(long)]
+    params: Option<std::path::PathBuf>,
     /// Material from the table.
     #[arg(long, default_value = "Cu")]
     material: String,
@@ -29,8 +35,10 @@ pub struct BenchArgs {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
-    if a.what != "simulate" {
-        bail!("bench {}: only 'simulate' is available", a.what);
+    match a.what.as_str() {
+        "simulate" => {}
+        "peaks" => return bench_peaks(&a),
+        w => bail!("bench {w}: use simulate or peaks"),
     }
     let v: Vec<f64> = a.ub.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>()?;
     if v.len() != 9 {
@@ -77,6 +85,40 @@ pub fn run(a: BenchArgs) -> Result<()> {
         dt,
         dt / n as f64 * 1e6,
         n as f64 / dt
+    );
+    Ok(())
+}
+
+fn bench_peaks(a: &BenchArgs) -> Result<()> {
+    let (Some(image), Some(params)) = (&a.image, &a.params) else {
+        bail!("bench peaks needs --image FILE and --params FILE.json");
+    };
+    let name = image.display().to_string();
+    let p = lauekit::peaks::PeakSearchParams::from_json(
+        &std::fs::read_to_string(params)?,
+        &params.display().to_string(),
+    )?;
+    let once = || -> Result<usize> {
+        let bytes = std::fs::read(image)?;
+        let frame = lauekit::io::read_image(&bytes, &name, &Default::default())?;
+        Ok(lauekit::peaks::peak_search(&frame, &p)?.peaks.len())
+    };
+    let n_peaks = once()?;
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < a.seconds || times.len() < 5 {
+        let t = Instant::now();
+        std::hint::black_box(once()?);
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "lauekit peaks image={} peaks={} runs={} median_s={:.4} min_s={:.4}",
+        image.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
+        n_peaks,
+        times.len(),
+        times[times.len() / 2],
+        times[0]
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Command-line verbs. Each parses its arguments into library settings, calls the library, prints.
 
 mod bench;
+mod peaks;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +17,8 @@ struct Cli {
 enum Command {
     /// Simulate the Laue pattern of one or more grains (spots list, optional synthetic image).
     Simulate(simulate::SimulateArgs),
+    /// Find and fit Laue peaks in detector images (LaueTools PeakSearch), write .dat/.cor or JSON.
+    Peaks(peaks::PeaksArgs),
     /// List the built-in materials table.
     Materials,
     /// Benchmarks (single thread): patterns per second and per-pattern time.
@@ -26,6 +29,7 @@ pub fn run() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
+        Command::Peaks(a) => peaks::run(a),
         Command::Materials => {
             print_materials();
             Ok(())
@@ -42,7 +46,9 @@ pub fn run() -> std::process::ExitCode {
 }
 
 fn print_materials() {
-    println!("name\ta_A\tb_A\tc_A\talpha_deg\tbeta_deg\tgamma_deg\trule\tspace_group\tlaue_group\tstructure\tsource");
+    println!(
+        "name\ta_A\tb_A\tc_A\talpha_deg\tbeta_deg\tgamma_deg\trule\tspace_group\tlaue_group\tstructure\tsource"
+    );
     for m in lauekit::crystal::MATERIALS {
         let g = lauekit::crystal::LaueGroup::of_space_group(m.space_group).map(|g| g.symbol()).unwrap_or("?");
         let l = m.lattice;

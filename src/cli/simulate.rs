@@ -7,7 +7,9 @@ use clap::Args;
 use lauekit::crystal::{Lattice, Material, RuleSpec};
 use lauekit::geometry::{Calibration, euler_to_matrix};
 use lauekit::io::{DetFile, FitFile};
-use lauekit::simulate::{DetectorCut, Grain, ImageModel, SimulationSettings, Spot, SpotShape, render_image, simulate_grains};
+use lauekit::simulate::{
+    DetectorCut, Grain, ImageModel, SimulationSettings, Spot, SpotShape, render_image, simulate_grains,
+};
 use nalgebra::Matrix3;
 
 #[derive(Args, Debug)]
@@ -94,7 +96,8 @@ pub fn run(a: SimulateArgs) -> Result<()> {
         Some(d) => bail!("--detector-diameter {d}: must be a positive length in mm"),
         None => DetectorCut::Frame,
     };
-    let settings = SimulationSettings { emin_kev: a.emin, emax_kev: a.emax, calibration, with_multiplicity: true, cut };
+    let settings =
+        SimulationSettings { emin_kev: a.emin, emax_kev: a.emax, calibration, with_multiplicity: true, cut };
     let spots = simulate_grains(&grains, &settings)?;
     match a.format.as_str() {
         "tsv" => print_tsv(&spots, grains.len() > 1),
@@ -117,9 +120,13 @@ pub fn run(a: SimulateArgs) -> Result<()> {
     if let Some(path) = &a.image {
         let shape = match a.shape.as_str() {
             "gaussian" => SpotShape::Gaussian { sigma_px: 0.8 },
-            "elliptical" => SpotShape::Elliptical { sigma_major_px: 1.4, sigma_minor_px: 0.7, angle_deg: 30.0 },
+            "elliptical" => {
+                SpotShape::Elliptical { sigma_major_px: 1.4, sigma_minor_px: 0.7, angle_deg: 30.0 }
+            }
             "streak" => SpotShape::Streak { length_px: 6.0, width_px: 0.8 },
-            "doublet" => SpotShape::Doublet { sigma_px: 0.8, separation_px: 3.0, ratio: 0.6, angle_deg: 45.0 },
+            "doublet" => {
+                SpotShape::Doublet { sigma_px: 0.8, separation_px: 3.0, ratio: 0.6, angle_deg: 45.0 }
+            }
             s => bail!("--shape {s}: use gaussian, elliptical, streak or doublet"),
         };
         let model = ImageModel {
@@ -131,8 +138,15 @@ pub fn run(a: SimulateArgs) -> Result<()> {
         };
         let lattice = material.lattice;
         let img = render_image(&spots, |h| lattice.d_spacing(h), calibration.rows, calibration.cols, &model)?;
-        let file = std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-        lauekit::io::write_tiff_u16(std::io::BufWriter::new(file), img.rows, img.cols, &img.pixels, &path.display().to_string())?;
+        let file =
+            std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+        lauekit::io::write_tiff_u16(
+            std::io::BufWriter::new(file),
+            img.rows,
+            img.cols,
+            &img.pixels,
+            &path.display().to_string(),
+        )?;
         eprintln!("wrote {} ({}×{} px, {} spots)", path.display(), img.rows, img.cols, img.truth.len());
     }
     Ok(())
@@ -198,14 +212,18 @@ fn material(a: &SimulateArgs, fit: Option<&FitFile>) -> Result<Material> {
             m
         }
         (None, Some(l)) => {
-            let r = rule.clone().ok_or_else(|| anyhow::anyhow!("with --lattice alone, give --spacegroup or --extinction"))?;
+            let r = rule
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("with --lattice alone, give --spacegroup or --extinction"))?;
             let (m, note) = Material::custom("custom", l, r)?;
             if let Some(n) = note {
                 eprintln!("note: {n}");
             }
             return Ok(m);
         }
-        (None, None) => bail!("give --material NAME (see `lauekit materials`) or --lattice with --spacegroup/--extinction"),
+        (None, None) => bail!(
+            "give --material NAME (see `lauekit materials`) or --lattice with --spacegroup/--extinction"
+        ),
     };
     if let Some(r) = rule {
         let (m2, note) = m.with_rule(r)?;
@@ -223,7 +241,9 @@ fn calibration(a: &SimulateArgs, fit: Option<&FitFile>) -> Result<Calibration> {
             let (r, c) = f
                 .split_once(['x', 'X', '×'])
                 .ok_or_else(|| anyhow::anyhow!("--frame {f}: expected ROWSxCOLS, e.g. 2048x2048"))?;
-            let parse = |t: &str| t.trim().parse::<usize>().with_context(|| format!("--frame {f}: '{t}' is not a size"));
+            let parse = |t: &str| {
+                t.trim().parse::<usize>().with_context(|| format!("--frame {f}: '{t}' is not a size"))
+            };
             Some((parse(r)?, parse(c)?))
         }
         None => None,
@@ -232,7 +252,11 @@ fn calibration(a: &SimulateArgs, fit: Option<&FitFile>) -> Result<Calibration> {
         Some(s) if Path::new(s).is_file() || s.ends_with(".det") => {
             let p = Path::new(s);
             let d = DetFile::parse(&read_text(p)?, s)?;
-            (d.calibration.params(), Some(d.calibration.pixel_size_mm), Some((d.calibration.rows, d.calibration.cols)))
+            (
+                d.calibration.params(),
+                Some(d.calibration.pixel_size_mm),
+                Some((d.calibration.rows, d.calibration.cols)),
+            )
         }
         Some(s) => {
             let v = numbers(s, 5, "--calib")?;

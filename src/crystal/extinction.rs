@@ -167,7 +167,8 @@ impl SelectionRule {
             .find(|(n, _)| *n == alias || n.eq_ignore_ascii_case(alias))
             .map(|(n, text)| Self::from_conditions(n, text))
             .unwrap_or_else(|| {
-                let known: Vec<&str> = LAUETOOLS_RULES.iter().chain(LAUEKIT_RULES.iter()).map(|(n, _)| *n).collect();
+                let known: Vec<&str> =
+                    LAUETOOLS_RULES.iter().chain(LAUEKIT_RULES.iter()).map(|(n, _)| *n).collect();
                 Err(LaueError::InvalidRule {
                     rule: name.to_string(),
                     reason: format!(
@@ -308,24 +309,24 @@ const SPACE_GROUP_CONDITIONS: &[(u32, &str)] = &[
 /// Hermann–Mauguin short symbols of the 230 space groups (standard settings, hexagonal axes for R).
 const SPACE_GROUP_SYMBOLS: [&str; 230] = [
     "P1", "P-1", "P2", "P21", "C2", "Pm", "Pc", "Cm", "Cc", "P2/m", "P21/m", "C2/m", "P2/c", "P21/c", "C2/c",
-    "P222", "P2221", "P21212", "P212121", "C2221", "C222", "F222", "I222", "I212121", "Pmm2", "Pmc21", "Pcc2",
-    "Pma2", "Pca21", "Pnc2", "Pmn21", "Pba2", "Pna21", "Pnn2", "Cmm2", "Cmc21", "Ccc2", "Amm2", "Aem2", "Ama2",
-    "Aea2", "Fmm2", "Fdd2", "Imm2", "Iba2", "Ima2", "Pmmm", "Pnnn", "Pccm", "Pban", "Pmma", "Pnna", "Pmna",
-    "Pcca", "Pbam", "Pccn", "Pbcm", "Pnnm", "Pmmn", "Pbcn", "Pbca", "Pnma", "Cmcm", "Cmce", "Cmmm", "Cccm",
-    "Cmme", "Ccce", "Fmmm", "Fddd", "Immm", "Ibam", "Ibca", "Imma", "P4", "P41", "P42", "P43", "I4", "I41",
-    "P-4", "I-4", "P4/m", "P42/m", "P4/n", "P42/n", "I4/m", "I41/a", "P422", "P4212", "P4122", "P41212",
-    "P4222", "P42212", "P4322", "P43212", "I422", "I4122", "P4mm", "P4bm", "P42cm", "P42nm", "P4cc", "P4nc",
-    "P42mc", "P42bc", "I4mm", "I4cm", "I41md", "I41cd", "P-42m", "P-42c", "P-421m", "P-421c", "P-4m2", "P-4c2",
-    "P-4b2", "P-4n2", "I-4m2", "I-4c2", "I-42m", "I-42d", "P4/mmm", "P4/mcc", "P4/nbm", "P4/nnc", "P4/mbm",
-    "P4/mnc", "P4/nmm", "P4/ncc", "P42/mmc", "P42/mcm", "P42/nbc", "P42/nnm", "P42/mbc", "P42/mnm", "P42/nmc",
-    "P42/ncm", "I4/mmm", "I4/mcm", "I41/amd", "I41/acd", "P3", "P31", "P32", "R3", "P-3", "R-3", "P312", "P321",
-    "P3112", "P3121", "P3212", "P3221", "R32", "P3m1", "P31m", "P3c1", "P31c", "R3m", "R3c", "P-31m", "P-31c",
-    "P-3m1", "P-3c1", "R-3m", "R-3c", "P6", "P61", "P65", "P62", "P64", "P63", "P-6", "P6/m", "P63/m", "P622",
-    "P6122", "P6522", "P6222", "P6422", "P6322", "P6mm", "P6cc", "P63cm", "P63mc", "P-6m2", "P-6c2", "P-62m",
-    "P-62c", "P6/mmm", "P6/mcc", "P63/mcm", "P63/mmc", "P23", "F23", "I23", "P213", "I213", "Pm-3", "Pn-3",
-    "Fm-3", "Fd-3", "Im-3", "Pa-3", "Ia-3", "P432", "P4232", "F432", "F4132", "I432", "P4332", "P4132", "I4132",
-    "P-43m", "F-43m", "I-43m", "P-43n", "F-43c", "I-43d", "Pm-3m", "Pn-3n", "Pm-3n", "Pn-3m", "Fm-3m", "Fm-3c",
-    "Fd-3m", "Fd-3c", "Im-3m", "Ia-3d",
+    "P222", "P2221", "P21212", "P212121", "C2221", "C222", "F222", "I222", "I212121", "Pmm2", "Pmc21",
+    "Pcc2", "Pma2", "Pca21", "Pnc2", "Pmn21", "Pba2", "Pna21", "Pnn2", "Cmm2", "Cmc21", "Ccc2", "Amm2",
+    "Aem2", "Ama2", "Aea2", "Fmm2", "Fdd2", "Imm2", "Iba2", "Ima2", "Pmmm", "Pnnn", "Pccm", "Pban", "Pmma",
+    "Pnna", "Pmna", "Pcca", "Pbam", "Pccn", "Pbcm", "Pnnm", "Pmmn", "Pbcn", "Pbca", "Pnma", "Cmcm", "Cmce",
+    "Cmmm", "Cccm", "Cmme", "Ccce", "Fmmm", "Fddd", "Immm", "Ibam", "Ibca", "Imma", "P4", "P41", "P42",
+    "P43", "I4", "I41", "P-4", "I-4", "P4/m", "P42/m", "P4/n", "P42/n", "I4/m", "I41/a", "P422", "P4212",
+    "P4122", "P41212", "P4222", "P42212", "P4322", "P43212", "I422", "I4122", "P4mm", "P4bm", "P42cm",
+    "P42nm", "P4cc", "P4nc", "P42mc", "P42bc", "I4mm", "I4cm", "I41md", "I41cd", "P-42m", "P-42c", "P-421m",
+    "P-421c", "P-4m2", "P-4c2", "P-4b2", "P-4n2", "I-4m2", "I-4c2", "I-42m", "I-42d", "P4/mmm", "P4/mcc",
+    "P4/nbm", "P4/nnc", "P4/mbm", "P4/mnc", "P4/nmm", "P4/ncc", "P42/mmc", "P42/mcm", "P42/nbc", "P42/nnm",
+    "P42/mbc", "P42/mnm", "P42/nmc", "P42/ncm", "I4/mmm", "I4/mcm", "I41/amd", "I41/acd", "P3", "P31", "P32",
+    "R3", "P-3", "R-3", "P312", "P321", "P3112", "P3121", "P3212", "P3221", "R32", "P3m1", "P31m", "P3c1",
+    "P31c", "R3m", "R3c", "P-31m", "P-31c", "P-3m1", "P-3c1", "R-3m", "R-3c", "P6", "P61", "P65", "P62",
+    "P64", "P63", "P-6", "P6/m", "P63/m", "P622", "P6122", "P6522", "P6222", "P6422", "P6322", "P6mm",
+    "P6cc", "P63cm", "P63mc", "P-6m2", "P-6c2", "P-62m", "P-62c", "P6/mmm", "P6/mcc", "P63/mcm", "P63/mmc",
+    "P23", "F23", "I23", "P213", "I213", "Pm-3", "Pn-3", "Fm-3", "Fd-3", "Im-3", "Pa-3", "Ia-3", "P432",
+    "P4232", "F432", "F4132", "I432", "P4332", "P4132", "I4132", "P-43m", "F-43m", "I-43m", "P-43n", "F-43c",
+    "I-43d", "Pm-3m", "Pn-3n", "Pm-3n", "Pn-3m", "Fm-3m", "Fm-3c", "Fd-3m", "Fd-3c", "Im-3m", "Ia-3d",
 ];
 
 /// Hermann–Mauguin symbol of space group `n`.
@@ -349,8 +350,9 @@ fn rule_error(text: &str, reason: impl Into<String>) -> LaueError {
 fn parse_conditions(text: &str) -> Result<Vec<Clause>> {
     let mut clauses = Vec::new();
     for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let (zone_txt, conds_txt) =
-            part.split_once(':').ok_or_else(|| rule_error(part, "expected 'zone: condition', e.g. 'h0l: l=2n'"))?;
+        let (zone_txt, conds_txt) = part
+            .split_once(':')
+            .ok_or_else(|| rule_error(part, "expected 'zone: condition', e.g. 'h0l: l=2n'"))?;
         let zone_txt: String = zone_txt.chars().filter(|c| !c.is_whitespace()).collect();
         let (zone_part, guard) = match zone_txt.split_once('[') {
             Some((z, g)) => {
@@ -394,7 +396,8 @@ fn split_conditions(s: &str) -> Vec<String> {
 /// "h,l=2n" → [h=2n, l=2n]; "h+k=2n" → one.
 fn parse_condition_list(s: &str, ctx: &str) -> Result<Vec<Congruence>> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    let (lhs, rhs) = split_relation(&s).ok_or_else(|| rule_error(ctx, format!("'{s}' has no '=' or '!='")))?;
+    let (lhs, rhs) =
+        split_relation(&s).ok_or_else(|| rule_error(ctx, format!("'{s}' has no '=' or '!='")))?;
     let lhs_list: Vec<&str> = lhs.0.split(',').collect();
     lhs_list.iter().map(|l| parse_congruence(&format!("{l}{}{rhs}", lhs.1), ctx)).collect()
 }
@@ -410,14 +413,18 @@ fn split_relation(s: &str) -> Option<((&str, &'static str), &str)> {
 fn parse_congruence(s: &str, ctx: &str) -> Result<Congruence> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let ((lhs, rel), rhs) = split_relation(&s).ok_or_else(|| rule_error(ctx, format!("'{s}' has no '='")))?;
-    let coeffs = parse_linear(lhs).ok_or_else(|| rule_error(ctx, format!("cannot read '{lhs}' as h, k, l terms")))?;
+    let coeffs =
+        parse_linear(lhs).ok_or_else(|| rule_error(ctx, format!("cannot read '{lhs}' as h, k, l terms")))?;
     // rhs: Mn or Mn+r
     let (m_txt, r_txt) = match rhs.split_once('+') {
         Some((m, r)) => (m, Some(r)),
         None => (rhs, None),
     };
-    let m_txt = m_txt.strip_suffix('n').ok_or_else(|| rule_error(ctx, format!("'{rhs}' must look like 2n or 4n+2")))?;
-    let modulus: i32 = if m_txt.is_empty() { 1 } else { m_txt.parse().map_err(|_| rule_error(ctx, "bad modulus"))? };
+    let m_txt = m_txt
+        .strip_suffix('n')
+        .ok_or_else(|| rule_error(ctx, format!("'{rhs}' must look like 2n or 4n+2")))?;
+    let modulus: i32 =
+        if m_txt.is_empty() { 1 } else { m_txt.parse().map_err(|_| rule_error(ctx, "bad modulus"))? };
     if modulus < 1 {
         return Err(rule_error(ctx, "modulus must be ≥ 1"));
     }
@@ -487,7 +494,9 @@ fn parse_zone(z: &str, ctx: &str) -> Result<[ZoneToken; 3]> {
             _ => return Err(rule_error(ctx, format!("zone '{z}': unexpected '{c}' (use 0, h, k, l and -)"))),
         }
     }
-    tokens.try_into().map_err(|_| rule_error(ctx, format!("zone '{z}' must name three indices, e.g. hkl, h0l, hhl")))
+    tokens
+        .try_into()
+        .map_err(|_| rule_error(ctx, format!("zone '{z}' must name three indices, e.g. hkl, h0l, hhl")))
 }
 
 #[cfg(test)]

@@ -85,7 +85,17 @@ impl Lattice {
     pub fn direct_metric(&self) -> Matrix3<f64> {
         let (ca, cb, cg) = self.cosines();
         let (a, b, c) = (self.a, self.b, self.c);
-        Matrix3::new(a * a, a * b * cg, a * c * cb, a * b * cg, b * b, b * c * ca, a * c * cb, b * c * ca, c * c)
+        Matrix3::new(
+            a * a,
+            a * b * cg,
+            a * c * cb,
+            a * b * cg,
+            b * b,
+            b * c * ca,
+            a * c * cb,
+            b * c * ca,
+            c * c,
+        )
     }
 
     /// Reciprocal metric tensor G* = G⁻¹ (Å⁻²); 1/d²(hkl) = hᵀ G* h.

@@ -71,8 +71,9 @@ impl LaueGroup {
         }
         LaueGroup::ALL.into_iter().find(|g| g.symbol() == t).ok_or_else(|| LaueError::InvalidRule {
             rule: s.to_string(),
-            reason: "not a Laue group symbol (-1, 2/m, mmm, 4/m, 4/mmm, -3, -3m1, -31m, 6/m, 6/mmm, m-3, m-3m)"
-                .into(),
+            reason:
+                "not a Laue group symbol (-1, 2/m, mmm, 4/m, 4/mmm, -3, -3m1, -31m, 6/m, 6/mmm, m-3, m-3m)"
+                    .into(),
         })
     }
 
@@ -92,7 +93,10 @@ impl LaueGroup {
             195..=206 => LaueGroup::CubicM3,
             207..=230 => LaueGroup::CubicM3m,
             _ => {
-                return Err(LaueError::SpaceGroup { number: n, reason: "space groups are numbered 1 to 230".into() });
+                return Err(LaueError::SpaceGroup {
+                    number: n,
+                    reason: "space groups are numbered 1 to 230".into(),
+                });
             }
         })
     }

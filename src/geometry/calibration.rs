@@ -47,16 +47,25 @@ impl Calibration {
             return Err(LaueError::InvalidCalibration(format!("non-finite value in {vals:?}")));
         }
         if c.distance_mm <= 0.0 {
-            return Err(LaueError::InvalidCalibration(format!("distance dd = {} mm must be > 0", c.distance_mm)));
+            return Err(LaueError::InvalidCalibration(format!(
+                "distance dd = {} mm must be > 0",
+                c.distance_mm
+            )));
         }
         if c.pixel_size_mm <= 0.0 {
-            return Err(LaueError::InvalidCalibration(format!("pixel size {} mm must be > 0", c.pixel_size_mm)));
+            return Err(LaueError::InvalidCalibration(format!(
+                "pixel size {} mm must be > 0",
+                c.pixel_size_mm
+            )));
         }
         if c.xbet_deg.abs() >= 90.0 {
             return Err(LaueError::InvalidCalibration(format!("xbet = {}° must be within ±90°", c.xbet_deg)));
         }
         if c.rows == 0 || c.cols == 0 || c.rows > 100_000 || c.cols > 100_000 {
-            return Err(LaueError::InvalidCalibration(format!("frame {}×{} (rows×cols) is not usable", c.rows, c.cols)));
+            return Err(LaueError::InvalidCalibration(format!(
+                "frame {}×{} (rows×cols) is not usable",
+                c.rows, c.cols
+            )));
         }
         Ok(c)
     }
@@ -127,7 +136,11 @@ impl Projector {
         let xca0 = self.cos_gam * x1 - self.sin_gam * y1;
         let yca0 = self.sin_gam * x1 + self.cos_gam * y1;
         // LaueTools' geometry frame has its second axis along the beam: (x2, y2, z2) = (−y, x, z) of the lab.
-        let m2 = Vector3::new(xca0, self.dd * self.cos_beta + yca0 * self.sin_beta, self.dd * self.sin_beta - yca0 * self.cos_beta);
+        let m2 = Vector3::new(
+            xca0,
+            self.dd * self.cos_beta + yca0 * self.sin_beta,
+            self.dd * self.sin_beta - yca0 * self.cos_beta,
+        );
         let u2 = m2 / m2.norm();
         Vector3::new(u2.y, -u2.x, u2.z)
     }

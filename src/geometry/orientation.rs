@@ -76,7 +76,8 @@ pub fn nearest_rotation(m: &Matrix3<f64>) -> Matrix3<f64> {
 
 /// Rotation angle (deg) of a rotation matrix, accurate near 0 (atan2 of the axial and trace parts).
 pub fn rotation_angle_deg(r: &Matrix3<f64>) -> f64 {
-    let axial = Vector3::new(r[(2, 1)] - r[(1, 2)], r[(0, 2)] - r[(2, 0)], r[(1, 0)] - r[(0, 1)]).norm() / 2.0;
+    let axial =
+        Vector3::new(r[(2, 1)] - r[(1, 2)], r[(0, 2)] - r[(2, 0)], r[(1, 0)] - r[(0, 1)]).norm() / 2.0;
     axial.atan2((r.trace() - 1.0) / 2.0).to_degrees()
 }
 
@@ -115,14 +116,18 @@ pub fn matrix_to_quaternion(r: &Matrix3<f64>) -> [f64; 4] {
 
 /// Unit quaternion (w, x, y, z) → rotation matrix.
 pub fn quaternion_to_matrix(q: [f64; 4]) -> Matrix3<f64> {
-    UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(q[0], q[1], q[2], q[3])).to_rotation_matrix().into_inner()
+    UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(q[0], q[1], q[2], q[3]))
+        .to_rotation_matrix()
+        .into_inner()
 }
 
 /// Rotation about a lab axis by `angle_deg` applied on the left of `ub` (turns the crystal in the lab).
 pub fn rotate_in_lab(ub: &Matrix3<f64>, axis: [f64; 3], angle_deg: f64) -> Result<Matrix3<f64>> {
     let v = Vector3::from(axis);
-    if !(v.norm() > 0.0) || !angle_deg.is_finite() {
-        return Err(LaueError::InvalidOrientation(format!("rotation axis {axis:?} / angle {angle_deg} not usable")));
+    if v.norm().partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || !angle_deg.is_finite() {
+        return Err(LaueError::InvalidOrientation(format!(
+            "rotation axis {axis:?} / angle {angle_deg} not usable"
+        )));
     }
     let r = Rotation3::from_axis_angle(&nalgebra::Unit::new_normalize(v), angle_deg.to_radians());
     Ok(r.into_inner() * ub)

@@ -31,8 +31,13 @@ impl DetFile {
     /// Parses `.det` text; `file` names the source in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self> {
         let mut lines = text.lines();
-        let first = lines.by_ref().map(str::trim).find(|l| !l.is_empty()).ok_or_else(|| LaueError::parse(file, "empty file"))?;
-        let nums: Vec<&str> = first.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).collect();
+        let first = lines
+            .by_ref()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .ok_or_else(|| LaueError::parse(file, "empty file"))?;
+        let nums: Vec<&str> =
+            first.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).collect();
         if nums.len() < 5 {
             return Err(LaueError::parse(
                 file,
@@ -40,15 +45,25 @@ impl DetFile {
             ));
         }
         let num = |i: usize, what: &str| -> Result<f64> {
-            nums[i].parse::<f64>().map_err(|_| LaueError::parse(file, format!("{what} '{}' is not a number", nums[i])))
+            nums[i]
+                .parse::<f64>()
+                .map_err(|_| LaueError::parse(file, format!("{what} '{}' is not a number", nums[i])))
         };
         let vals = [num(0, "dd")?, num(1, "xcen")?, num(2, "ycen")?, num(3, "xbet")?, num(4, "xgam")?];
         let mut pixel = if nums.len() > 5 { Some(num(5, "pixelsize")?) } else { None };
         let mut dims = if nums.len() > 7 {
             let d = |i: usize| {
-                nums[i].parse::<f64>().ok().filter(|v| *v >= 1.0 && v.fract() == 0.0).map(|v| v as usize).ok_or_else(|| {
-                    LaueError::parse(file, format!("frame dimension '{}' is not a positive integer", nums[i]))
-                })
+                nums[i]
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| *v >= 1.0 && v.fract() == 0.0)
+                    .map(|v| v as usize)
+                    .ok_or_else(|| {
+                        LaueError::parse(
+                            file,
+                            format!("frame dimension '{}' is not a positive integer", nums[i]),
+                        )
+                    })
             };
             Some((d(6)?, d(7)?))
         } else {
@@ -95,13 +110,19 @@ impl DetFile {
         }
         if dims.is_none() {
             dims = meta("framedim").and_then(|v| {
-                let n: Vec<usize> =
-                    v.trim_matches(|c| c == '(' || c == ')').split(',').filter_map(|s| s.trim().parse().ok()).collect();
+                let n: Vec<usize> = v
+                    .trim_matches(|c| c == '(' || c == ')')
+                    .split(',')
+                    .filter_map(|s| s.trim().parse().ok())
+                    .collect();
                 (n.len() == 2).then(|| (n[0], n[1]))
             });
         }
-        let pixel = pixel.ok_or_else(|| LaueError::parse(file, "no pixel size (line 1 field 6 or '# pixelsize')"))?;
-        let (rows, cols) = dims.ok_or_else(|| LaueError::parse(file, "no frame dimensions (line 1 fields 7–8 or '# framedim')"))?;
+        let pixel =
+            pixel.ok_or_else(|| LaueError::parse(file, "no pixel size (line 1 field 6 or '# pixelsize')"))?;
+        let (rows, cols) = dims.ok_or_else(|| {
+            LaueError::parse(file, "no frame dimensions (line 1 fields 7–8 or '# framedim')")
+        })?;
         let calibration = Calibration {
             distance_mm: vals[0],
             xcen_px: vals[1],
@@ -172,7 +193,10 @@ Orientation Matrix:
     fn parses_and_writes_back_the_same_meaning() {
         let d = DetFile::parse(GE, "calibGe111.det").unwrap();
         assert_eq!(d.calibration.params(), [70.775, 941.74, 1082.56, 0.63, -0.682]);
-        assert_eq!((d.calibration.rows, d.calibration.cols, d.calibration.pixel_size_mm), (2048, 2048, 0.079142));
+        assert_eq!(
+            (d.calibration.rows, d.calibration.cols, d.calibration.pixel_size_mm),
+            (2048, 2048, 0.079142)
+        );
         assert!((d.ub.unwrap()[(0, 1)] + 0.9958259).abs() < 1e-12);
         assert_eq!(d.get("CCDLabel"), Some("MARCCD165"));
         let again = DetFile::parse(&d.to_text(), "rewritten").unwrap();
@@ -189,7 +213,8 @@ Orientation Matrix:
         assert!(e.contains("pixel"), "{e}");
         let e = DetFile::parse("-70, 1, 1, 0, 0, 0.08, 10, 10", "neg.det").unwrap_err().to_string();
         assert!(e.contains("neg.det") && e.contains("dd"), "{e}");
-        let e = DetFile::parse("70, 1, 1, 0, 0, 0.08, 10, 10\nOrientation Matrix:\n[[1,2],[3]]", "m.det").unwrap_err();
+        let e = DetFile::parse("70, 1, 1, 0, 0, 0.08, 10, 10\nOrientation Matrix:\n[[1,2],[3]]", "m.det")
+            .unwrap_err();
         assert!(e.to_string().contains("3×3"), "{e}");
     }
 }

@@ -24,11 +24,19 @@ impl FitFile {
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
         let after = |marker: &str, n: usize| -> Option<String> {
             let i = lines.iter().position(|l| l.starts_with(marker))?;
-            Some(lines.get(i + 1..i + 1 + n)?.iter().map(|l| l.trim_start_matches('#')).collect::<Vec<_>>().join(" "))
+            Some(
+                lines
+                    .get(i + 1..i + 1 + n)?
+                    .iter()
+                    .map(|l| l.trim_start_matches('#'))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
         };
         let ub_txt = after("#UB matrix in q= (UB) B0 G*", 3)
             .ok_or_else(|| LaueError::parse(file, "no '#UB matrix in q= (UB) B0 G*' block"))?;
-        let ub = parse_matrix(&ub_txt).ok_or_else(|| LaueError::parse(file, format!("UB block '{ub_txt}' is not 3×3")))?;
+        let ub = parse_matrix(&ub_txt)
+            .ok_or_else(|| LaueError::parse(file, format!("UB block '{ub_txt}' is not 3×3")))?;
         let detector_parameters = after("#DetectorParameters", 1).and_then(|s| {
             let v: Vec<f64> = s
                 .split(|c: char| c == '[' || c == ']' || c == ',' || c.is_whitespace())

@@ -2,8 +2,13 @@
 
 pub mod det;
 pub mod fit;
+pub mod frame;
+pub mod image;
+pub mod peaklist;
 pub mod tiff_out;
 
 pub use det::DetFile;
 pub use fit::FitFile;
+pub use frame::{Frame, Pixels};
+pub use image::{ImageFormat, ReadOptions, read_image};
 pub use tiff_out::{tiff_u16_bytes, write_tiff_u16};

@@ -5,9 +5,18 @@ use std::io::{Seek, Write};
 use crate::error::{LaueError, Result};
 
 /// Writes a rows × cols 16-bit image (row-major pixels) as an uncompressed little-endian TIFF.
-pub fn write_tiff_u16<W: Write + Seek>(out: W, rows: usize, cols: usize, pixels: &[u16], name: &str) -> Result<()> {
+pub fn write_tiff_u16<W: Write + Seek>(
+    out: W,
+    rows: usize,
+    cols: usize,
+    pixels: &[u16],
+    name: &str,
+) -> Result<()> {
     if pixels.len() != rows * cols {
-        return Err(LaueError::Write { file: name.into(), reason: format!("{} pixels for a {rows}×{cols} frame", pixels.len()) });
+        return Err(LaueError::Write {
+            file: name.into(),
+            reason: format!("{} pixels for a {rows}×{cols} frame", pixels.len()),
+        });
     }
     let err = |e: tiff::TiffError| LaueError::Write { file: name.into(), reason: e.to_string() };
     let mut enc = tiff::encoder::TiffEncoder::new(out).map_err(err)?;

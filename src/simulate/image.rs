@@ -122,7 +122,9 @@ pub fn render_image(
     model: &ImageModel,
 ) -> Result<SyntheticImage> {
     if rows == 0 || cols == 0 || rows.saturating_mul(cols) > 64 << 20 {
-        return Err(LaueError::InvalidSettings(format!("image {rows}×{cols} is empty or larger than 64 Mpx")));
+        return Err(LaueError::InvalidSettings(format!(
+            "image {rows}×{cols} is empty or larger than 64 Mpx"
+        )));
     }
     check_model(model)?;
     let mut rng = ChaCha8Rng::seed_from_u64(model.seed);
@@ -135,8 +137,8 @@ pub fn render_image(
         let spectrum = x * x * (2.0 * (1.0 - x)).exp();
         let d = d_spacing(s.hkl());
         let dw = (-model.b_factor / (4.0 * d * d)).exp();
-        let amplitude = model.peak_counts * spectrum * dw * spread.sample(&mut rng)
-            / (s.harmonic_order as f64).powi(2);
+        let amplitude =
+            model.peak_counts * spectrum * dw * spread.sample(&mut rng) / (s.harmonic_order as f64).powi(2);
         draw_spot(&mut signal, rows, cols, s.x_px - PIXEL_ORIGIN, s.y_px - PIXEL_ORIGIN, amplitude, model);
         truth.push(TrueSpot {
             x_px: s.x_px,
@@ -148,7 +150,8 @@ pub fn render_image(
             energy_kev: s.energy_kev,
         });
     }
-    let read = Normal::new(0.0, model.read_noise.max(0.0)).map_err(|e| LaueError::InvalidSettings(e.to_string()))?;
+    let read =
+        Normal::new(0.0, model.read_noise.max(0.0)).map_err(|e| LaueError::InvalidSettings(e.to_string()))?;
     let (cx, cy) = (model.xcen_px - PIXEL_ORIGIN, model.ycen_px - PIXEL_ORIGIN);
     let inv_two_s2 = 1.0 / (2.0 * model.hump_sigma_px * model.hump_sigma_px);
     let radius2 = (cols as f64 / 2.0).powi(2);
@@ -192,13 +195,20 @@ fn check_model(m: &ImageModel) -> Result<()> {
         m.gain,
         m.read_noise,
     ];
-    if finite.iter().any(|v| !v.is_finite()) || m.gain <= 0.0 || m.spectrum_peak_kev <= 0.0 || m.hump_sigma_px <= 0.0
+    if finite.iter().any(|v| !v.is_finite())
+        || m.gain <= 0.0
+        || m.spectrum_peak_kev <= 0.0
+        || m.hump_sigma_px <= 0.0
     {
-        return Err(LaueError::InvalidSettings("image model: values must be finite, gain and widths > 0".into()));
+        return Err(LaueError::InvalidSettings(
+            "image model: values must be finite, gain and widths > 0".into(),
+        ));
     }
     let ok = match m.shape {
         SpotShape::Gaussian { sigma_px } => sigma_px > 0.0,
-        SpotShape::Elliptical { sigma_major_px, sigma_minor_px, .. } => sigma_major_px > 0.0 && sigma_minor_px > 0.0,
+        SpotShape::Elliptical { sigma_major_px, sigma_minor_px, .. } => {
+            sigma_major_px > 0.0 && sigma_minor_px > 0.0
+        }
         SpotShape::Streak { length_px, width_px } => length_px >= 0.0 && width_px > 0.0,
         SpotShape::Doublet { sigma_px, separation_px, ratio, .. } => {
             sigma_px > 0.0 && separation_px >= 0.0 && ratio >= 0.0
@@ -237,7 +247,17 @@ fn draw_spot(buf: &mut [f32], rows: usize, cols: usize, x0: f64, y0: f64, amp: f
 }
 
 #[allow(clippy::too_many_arguments)]
-fn gaussian(buf: &mut [f32], rows: usize, cols: usize, x0: f64, y0: f64, amp: f64, sa: f64, sb: f64, ang: f64) {
+fn gaussian(
+    buf: &mut [f32],
+    rows: usize,
+    cols: usize,
+    x0: f64,
+    y0: f64,
+    amp: f64,
+    sa: f64,
+    sb: f64,
+    ang: f64,
+) {
     let reach = 5.0 * sa.max(sb);
     let (c_lo, c_hi) = ((x0 - reach).floor().max(0.0), (x0 + reach).ceil().min(cols as f64 - 1.0));
     let (r_lo, r_hi) = ((y0 - reach).floor().max(0.0), (y0 + reach).ceil().min(rows as f64 - 1.0));
@@ -310,10 +330,14 @@ mod tests {
         let a = render_image(&[spot(60.0, 60.0)], |_| 2.0, 120, 120, &model).unwrap();
         let b = render_image(&[spot(60.0, 60.0)], |_| 2.0, 120, 120, &model).unwrap();
         assert_eq!(a, b);
-        let c = render_image(&[spot(60.0, 60.0)], |_| 2.0, 120, 120, &ImageModel { seed: 6, ..model }).unwrap();
+        let c =
+            render_image(&[spot(60.0, 60.0)], |_| 2.0, 120, 120, &ImageModel { seed: 6, ..model }).unwrap();
         assert_ne!(a.pixels, c.pixels);
         // Background noise: Poisson on ~100 counts plus 4 ADU read noise → σ ≈ √(100 + 16) ≈ 10.8.
-        let corner: Vec<f64> = (0..20).flat_map(|r| (0..20).map(move |c| (r, c))).map(|(r, c)| a.pixels[r * 120 + c] as f64).collect();
+        let corner: Vec<f64> = (0..20)
+            .flat_map(|r| (0..20).map(move |c| (r, c)))
+            .map(|(r, c)| a.pixels[r * 120 + c] as f64)
+            .collect();
         let mean = corner.iter().sum::<f64>() / corner.len() as f64;
         let sd = (corner.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (corner.len() - 1) as f64).sqrt();
         assert!((mean - 100.0).abs() < 3.0, "mean {mean}");

@@ -2,6 +2,10 @@
 
 pub mod image;
 pub mod pattern;
+pub mod request;
 
 pub use image::{ImageModel, SpotShape, SyntheticImage, render_image};
-pub use pattern::{DetectorCut, Grain, HC_KEV_ANGSTROM, SimulationSettings, Spot, simulate_grain, simulate_grains};
+pub use pattern::{
+    DetectorCut, Grain, HC_KEV_ANGSTROM, SimulationSettings, Spot, simulate_grain, simulate_grains,
+};
+pub use request::{SimulationRequest, SimulationResult};

@@ -84,12 +84,12 @@ impl SimulationSettings {
     fn validated(&self) -> Result<()> {
         let (a, b) = (self.emin_kev, self.emax_kev);
         if !(a.is_finite() && b.is_finite() && a > 0.0 && b > a) {
-            return Err(LaueError::InvalidSettings(format!(
-                "energy band {a}–{b} keV: need 0 < Emin < Emax"
-            )));
+            return Err(LaueError::InvalidSettings(format!("energy band {a}–{b} keV: need 0 < Emin < Emax")));
         }
         if b > 500.0 {
-            return Err(LaueError::InvalidSettings(format!("Emax = {b} keV is beyond any Laue beamline (≤ 500)")));
+            return Err(LaueError::InvalidSettings(format!(
+                "Emax = {b} keV is beyond any Laue beamline (≤ 500)"
+            )));
         }
         self.calibration.validated()?;
         Ok(())
@@ -163,7 +163,11 @@ pub fn simulate_into(grain: &Grain, settings: &SimulationSettings, out: &mut Vec
                 let q = m * Vector3::new(h as f64, k as f64, l as f64);
                 let q2 = q.norm_squared();
                 // Same strictness as LaueTools: q_x < 0, q_z > 0, inside (≤) the λmin sphere, outside (>) λmax's.
-                if q.x >= 0.0 || q.z <= 0.0 || q.x * 2.0 * inv_lmin + q2 > 0.0 || q.x * 2.0 * inv_lmax + q2 <= 0.0 {
+                if q.x >= 0.0
+                    || q.z <= 0.0
+                    || q.x * 2.0 * inv_lmin + q2 > 0.0
+                    || q.x * 2.0 * inv_lmax + q2 <= 0.0
+                {
                     continue;
                 }
                 let hkl = [h, k, l];
@@ -198,7 +202,11 @@ pub fn simulate_into(grain: &Grain, settings: &SimulationSettings, out: &mut Vec
                     y_px: y,
                     energy_kev: radius * HC_KEV_ANGSTROM,
                     harmonic_order: harmonic_order(hkl, |g| rule.allows(g)),
-                    multiplicity: if settings.with_multiplicity { grain.material.multiplicity(hkl) as u32 } else { 0 },
+                    multiplicity: if settings.with_multiplicity {
+                        grain.material.multiplicity(hkl) as u32
+                    } else {
+                        0
+                    },
                     grain: 0,
                 });
             }
@@ -216,7 +224,7 @@ pub fn harmonic_order(hkl: [i32; 3], allows: impl Fn([i32; 3]) -> bool) -> u32 {
     let prim = [hkl[0] / g as i32, hkl[1] / g as i32, hkl[2] / g as i32];
     let m0 = (1..=g).find(|&m| {
         let mi = m as i32;
-        g % m == 0 && allows([prim[0] * mi, prim[1] * mi, prim[2] * mi])
+        g.is_multiple_of(m) && allows([prim[0] * mi, prim[1] * mi, prim[2] * mi])
     });
     m0.map_or(1, |m0| g / m0)
 }

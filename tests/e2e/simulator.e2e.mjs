@@ -251,7 +251,9 @@ async function main() {
     check('after rotation: direct wasm simulate(lastRequest) = lastResult', r2 === null, r2 ?? '');
     // Hovering a drawn spot shows its indices.
     const box = await page.locator('#pattern').boundingBox();
-    const target = after.drawn[Math.floor(after.drawn.length / 2)];
+    // Prefer a place where harmonics (n·h n·k n·l) share a pixel: the tooltip must list them all.
+    const together = (d) => after.drawn.filter((o) => Math.hypot(o.cx - d.cx, o.cy - d.cy) < 0.75);
+    const target = after.drawn.find((d) => together(d).length > 1) ?? after.drawn[Math.floor(after.drawn.length / 2)];
     await page.mouse.move(box.x + target.cx, box.y + target.cy);
     await page.waitForFunction(() => !document.getElementById('tooltip').hidden, null, { timeout: WAIT_MS });
     const tip = await page.$eval('#tooltip', (el) => el.textContent);
@@ -263,6 +265,9 @@ async function main() {
       < Math.hypot(best.cx - target.cx, best.cy - target.cy) ? d : best), hovered[0]);
     check('hover shows a tooltip with h k l and energy',
       tip.includes(`(${nearest.h} ${nearest.k} ${nearest.l})`) && /keV/.test(tip) && /harmonic/.test(tip), tip);
+    const missing = together(target).filter((d) => !tip.includes(`(${d.h} ${d.k} ${d.l})`));
+    check('tooltip lists every spot at that place (harmonics)', missing.length === 0,
+      `${tip}\nmissing: ${missing.map((d) => `(${d.h} ${d.k} ${d.l})`).join(' ')}`);
     await page.screenshot({ path: path.join(OUT_DIR, 'simulator-after.png') });
 
     // Dragging on the canvas turns the crystal (rotate_ub about lab z for a horizontal drag).

@@ -255,7 +255,7 @@ export class PatternView {
 export function spotRadius(s, sizeBy, emin, emax) {
   if (sizeBy === 'multiplicity') {
     const m = Number.isFinite(s.multiplicity) && s.multiplicity > 0 ? s.multiplicity : 1;
-    return 1.6 + 1.05 * Math.sqrt(m);
+    return 1.3 + 0.85 * Math.sqrt(m);
   }
   const span = emax - emin;
   const t = span > 0 ? Math.min(1, Math.max(0, (emax - s.energy_kev) / span)) : 0.5;

@@ -1,0 +1,91 @@
+# The two commands of lauekit (see README.md):
+#   make serve   — set up what is missing, build the optimised wasm package into pkg/, serve the page
+#   make test    — set up what is missing, then every check CI runs
+# Both work as root on a fresh Debian machine and skip what is already installed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Builds live outside the clone when possible so that later runs (and CI on the same machine) are incremental.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/lauekit/target
+export CARGO_TERM_COLOR ?= never
+PORT ?= 8080
+WASM_TARGET := wasm32-unknown-unknown
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p;}' Cargo.lock)
+CHROMEDRIVER ?= /usr/bin/chromedriver
+CHROMIUM ?= /usr/bin/chromium
+export WASM_BINDGEN_TEST_TIMEOUT ?= 600
+
+.PHONY: help setup setup-rust setup-browser setup-node serve pkg pkg-dev test fmt clippy test-native test-web e2e cuda-check bench
+
+help:
+	@echo "make serve   build everything and serve the page at http://127.0.0.1:$(PORT)/www/index.html"
+	@echo "make test    run every check (fmt, clippy native+wasm32, native tests, browser tests, e2e, CUDA check)"
+	@echo "make bench   simulation speed next to LaueTools (needs ../shared/tools/lauetools)"
+
+setup: setup-rust setup-browser setup-node
+
+setup-rust:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@if [ "$$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 10 minutes, once per machine)"; \
+	  cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)" --locked \
+	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)"; \
+	fi
+	@# (--locked can fail when a crate the CLI's lockfile names is not in the registry mirror; then resolve anew.)
+
+setup-browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+	  echo "installing chromium and chromium-driver from apt"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+setup-node:
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
+
+# Optimised package for the page (what `serve` and a Pages deploy use).
+pkg: setup-rust
+	cargo build --release --target $(WASM_TARGET) --lib --features webgpu
+	wasm-bindgen --target web --no-typescript --out-dir pkg --out-name lauekit $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/lauekit.wasm
+	@ls -l pkg/lauekit_bg.wasm
+
+# Quick package for the end-to-end test: shares the dev-profile build of the browser tests.
+pkg-dev: setup-rust
+	cargo build --target $(WASM_TARGET) --lib --features webgpu
+	wasm-bindgen --target web --no-typescript --out-dir pkg --out-name lauekit $(CARGO_TARGET_DIR)/$(WASM_TARGET)/debug/lauekit.wasm
+
+serve: setup pkg
+	@echo "lauekit: open http://127.0.0.1:$(PORT)/www/index.html  (Ctrl-C to stop)"
+	python3 -m http.server $(PORT) --bind 127.0.0.1
+
+test: setup fmt clippy test-native test-web e2e cuda-check
+	@echo "make test: every check passed"
+
+fmt:
+	cargo fmt --check
+
+clippy:
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target $(WASM_TARGET) --all-targets --features webgpu -- -D warnings
+
+test-native:
+	cargo test
+
+# Browser tests in headless Chromium, twice: with WebGPU (webdriver.json) and without it (CPU fallback).
+test-web:
+	CHROMEDRIVER=$(CHROMEDRIVER) LAUEKIT_EXPECT_WEBGPU=1 \
+	  cargo test --target $(WASM_TARGET) --features webgpu --test web
+	CHROMEDRIVER=$(CHROMEDRIVER) LAUEKIT_EXPECT_WEBGPU=0 WASM_BINDGEN_TEST_WEBDRIVER_JSON=tests/webdriver-no-webgpu.json \
+	  cargo test --target $(WASM_TARGET) --features webgpu --test web
+
+e2e: pkg-dev setup-node
+	CHROMIUM=$(CHROMIUM) node tests/e2e/simulator.e2e.mjs
+
+# The CUDA path must keep compiling; DOCS_RS skips cubecl's LLVM bundle download (see ../shared/design/TOOLCHAIN.md).
+cuda-check:
+	DOCS_RS=1 cargo check --features cuda
+
+bench:
+	bash scripts/bench-simulate.sh

@@ -1,0 +1,578 @@
+//! Finding local maxima: background, detection image, blobs (LaueTools' method 0) and the convolution
+//! variant (method 2).
+
+/// Detector families that LaueTools treats differently when subtracting the background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackgroundPath {
+    /// MarCCD-like: A − B in integers, zero outside the round active area; the formula is ignored.
+    MaskedIntegers,
+    /// sCMOS, Eiger, unknown: A − k·B in f32, clipped to [0, saturation]; no mask.
+    Formula,
+}
+
+impl BackgroundPath {
+    /// LaueTools' choice from its CCDLabel: detectors with a round taper get the masked path.
+    pub fn for_detector(label: Option<&str>) -> Self {
+        match label {
+            Some(l) if l.starts_with("MARCCD") || l.starts_with("VHR") || l.starts_with("PRINCETON") => {
+                BackgroundPath::MaskedIntegers
+            }
+            _ => BackgroundPath::Formula,
+        }
+    }
+}
+
+/// 10×10 minimum filter, window rows r−5…r+4 and columns c−5…c+4, edges extended symmetrically
+/// (the edge pixel repeated), as `scipy.ndimage.minimum_filter(A, size=10)`.
+pub fn minimum_filter_10(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const BEFORE: usize = 5;
+    const AFTER: usize = 4;
+    // Columns: each row padded symmetrically, then a sliding minimum as the min of 10 shifted slices.
+    let mut tmp = vec![0f32; rows * cols];
+    let mut padded = vec![0f32; cols + BEFORE + AFTER];
+    for r in 0..rows {
+        let row = &a[r * cols..(r + 1) * cols];
+        padded[BEFORE..BEFORE + cols].copy_from_slice(row);
+        for i in (0..BEFORE).chain(BEFORE + cols..cols + BEFORE + AFTER) {
+            padded[i] = row[reflect(i as isize - BEFORE as isize, cols)];
+        }
+        let out = &mut tmp[r * cols..(r + 1) * cols];
+        out.copy_from_slice(&padded[..cols]);
+        for s in 1..(BEFORE + AFTER + 1) {
+            for (o, &v) in out.iter_mut().zip(&padded[s..s + cols]) {
+                *o = o.min(v);
+            }
+        }
+    }
+    // Rows: element-wise minimum of 10 neighbouring rows.
+    let mut out = vec![0f32; rows * cols];
+    for r in 0..rows {
+        let dst = &mut out[r * cols..(r + 1) * cols];
+        let first = reflect(r as isize - BEFORE as isize, rows);
+        dst.copy_from_slice(&tmp[first * cols..(first + 1) * cols]);
+        for s in 1..(BEFORE + AFTER + 1) {
+            let rr = reflect(r as isize - BEFORE as isize + s as isize, rows);
+            for (o, &v) in dst.iter_mut().zip(&tmp[rr * cols..(rr + 1) * cols]) {
+                *o = o.min(v);
+            }
+        }
+    }
+    out
+}
+
+/// Half-sample symmetric index: … 1 0 | 0 1 2 … n−1 | n−1 n−2 …
+fn reflect(i: isize, n: usize) -> usize {
+    let n = n as isize;
+    let period = 2 * n;
+    let mut m = i.rem_euclid(period);
+    if m >= n {
+        m = period - 1 - m;
+    }
+    m as usize
+}
+
+/// The image the maxima are searched in: A − B (MarCCD path, masked) or clip(A − k·B, 0, sat).
+pub fn detection_image(
+    a: &[f32],
+    rows: usize,
+    cols: usize,
+    path: BackgroundPath,
+    k: f32,
+    saturation: f32,
+) -> Vec<f32> {
+    let b = minimum_filter_10(a, rows, cols);
+    match path {
+        BackgroundPath::MaskedIntegers => {
+            let (cr, cc) = ((rows / 2) as i64, (cols / 2) as i64);
+            let radius = (rows / 2).min(cols / 2) as i64 - 15;
+            let r2 = radius * radius;
+            let mut d = vec![0f32; rows * cols];
+            for r in 0..rows {
+                let dr = r as i64 - cr;
+                let room = r2 - dr * dr;
+                if room < 0 {
+                    continue;
+                }
+                // Columns with (c − cc)² ≤ room.
+                let mut half = (room as f64).sqrt() as i64;
+                while half * half > room {
+                    half -= 1;
+                }
+                while (half + 1) * (half + 1) <= room {
+                    half += 1;
+                }
+                let c0 = (cc - half).max(0) as usize;
+                let c1 = ((cc + half) as usize).min(cols - 1);
+                let o = r * cols;
+                for i in o + c0..=o + c1 {
+                    d[i] = (a[i] - b[i]).clamp(0.0, saturation);
+                }
+            }
+            d
+        }
+        BackgroundPath::Formula => {
+            a.iter().zip(&b).map(|(&x, &y)| (x - k * y).clamp(0.0, saturation)).collect()
+        }
+    }
+}
+
+/// Method 0 in one pass over the rows, without materialising the detection image: the horizontal half of the
+/// 10×10 minimum filter first, then row by row the vertical half, the detection value (A − B or
+/// clip(A − k·B)), the strict threshold and 4-connected runs joined across rows. Same result as
+/// [`detection_image`] followed by [`blobs_hottest`], with a fraction of the memory traffic.
+pub fn local_maxima_method0(
+    a: &[f32],
+    rows: usize,
+    cols: usize,
+    path: BackgroundPath,
+    k: f32,
+    saturation: f32,
+    threshold: f32,
+) -> Vec<LocalMaximum> {
+    const BEFORE: usize = 5;
+    const AFTER: usize = 4;
+    let mut tmp = vec![0f32; rows * cols];
+    let mut padded = vec![0f32; cols + BEFORE + AFTER];
+    for r in 0..rows {
+        let row = &a[r * cols..(r + 1) * cols];
+        padded[BEFORE..BEFORE + cols].copy_from_slice(row);
+        for i in (0..BEFORE).chain(BEFORE + cols..cols + BEFORE + AFTER) {
+            padded[i] = row[reflect(i as isize - BEFORE as isize, cols)];
+        }
+        let out = &mut tmp[r * cols..(r + 1) * cols];
+        out.copy_from_slice(&padded[..cols]);
+        for s in 1..(BEFORE + AFTER + 1) {
+            for (o, &v) in out.iter_mut().zip(&padded[s..s + cols]) {
+                *o = o.min(v);
+            }
+        }
+    }
+    let (cr, cc) = ((rows / 2) as i64, (cols / 2) as i64);
+    let radius = (rows / 2).min(cols / 2) as i64 - 15;
+    let mut brow = vec![0f32; cols];
+    // Runs: (first col, last col, label); labels are created in raster order of their first pixel.
+    let mut prev: Vec<(usize, usize, u32)> = Vec::new();
+    let mut cur: Vec<(usize, usize, u32)> = Vec::new();
+    let mut parent: Vec<u32> = Vec::new();
+    let mut best: Vec<(f32, usize)> = Vec::new();
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            parent[x as usize] = parent[parent[x as usize] as usize];
+            x = parent[x as usize];
+        }
+        x
+    }
+    for r in 0..rows {
+        let first = reflect(r as isize - BEFORE as isize, rows);
+        brow.copy_from_slice(&tmp[first * cols..(first + 1) * cols]);
+        for s in 1..(BEFORE + AFTER + 1) {
+            let rr = reflect(r as isize - BEFORE as isize + s as isize, rows);
+            for (o, &v) in brow.iter_mut().zip(&tmp[rr * cols..(rr + 1) * cols]) {
+                *o = o.min(v);
+            }
+        }
+        let arow = &a[r * cols..(r + 1) * cols];
+        let (c_lo, c_hi) = match path {
+            BackgroundPath::MaskedIntegers => {
+                let dr = r as i64 - cr;
+                let room = radius * radius - dr * dr;
+                if room < 0 {
+                    std::mem::swap(&mut prev, &mut cur);
+                    cur.clear();
+                    prev.clear();
+                    continue;
+                }
+                let mut half = (room as f64).sqrt() as i64;
+                while half * half > room {
+                    half -= 1;
+                }
+                while (half + 1) * (half + 1) <= room {
+                    half += 1;
+                }
+                ((cc - half).max(0) as usize, ((cc + half).max(0) as usize).min(cols - 1))
+            }
+            BackgroundPath::Formula => (0, cols - 1),
+        };
+        let kk = if path == BackgroundPath::MaskedIntegers { 1.0 } else { k };
+        cur.clear();
+        let mut c = c_lo;
+        while c <= c_hi {
+            let d = (arow[c] - kk * brow[c]).max(0.0).min(saturation);
+            if d <= threshold {
+                c += 1;
+                continue;
+            }
+            // A run starts here.
+            let start = c;
+            let mut hot = (d, r * cols + c);
+            c += 1;
+            while c <= c_hi {
+                let d = (arow[c] - kk * brow[c]).max(0.0).min(saturation);
+                if d <= threshold {
+                    break;
+                }
+                if d > hot.0 {
+                    hot = (d, r * cols + c);
+                }
+                c += 1;
+            }
+            let end = c - 1;
+            let mut label = u32::MAX;
+            for &(p0, p1, pl) in &prev {
+                if p1 < start || p0 > end {
+                    continue;
+                }
+                let root = find(&mut parent, pl);
+                if label == u32::MAX {
+                    label = root;
+                } else if root != label {
+                    let (lo, hi) = if root < label { (root, label) } else { (label, root) };
+                    parent[hi as usize] = lo;
+                    label = lo;
+                }
+            }
+            if label == u32::MAX {
+                label = parent.len() as u32;
+                parent.push(label);
+                best.push(hot);
+            } else {
+                let b = &mut best[label as usize];
+                if hot.0 > b.0 || (hot.0 == b.0 && hot.1 < b.1) {
+                    *b = hot;
+                }
+            }
+            cur.push((start, end, label));
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    // Fold every label's best pixel into its root: highest value, earliest pixel on ties.
+    let n = parent.len();
+    let mut root_best: Vec<Option<(f32, usize)>> = vec![None; n];
+    for (l, &b) in best.iter().enumerate() {
+        let root = find(&mut parent, l as u32) as usize;
+        match root_best[root] {
+            Some(rb) if rb.0 > b.0 || (rb.0 == b.0 && rb.1 <= b.1) => {}
+            _ => root_best[root] = Some(b),
+        }
+    }
+    root_best
+        .into_iter()
+        .flatten()
+        .map(|(v, i)| LocalMaximum { row: i / cols, col: i % cols, value: v })
+        .collect()
+}
+
+/// A local maximum: integer pixel (row, col) and the detection-image value there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LocalMaximum {
+    pub row: usize,
+    pub col: usize,
+    pub value: f32,
+}
+
+/// Pixels of `d` above `threshold` (strict), grouped in 4-connected blobs numbered in raster order of their
+/// first pixel; one point per blob: its hottest pixel (first in raster order on ties).
+pub fn blobs_hottest(d: &[f32], rows: usize, cols: usize, threshold: f32) -> Vec<LocalMaximum> {
+    let mut labels = vec![u32::MAX; rows * cols];
+    let mut parent: Vec<u32> = Vec::new();
+    let mut above: Vec<usize> = Vec::new();
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            parent[x as usize] = parent[parent[x as usize] as usize];
+            x = parent[x as usize];
+        }
+        x
+    }
+    for r in 0..rows {
+        for c in 0..cols {
+            let i = r * cols + c;
+            if d[i] <= threshold {
+                continue;
+            }
+            let left = if c > 0 { labels[i - 1] } else { u32::MAX };
+            let up = if r > 0 { labels[i - cols] } else { u32::MAX };
+            let l = match (left != u32::MAX, up != u32::MAX) {
+                (false, false) => {
+                    parent.push(parent.len() as u32);
+                    parent.len() as u32 - 1
+                }
+                (true, false) => left,
+                (false, true) => up,
+                (true, true) => {
+                    let (a, b) = (find(&mut parent, left), find(&mut parent, up));
+                    // The smaller label (earlier first pixel) stays the root: blob order = raster order.
+                    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                    parent[hi as usize] = lo;
+                    lo
+                }
+            };
+            labels[i] = l;
+            above.push(i);
+        }
+    }
+    let n = parent.len();
+    let mut best: Vec<Option<LocalMaximum>> = vec![None; n];
+    // `above` is in raster order, so ties keep the first pixel.
+    for &i in &above {
+        let root = find(&mut parent, labels[i]) as usize;
+        let v = d[i];
+        match best[root] {
+            Some(b) if b.value >= v => {}
+            _ => best[root] = Some(LocalMaximum { row: i / cols, col: i % cols, value: v }),
+        }
+    }
+    best.into_iter().flatten().collect()
+}
+
+/// Merges points closer than 2 px (transitively), keeping the earliest of each group, as LaueTools'
+/// `removeClosePoints(…, 2)`.
+pub fn merge_close(points: &[LocalMaximum]) -> Vec<LocalMaximum> {
+    let n = points.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (points[i].row, points[i].col));
+    for a in 0..n {
+        let i = order[a];
+        for &j in &order[a + 1..] {
+            let dr = points[j].row as i64 - points[i].row as i64;
+            if dr >= 2 {
+                break;
+            }
+            let dc = points[j].col as i64 - points[i].col as i64;
+            if dr * dr + dc * dc < 4 {
+                let (x, y) = (find(&mut parent, i), find(&mut parent, j));
+                let (lo, hi) = if x < y { (x, y) } else { (y, x) };
+                parent[hi] = lo;
+            }
+        }
+    }
+    (0..n).filter(|&i| find(&mut parent, i) == i).map(|i| points[i]).collect()
+}
+
+/// LaueTools' method-2 kernel: a Laplacian-of-Gaussian-like hat of size n, radius r0, peak value v, from
+/// which each column's sum/size is subtracted (as LaueTools does, making it not zero-sum).
+pub fn hat_kernel(peak_value: f64, n: usize, r0: f64) -> Vec<f64> {
+    let s2 = r0 * r0 / 2.0; // σ² with σ = r0/√2
+    let centre = (n as f64 - 1.0) / 2.0;
+    let mut k = vec![0f64; n * n];
+    for r in 0..n {
+        for c in 0..n {
+            let rho2 = (r as f64 - centre).powi(2) + (c as f64 - centre).powi(2);
+            k[r * n + c] = (-rho2 / (2.0 * s2)).exp() * (2.0 * s2 - rho2) * peak_value / (2.0 * s2);
+        }
+    }
+    for c in 0..n {
+        let col_sum: f64 = (0..n).map(|r| k[r * n + c]).sum();
+        for r in 0..n {
+            k[r * n + c] -= col_sum / (n * n) as f64;
+        }
+    }
+    k
+}
+
+/// Method 2 candidates: convolve `d` with the hat kernel (symmetric edges), 8-connected blobs above
+/// `threshold_convolve`, each blob's first pixel; amplitude = d − min over the (2p)² box; keep amplitude >
+/// `intensity_threshold`, strongest first, moved to the box's hottest pixel; drop points within 10 px of a
+/// stronger one.
+pub fn convolution_candidates(
+    d: &[f32],
+    rows: usize,
+    cols: usize,
+    params_hat: (f64, usize, f64),
+    threshold_convolve: f32,
+    intensity_threshold: f32,
+    pixel_near_radius: usize,
+) -> Vec<LocalMaximum> {
+    let n = params_hat.1.max(1);
+    let k = hat_kernel(params_hat.0, n, params_hat.2);
+    let half = (n / 2) as isize;
+    let mut conv = vec![0f32; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            let mut acc = 0f64;
+            for kr in 0..n {
+                let rr = reflect(r as isize + half - kr as isize, rows);
+                for kc in 0..n {
+                    let cc = reflect(c as isize + half - kc as isize, cols);
+                    acc += k[kr * n + kc] * d[rr * cols + cc] as f64;
+                }
+            }
+            conv[r * cols + c] = acc as f32;
+        }
+    }
+    // 8-connected blobs; first pixel in raster order.
+    let mut seen = vec![false; rows * cols];
+    let mut firsts = Vec::new();
+    for r in 0..rows {
+        for c in 0..cols {
+            let i = r * cols + c;
+            if seen[i] || conv[i] <= threshold_convolve {
+                continue;
+            }
+            firsts.push((r, c));
+            let mut stack = vec![(r, c)];
+            seen[i] = true;
+            while let Some((pr, pc)) = stack.pop() {
+                for dr in -1i64..=1 {
+                    for dc in -1i64..=1 {
+                        let (nr, nc) = (pr as i64 + dr, pc as i64 + dc);
+                        if nr < 0 || nc < 0 || nr >= rows as i64 || nc >= cols as i64 {
+                            continue;
+                        }
+                        let j = nr as usize * cols + nc as usize;
+                        if !seen[j] && conv[j] > threshold_convolve {
+                            seen[j] = true;
+                            stack.push((nr as usize, nc as usize));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let p = pixel_near_radius;
+    let mut cands: Vec<(f32, LocalMaximum)> = Vec::new();
+    for (r, c) in firsts {
+        let (r0, r1) = (r.saturating_sub(p), (r + p).min(rows));
+        let (c0, c1) = (c.saturating_sub(p), (c + p).min(cols));
+        let (mut lo, mut hi, mut hot) = (f32::INFINITY, f32::NEG_INFINITY, (r, c));
+        for rr in r0..r1 {
+            for cc in c0..c1 {
+                let v = d[rr * cols + cc];
+                lo = lo.min(v);
+                if v > hi {
+                    hi = v;
+                    hot = (rr, cc);
+                }
+            }
+        }
+        let amp = d[r * cols + c] - lo;
+        if amp > intensity_threshold {
+            cands.push((amp, LocalMaximum { row: hot.0, col: hot.1, value: hi }));
+        }
+    }
+    cands.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let pts: Vec<LocalMaximum> = cands.into_iter().map(|(_, m)| m).collect();
+    purge_close(&pts, 10.0, |m| (m.col as f64, m.row as f64))
+}
+
+/// Drops every j that lies closer than `dist` to some i < j (whether or not i itself survives), as
+/// LaueTools' `purgeClosePoints2`.
+pub fn purge_close<T: Copy>(items: &[T], dist: f64, xy: impl Fn(&T) -> (f64, f64)) -> Vec<T> {
+    let n = items.len();
+    let mut drop = vec![false; n];
+    let d2 = dist * dist;
+    for i in 0..n {
+        let (xi, yi) = xy(&items[i]);
+        for j in i + 1..n {
+            let (xj, yj) = xy(&items[j]);
+            if (xi - xj).powi(2) + (yi - yj).powi(2) < d2 {
+                drop[j] = true;
+            }
+        }
+    }
+    items.iter().zip(drop).filter(|(_, d)| !d).map(|(t, _)| *t).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimum_filter_window_and_edges() {
+        // A single low pixel at (r, c) shows up where the 10×10 window (−5…+4) covers it.
+        let (rows, cols) = (30, 40);
+        let mut a = vec![100f32; rows * cols];
+        a[12 * cols + 20] = 1.0;
+        let b = minimum_filter_10(&a, rows, cols);
+        for r in 0..rows {
+            for c in 0..cols {
+                let inside = (r as i64 - 12) >= -4
+                    && (r as i64 - 12) <= 5
+                    && (c as i64 - 20) >= -4
+                    && (c as i64 - 20) <= 5;
+                assert_eq!(b[r * cols + c] == 1.0, inside, "({r},{c})");
+            }
+        }
+        // Edge: the first row reflects onto itself.
+        let mut e = vec![100f32; rows * cols];
+        e[3] = 2.0;
+        let b = minimum_filter_10(&e, rows, cols);
+        assert_eq!(b[3], 2.0);
+        assert_eq!(reflect(-1, 5), 0);
+        assert_eq!(reflect(-2, 5), 1);
+        assert_eq!(reflect(5, 5), 4);
+        assert_eq!(reflect(6, 5), 3);
+    }
+
+    #[test]
+    fn blobs_are_4_connected_with_hottest_pixels() {
+        let (rows, cols) = (6, 6);
+        let mut d = vec![0f32; rows * cols];
+        // Two diagonal neighbours: two blobs under 4-connectivity.
+        d[cols + 1] = 10.0;
+        d[2 * cols + 2] = 12.0;
+        // An L-shaped blob with its hottest pixel second.
+        d[4 * cols + 3] = 5.0;
+        d[4 * cols + 4] = 9.0;
+        d[5 * cols + 3] = 7.0;
+        let b = blobs_hottest(&d, rows, cols, 4.0);
+        assert_eq!(b.len(), 3);
+        assert_eq!((b[0].row, b[0].col), (1, 1));
+        assert_eq!((b[1].row, b[1].col), (2, 2));
+        assert_eq!((b[2].row, b[2].col, b[2].value), (4, 4, 9.0));
+        // Threshold is strict.
+        assert_eq!(blobs_hottest(&d, rows, cols, 12.0).len(), 0);
+        // Diagonal neighbours are merged (< 2 px), the earlier kept.
+        let m = merge_close(&b);
+        assert_eq!(m.len(), 2);
+        assert_eq!((m[0].row, m[0].col), (1, 1));
+    }
+
+    #[test]
+    fn one_pass_method0_equals_the_two_step_version() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let (rows, cols) = (97, 131);
+        let a: Vec<f32> = (0..rows * cols)
+            .map(|_| {
+                if rng.random::<f32>() < 0.1 {
+                    rng.random_range(0.0..500.0)
+                } else {
+                    rng.random_range(0.0..60.0)
+                }
+            })
+            .collect();
+        for path in [BackgroundPath::MaskedIntegers, BackgroundPath::Formula] {
+            for thr in [10.0f32, 50.0, 200.0] {
+                let d = detection_image(&a, rows, cols, path, 1.1, 65535.0);
+                let two = blobs_hottest(&d, rows, cols, thr);
+                let one = local_maxima_method0(&a, rows, cols, path, 1.1, 65535.0, thr);
+                assert_eq!(one, two, "{path:?} thr {thr}");
+            }
+        }
+    }
+
+    #[test]
+    fn purge_is_not_greedy() {
+        // A–B and B–C close, A–C far: B and C both go.
+        let pts = [(0.0, 0.0), (8.0, 0.0), (16.0, 0.0)];
+        let kept = purge_close(&pts, 10.0, |p| *p);
+        assert_eq!(kept, vec![(0.0, 0.0)]);
+    }
+
+    #[test]
+    fn hat_kernel_matches_lauetools_values() {
+        let k = hat_kernel(4.0, 5, 2.0);
+        assert!((k[12] - 3.653088).abs() < 1e-6, "{}", k[12]);
+        assert!((k[0] + 0.475113).abs() < 1e-6);
+        assert!((k[2] + 0.346912).abs() < 1e-6);
+        assert!((k.iter().sum::<f64>() - 10.992).abs() < 1e-3);
+    }
+}

@@ -1,0 +1,182 @@
+//! The image readers on the real shared images (../shared/data/real), checked against values read
+//! independently with tifffile and fabio (tests/data/images/real_references.json, written by
+//! scripts/make_image_references.py), and on bad input through the public entry point.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use lauekit::LaueError;
+use lauekit::io::Pixels;
+use lauekit::io::image::{ImageFormat, ReadOptions, detect_format, read_image};
+use serde_json::Value;
+
+fn shared(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real").join(rel)
+}
+
+fn test_data(file: &str) -> Vec<u8> {
+    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/images").join(file)).unwrap()
+}
+
+fn references() -> Value {
+    serde_json::from_slice(&test_data("real_references.json")).unwrap()
+}
+
+/// Reads a shared image and checks it against its reference values.
+fn check_real(rel: &str, format: ImageFormat, detector: &str, pixel_mm: f64) -> lauekit::io::Frame {
+    let path = shared(rel);
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (is ../shared beside the repo?)", path.display()));
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    assert_eq!(detect_format(&bytes, &name), Some(format));
+    let f = read_image(&bytes, &name, &ReadOptions::default()).unwrap();
+    let r = &references()[rel];
+    assert_eq!(f.source, name);
+    assert_eq!(
+        (f.rows as u64, f.cols as u64),
+        (r["rows"].as_u64().unwrap(), r["cols"].as_u64().unwrap()),
+        "{rel}"
+    );
+    assert_eq!(f.detector.as_deref(), Some(detector), "{rel}");
+    assert_eq!(f.pixel_size_mm, Some(pixel_mm), "{rel}");
+    assert_eq!(f.mask, None, "{rel}");
+    let Pixels::U16(v) = &f.pixels else { panic!("{rel}: {} pixels, expected u16", f.pixels.type_name()) };
+    assert_eq!(r["dtype"], "uint16");
+    let sum: u64 = v.iter().map(|&x| x as u64).sum();
+    assert_eq!(sum, r["sum"].as_u64().unwrap(), "{rel}: sum");
+    let (imax, &max) = v.iter().enumerate().max_by_key(|&(i, &x)| (x, std::cmp::Reverse(i))).unwrap();
+    assert_eq!(max as u64, r["max"].as_u64().unwrap(), "{rel}: max");
+    let at = [imax / f.cols, imax % f.cols];
+    assert_eq!(
+        at.map(|x| x as u64).to_vec(),
+        r["argmax"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect::<Vec<_>>()
+    );
+    assert_eq!(*v.iter().min().unwrap() as u64, r["min"].as_u64().unwrap(), "{rel}: min");
+    for p in r["pixels"].as_array().unwrap() {
+        let (row, col, value) =
+            (p[0].as_u64().unwrap() as usize, p[1].as_u64().unwrap() as usize, p[2].as_f64().unwrap());
+        assert_eq!(f.at(row, col), value, "{rel}: pixel ({row}, {col})");
+    }
+    f
+}
+
+#[test]
+fn marccd_ge_blanc() {
+    let rel = "Ge_blanc/Ge_blanc_0000.mccd";
+    let f = check_real(rel, ImageFormat::MarCcd, "MARCCD165", 0.079142);
+    let m = &f.metadata;
+    assert_eq!(m["format"], "mccd");
+    // Every frame-header field fabio reads, same value.
+    let fabio = references()[rel]["marccd"].as_object().unwrap().clone();
+    assert!(fabio.len() > 100);
+    for (key, want) in fabio {
+        let got = m.get(&format!("marccd.{key}")).unwrap_or_else(|| panic!("marccd.{key} missing"));
+        match want {
+            Value::String(s) => assert_eq!(got, &s, "marccd.{key}"),
+            n => assert_eq!(got, &n.to_string(), "marccd.{key}"),
+        }
+    }
+    // The derived values, in their units.
+    assert_eq!(m["beam_x_px"], "1022.986");
+    assert_eq!(m["beam_y_px"], "1022.986");
+    assert_eq!(m["exposure_s"], "0.3");
+    assert_eq!(m["wavelength_angstrom"], "0.68499");
+    assert_eq!(m["pixel_size_file_mm"], "0.07918");
+    assert!(!m.contains_key("distance_mm"), "the header's distance is 0 (unknown)");
+    assert_eq!(m["detector_match"], "format and dimensions");
+    assert_eq!(m["saturation"], "65535");
+    assert_eq!(m["frame_count"], "1");
+}
+
+#[test]
+fn scmos_ge() {
+    let f = check_real("Ge_sCMOS/img_Ge_sCMOS_0000.tif", ImageFormat::Tiff, "sCMOS", 0.0734);
+    let m = &f.metadata;
+    assert_eq!(m["format"], "tiff");
+    assert_eq!(m["tiff.ImageDescription"], "xech=7.858280000000002 yech=-20.46333");
+    assert_eq!(m["xech"], "7.858280000000002");
+    assert_eq!(m["yech"], "-20.46333");
+    assert_eq!(m["exposure_s"], "0.05", "from the camera settings: Exposure:(50, 'Millisec')");
+    assert_eq!(m["tiff.Software"], "PSLViewer4.7.6");
+    assert_eq!(m["tiff.Copyright"], "Photonic science");
+    assert!(m["tiff.Artist"].starts_with("QuadGSense"));
+}
+
+#[test]
+fn scmos_gan() {
+    let f = check_real("GaN_Si/nw1_0000.tif", ImageFormat::Tiff, "sCMOS", 0.0734);
+    let m = &f.metadata;
+    for (key, value) in
+        [("xech", "1.0747"), ("yech", "1.7521"), ("zech", "-0.8263"), ("mon", "12276"), ("exposure", "1.000")]
+    {
+        assert_eq!(m[key], value, "{key}");
+    }
+    assert_eq!(m["exposure_s"], "1");
+}
+
+#[test]
+fn a_forced_detector_and_the_raw_fallback_read_the_same_pixels() {
+    let bytes = std::fs::read(shared("Ge_blanc/Ge_blanc_0000.mccd")).unwrap();
+    let opts = ReadOptions { detector: Some("PRINCETON".into()), ..Default::default() };
+    let f = read_image(&bytes, "Ge.mccd", &opts).unwrap();
+    assert_eq!((f.detector.as_deref(), f.pixel_size_mm), (Some("PRINCETON"), Some(0.079)));
+    // The same file as raw binary: MARCCD165's 2048 × 2048 u16 after the 4096-byte header.
+    let opts = ReadOptions {
+        format: Some(ImageFormat::Raw),
+        detector: Some("MARCCD165".into()),
+        ..Default::default()
+    };
+    let raw = read_image(&bytes, "Ge.mccd", &opts).unwrap();
+    assert_eq!(raw.pixels, f.pixels);
+    assert_eq!(raw.metadata["raw.offset"], "4096");
+}
+
+/// Bad input: always an error naming the file and what was wrong, never a panic.
+#[test]
+fn bad_input() {
+    let opts = ReadOptions::default();
+    let err = |bytes: &[u8], name: &str, opts: &ReadOptions| -> String {
+        match read_image(bytes, name, opts) {
+            Err(LaueError::Parse { file, reason }) => {
+                assert_eq!(file, name);
+                reason
+            }
+            other => panic!("{name}: expected a parse error, got {other:?}"),
+        }
+    };
+    // Truncated: the real MarCCD and sCMOS files cut short.
+    let mccd = std::fs::read(shared("Ge_blanc/Ge_blanc_0000.mccd")).unwrap();
+    let reason = err(&mccd[..mccd.len() / 2], "half.mccd", &opts);
+    assert!(reason.contains("truncated") || reason.contains("needs"), "{reason}");
+    let tif = std::fs::read(shared("GaN_Si/nw1_0000.tif")).unwrap();
+    for cut in [0, 1, 7, 100, 4000, 5000, tif.len() - 1] {
+        err(&tif[..cut], "cut.tif", &opts);
+    }
+    // Wrong magic.
+    let mut bad = tif.clone();
+    bad[..4].copy_from_slice(b"XX*\0");
+    assert!(err(&bad, "nw1.tif", &opts).contains("TIFF"));
+    assert!(err(&bad, "nw1", &opts).starts_with("not a known image format"));
+    // Zero and absurd dimensions (EDF headers say what they like).
+    let edf = |d1: &str, d2: &str| {
+        let h = format!("{{\nDim_1 = {d1} ;\nDim_2 = {d2} ;\nDataType = UnsignedShort ;\n");
+        let mut b = format!("{h}{}}}\n", " ".repeat(510 - h.len())).into_bytes();
+        b.extend([0u8; 64]);
+        b
+    };
+    assert!(err(&edf("0", "5"), "zero.edf", &opts).contains("zero image dimension"));
+    assert!(err(&edf("100000", "100000"), "huge.edf", &opts).contains("2^28"));
+    assert!(err(&edf("4000", "4000"), "short.edf", &opts).contains("needs 32000000 bytes"));
+    // Unsupported compression and HDF5 filter.
+    assert!(
+        err(&test_data("u16_zstd.tif"), "z.tif", &opts).contains("unsupported compression 50000 (Zstandard)")
+    );
+    let reason = err(&test_data("bitshuffle_lz4.h5"), "eiger.h5", &opts);
+    assert!(reason.contains("bitshuffle filter"), "{reason}");
+    // NaN floats are kept, counted and masked; finite_f32 gives computable values.
+    let f = read_image(&test_data("custom_f32.h5"), "nan.h5", &opts).unwrap();
+    assert_eq!(f.metadata["nonfinite_pixels"], "2");
+    let g = f.finite_f32();
+    assert_eq!(g.masked_count(), 2);
+    assert!(matches!(&g.pixels, Pixels::F32(v) if v.iter().all(|x| x.is_finite())));
+}
