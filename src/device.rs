@@ -37,8 +37,31 @@ impl std::str::FromStr for DeviceChoice {
     }
 }
 
+// burn/cubecl register plugins through link-time constructors. Unless an export calls the linker's
+// `__wasm_call_ctors` itself, wasm-ld treats the module as a "command" and re-runs every constructor at the
+// start of every exported function — each call from JS then cost up to seconds. Calling it once (from the
+// page's start function, and before any device is made, for hosts such as the test runner that do not run
+// the start function) makes the module a "reactor".
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+unsafe extern "C" {
+    fn __wasm_call_ctors();
+}
+
+/// Runs the wasm module's link-time constructors exactly once (a no-op natively).
+pub fn run_wasm_constructors() {
+    #[cfg(target_arch = "wasm32")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: the linker-made constructor function, run once per instance before burn is used.
+        #[allow(unsafe_code)]
+        ONCE.call_once(|| unsafe { __wasm_call_ctors() });
+    }
+}
+
 /// burn's CPU device (pure Rust; the one that runs everywhere, wasm included).
 pub fn cpu() -> ComputeDevice {
+    run_wasm_constructors();
     ComputeDevice { device: Device::flex(), label: "cpu (flex)".into(), fallback_reason: None }
 }
 
@@ -78,6 +101,7 @@ fn cuda_native() -> Result<ComputeDevice> {
 /// In the browser: WebGPU when asked for and available, otherwise the CPU with the reason recorded.
 #[cfg(feature = "webgpu")]
 pub async fn browser(prefer_gpu: bool) -> ComputeDevice {
+    run_wasm_constructors();
     if !prefer_gpu {
         return cpu();
     }

@@ -2,6 +2,7 @@
 //! wasm reproduces the native golden results, through the library and through the JS surface; the compute
 //! device works on WebGPU when the browser offers it and on the CPU fallback.
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)]
 
 use lauekit::simulate::{SimulationRequest, SimulationResult};
 use wasm_bindgen::JsValue;

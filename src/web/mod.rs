@@ -9,22 +9,9 @@ use crate::geometry::{Calibration, euler_to_matrix, orientation::rotate_in_lab};
 use crate::io::DetFile;
 use crate::simulate::SimulationRequest;
 
-// burn/cubecl register plugins through link-time constructors. Unless an export calls the linker's
-// `__wasm_call_ctors` itself, wasm-ld treats the module as a "command" and re-runs every constructor at the
-// start of every exported function, which made each call from JS cost up to seconds. Running them once here,
-// at instantiation, makes the module a "reactor".
-#[allow(unsafe_code)]
-unsafe extern "C" {
-    fn __wasm_call_ctors();
-}
-
 #[wasm_bindgen(start)]
 fn start() {
-    // SAFETY: called exactly once, by wasm-bindgen right after instantiation, before any other export.
-    #[allow(unsafe_code)]
-    unsafe {
-        __wasm_call_ctors()
-    };
+    crate::device::run_wasm_constructors();
     console_error_panic_hook::set_once();
 }
 

@@ -243,7 +243,6 @@ fn decode(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::io::frame::Pixels;

@@ -9,7 +9,7 @@
 //! `beam_center_x/y` (pixels), `incident_wavelength` (Å), and the detector's `pixel_mask`
 //! (non-zero = bad pixel) joins the frame's mask.
 
-use hdf5_pure::{DType, Dataset, File};
+use hdf5_pure::{DType, Dataset, File, Layout};
 
 use super::{Decoded, ImageFormat, ReadOptions, check_budget, check_dims, err, finish, num};
 use crate::error::{LaueError, Result};
@@ -139,6 +139,8 @@ pub fn read_hdf5(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Fram
         (bytes.len() as u64).saturating_mul(ratio),
     )?;
 
+    check_storage(&ds, name, &path, bytes.len() as u64)?;
+
     let stacked = shape.len() == 3;
     let ctx = |e| h5err(name, &format!("reading {path}"), e);
     macro_rules! read {
@@ -177,8 +179,34 @@ pub fn read_hdf5(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Fram
         let names: Vec<&str> = pipeline.iter().map(|f| filter_name(f.id)).collect();
         d.metadata.insert("hdf5.filters".into(), names.join(","));
     }
-    nexus_metadata(&file, &mut d);
+    nexus_metadata(&file, &mut d, bytes.len() as u64);
     finish(d, ImageFormat::Hdf5, name, options)
+}
+
+/// Refuses data stored beyond the end of the file: the reader would size buffers from those
+/// addresses before finding out.
+fn check_storage(ds: &Dataset, name: &str, path: &str, len: u64) -> Result<()> {
+    let beyond = |address: u64, size: u64| -> Result<()> {
+        if address.saturating_add(size) > len {
+            Err(err(
+                name,
+                format!(
+                    "HDF5: dataset {path}: {size} bytes of data at byte {address}, beyond the end of the file ({len} bytes; truncated?)"
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    match ds.layout() {
+        Ok(Layout::Contiguous { address: Some(address), size }) => beyond(address, size),
+        Ok(Layout::Chunked { .. }) => match ds.chunks() {
+            Ok(chunks) => chunks.iter().try_for_each(|c| beyond(c.address, c.storage_size)),
+            // An index this crate cannot enumerate: left to the read.
+            Err(_) => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// The dataset to read: the caller's, else the usual layouts, else the first image-like one.
@@ -260,10 +288,10 @@ fn find_dataset(file: &File, name: &str, given: Option<&str>) -> Result<(String,
 }
 
 /// A scalar number stored at `path`, if there is one.
-fn scalar(file: &File, path: &str) -> Option<f64> {
+fn scalar(file: &File, path: &str, len: u64) -> Option<f64> {
     let ds = file.dataset(path).ok()?;
     let shape = ds.shape().ok()?;
-    if shape.iter().any(|&s| s != 1) {
+    if shape.iter().any(|&s| s != 1) || check_storage(&ds, "", path, len).is_err() {
         return None;
     }
     let v = if matches!(ds.dtype(), Ok(DType::F32)) {
@@ -277,24 +305,24 @@ fn scalar(file: &File, path: &str) -> Option<f64> {
 }
 
 /// Eiger/NeXus and LIMA metadata, and the detector's pixel mask.
-fn nexus_metadata(file: &File, d: &mut Decoded) {
+fn nexus_metadata(file: &File, d: &mut Decoded, len: u64) {
     let det = "entry/instrument/detector";
-    if let Some(px) = scalar(file, &format!("{det}/x_pixel_size")).filter(|&p| p > 0.0) {
+    if let Some(px) = scalar(file, &format!("{det}/x_pixel_size"), len).filter(|&p| p > 0.0) {
         d.pixel_size_mm = Some(px * 1e3);
     }
-    if let Some(t) = scalar(file, &format!("{det}/count_time")) {
+    if let Some(t) = scalar(file, &format!("{det}/count_time"), len) {
         d.metadata.insert("exposure_s".into(), num(t));
     }
-    if let Some(x) = scalar(file, &format!("{det}/detector_distance")) {
+    if let Some(x) = scalar(file, &format!("{det}/detector_distance"), len) {
         d.metadata.insert("distance_mm".into(), num(x * 1e3));
     }
-    if let Some(x) = scalar(file, &format!("{det}/beam_center_x")) {
+    if let Some(x) = scalar(file, &format!("{det}/beam_center_x"), len) {
         d.metadata.insert("beam_x_px".into(), num(x));
     }
-    if let Some(x) = scalar(file, &format!("{det}/beam_center_y")) {
+    if let Some(x) = scalar(file, &format!("{det}/beam_center_y"), len) {
         d.metadata.insert("beam_y_px".into(), num(x));
     }
-    if let Some(x) = scalar(file, "entry/instrument/beam/incident_wavelength") {
+    if let Some(x) = scalar(file, "entry/instrument/beam/incident_wavelength", len) {
         d.metadata.insert("wavelength_angstrom".into(), num(x));
     }
     // LIMA: /entry_0000/instrument/<camera>/acquisition/exposure_time
@@ -302,7 +330,9 @@ fn nexus_metadata(file: &File, d: &mut Decoded) {
         && let Ok(cameras) = file.group("entry_0000/instrument").and_then(|g| g.groups())
     {
         for cam in cameras.iter().take(50) {
-            if let Some(t) = scalar(file, &format!("entry_0000/instrument/{cam}/acquisition/exposure_time")) {
+            if let Some(t) =
+                scalar(file, &format!("entry_0000/instrument/{cam}/acquisition/exposure_time"), len)
+            {
                 d.metadata.insert("exposure_s".into(), num(t));
                 break;
             }
@@ -311,6 +341,7 @@ fn nexus_metadata(file: &File, d: &mut Decoded) {
     // The detector's own bad-pixel map.
     if let Ok(ds) = file.dataset(&format!("{det}/detectorSpecific/pixel_mask"))
         && ds.shape().ok().as_deref() == Some(&[d.rows as u64, d.cols as u64][..])
+        && check_storage(&ds, "", "pixel_mask", len).is_ok()
         && let Ok(m) = ds.read_u32()
         && m.len() == d.rows * d.cols
     {
@@ -321,7 +352,6 @@ fn nexus_metadata(file: &File, d: &mut Decoded) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::io::image::read_image;

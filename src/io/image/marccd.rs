@@ -201,7 +201,6 @@ fn parse_header(h: &[u8], tiff_big_endian: bool, d: &mut Decoded) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::io::frame::Pixels;

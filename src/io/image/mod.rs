@@ -309,7 +309,6 @@ pub(crate) fn finish(d: Decoded, format: ImageFormat, name: &str, options: &Read
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 pub(crate) mod testutil {
     //! Shared by the format tests: the pixel formulas of scripts/make_test_images.py.
 
@@ -346,7 +345,6 @@ pub(crate) mod testutil {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -64,7 +64,6 @@ pub fn read_png(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Frame
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::io::image::read_image;

@@ -592,7 +592,6 @@ pub fn detect_preset(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

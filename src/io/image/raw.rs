@@ -140,7 +140,6 @@ pub fn read_raw(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Frame
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::io::image::read_image;

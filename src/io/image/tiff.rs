@@ -304,7 +304,6 @@ pub(crate) fn text_values(metadata: &mut BTreeMap<String, String>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
     use crate::io::image::read_image;
