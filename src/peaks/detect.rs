@@ -40,7 +40,7 @@ pub fn minimum_filter_10(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         out.copy_from_slice(&padded[..cols]);
         for s in 1..(BEFORE + AFTER + 1) {
             for (o, &v) in out.iter_mut().zip(&padded[s..s + cols]) {
-                *o = o.min(v);
+                *o = if v < *o { v } else { *o };
             }
         }
     }
@@ -53,7 +53,7 @@ pub fn minimum_filter_10(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         for s in 1..(BEFORE + AFTER + 1) {
             let rr = reflect(r as isize - BEFORE as isize + s as isize, rows);
             for (o, &v) in dst.iter_mut().zip(&tmp[rr * cols..(rr + 1) * cols]) {
-                *o = o.min(v);
+                *o = if v < *o { v } else { *o };
             }
         }
     }
@@ -143,7 +143,7 @@ pub fn local_maxima_method0(
         out.copy_from_slice(&padded[..cols]);
         for s in 1..(BEFORE + AFTER + 1) {
             for (o, &v) in out.iter_mut().zip(&padded[s..s + cols]) {
-                *o = o.min(v);
+                *o = if v < *o { v } else { *o };
             }
         }
     }
@@ -168,7 +168,7 @@ pub fn local_maxima_method0(
         for s in 1..(BEFORE + AFTER + 1) {
             let rr = reflect(r as isize - BEFORE as isize + s as isize, rows);
             for (o, &v) in brow.iter_mut().zip(&tmp[rr * cols..(rr + 1) * cols]) {
-                *o = o.min(v);
+                *o = if v < *o { v } else { *o };
             }
         }
         let arow = &a[r * cols..(r + 1) * cols];
