@@ -25,9 +25,21 @@ impl BackgroundPath {
 /// 10×10 minimum filter, window rows r−5…r+4 and columns c−5…c+4, edges extended symmetrically
 /// (the edge pixel repeated), as `scipy.ndimage.minimum_filter(A, size=10)`.
 pub fn minimum_filter_10(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    const BEFORE: usize = 5;
-    const AFTER: usize = 4;
-    // Columns: each row padded symmetrically, then a sliding minimum as the min of 10 shifted slices.
+    let tmp = horizontal_min_10(a, rows, cols);
+    // Rows: element-wise minimum of 10 neighbouring rows.
+    let mut out = vec![0f32; rows * cols];
+    for r in 0..rows {
+        vertical_min_10(&tmp, rows, cols, r, &mut out[r * cols..(r + 1) * cols]);
+    }
+    out
+}
+
+const BEFORE: usize = 5;
+const AFTER: usize = 4;
+
+/// Horizontal half of the 10×10 minimum filter: each row padded symmetrically, then the element-wise
+/// minimum of 10 shifted slices (a plain compare, so it vectorises).
+fn horizontal_min_10(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut tmp = vec![0f32; rows * cols];
     let mut padded = vec![0f32; cols + BEFORE + AFTER];
     for r in 0..rows {
@@ -44,20 +56,19 @@ pub fn minimum_filter_10(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
             }
         }
     }
-    // Rows: element-wise minimum of 10 neighbouring rows.
-    let mut out = vec![0f32; rows * cols];
-    for r in 0..rows {
-        let dst = &mut out[r * cols..(r + 1) * cols];
-        let first = reflect(r as isize - BEFORE as isize, rows);
-        dst.copy_from_slice(&tmp[first * cols..(first + 1) * cols]);
-        for s in 1..(BEFORE + AFTER + 1) {
-            let rr = reflect(r as isize - BEFORE as isize + s as isize, rows);
-            for (o, &v) in dst.iter_mut().zip(&tmp[rr * cols..(rr + 1) * cols]) {
-                *o = if v < *o { v } else { *o };
-            }
+    tmp
+}
+
+/// Vertical half for output row `r`: element-wise minimum of rows r−5…r+4 of `tmp` into `dst`.
+fn vertical_min_10(tmp: &[f32], rows: usize, cols: usize, r: usize, dst: &mut [f32]) {
+    let first = reflect(r as isize - BEFORE as isize, rows);
+    dst.copy_from_slice(&tmp[first * cols..(first + 1) * cols]);
+    for s in 1..(BEFORE + AFTER + 1) {
+        let rr = reflect(r as isize - BEFORE as isize + s as isize, rows);
+        for (o, &v) in dst.iter_mut().zip(&tmp[rr * cols..(rr + 1) * cols]) {
+            *o = if v < *o { v } else { *o };
         }
     }
-    out
 }
 
 /// Half-sample symmetric index: … 1 0 | 0 1 2 … n−1 | n−1 n−2 …
@@ -129,24 +140,7 @@ pub fn local_maxima_method0(
     saturation: f32,
     threshold: f32,
 ) -> Vec<LocalMaximum> {
-    const BEFORE: usize = 5;
-    const AFTER: usize = 4;
-    let mut tmp = vec![0f32; rows * cols];
-    let mut padded = vec![0f32; cols + BEFORE + AFTER];
-    for r in 0..rows {
-        let row = &a[r * cols..(r + 1) * cols];
-        padded[BEFORE..BEFORE + cols].copy_from_slice(row);
-        for i in (0..BEFORE).chain(BEFORE + cols..cols + BEFORE + AFTER) {
-            padded[i] = row[reflect(i as isize - BEFORE as isize, cols)];
-        }
-        let out = &mut tmp[r * cols..(r + 1) * cols];
-        out.copy_from_slice(&padded[..cols]);
-        for s in 1..(BEFORE + AFTER + 1) {
-            for (o, &v) in out.iter_mut().zip(&padded[s..s + cols]) {
-                *o = if v < *o { v } else { *o };
-            }
-        }
-    }
+    let tmp = horizontal_min_10(a, rows, cols);
     let (cr, cc) = ((rows / 2) as i64, (cols / 2) as i64);
     let radius = (rows / 2).min(cols / 2) as i64 - 15;
     let mut brow = vec![0f32; cols];
@@ -163,14 +157,7 @@ pub fn local_maxima_method0(
         x
     }
     for r in 0..rows {
-        let first = reflect(r as isize - BEFORE as isize, rows);
-        brow.copy_from_slice(&tmp[first * cols..(first + 1) * cols]);
-        for s in 1..(BEFORE + AFTER + 1) {
-            let rr = reflect(r as isize - BEFORE as isize + s as isize, rows);
-            for (o, &v) in brow.iter_mut().zip(&tmp[rr * cols..(rr + 1) * cols]) {
-                *o = if v < *o { v } else { *o };
-            }
-        }
+        vertical_min_10(&tmp, rows, cols, r, &mut brow);
         let arow = &a[r * cols..(r + 1) * cols];
         let (c_lo, c_hi) = match path {
             BackgroundPath::MaskedIntegers => {
