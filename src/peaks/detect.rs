@@ -71,6 +71,29 @@ fn vertical_min_10(tmp: &[f32], rows: usize, cols: usize, r: usize, dst: &mut [f
     }
 }
 
+/// Columns [c0, c1] of row `r` inside MarCCD's active disc, as LaueTools masks it: centre
+/// (rows/2, cols/2), radius min(rows/2, cols/2) − 15 px, inclusive. None when the row misses the disc.
+fn active_columns(r: usize, rows: usize, cols: usize) -> Option<(usize, usize)> {
+    let (cr, cc) = ((rows / 2) as i64, (cols / 2) as i64);
+    let radius = (rows / 2).min(cols / 2) as i64 - 15;
+    let dr = r as i64 - cr;
+    let room = radius * radius - dr * dr;
+    if room < 0 {
+        return None;
+    }
+    // Largest half-width with half² ≤ room, exact in integers.
+    let mut half = (room as f64).sqrt() as i64;
+    while half * half > room {
+        half -= 1;
+    }
+    while (half + 1) * (half + 1) <= room {
+        half += 1;
+    }
+    let c0 = (cc - half).max(0) as usize;
+    let c1 = ((cc + half).max(0) as usize).min(cols - 1);
+    (c0 <= c1).then_some((c0, c1))
+}
+
 /// Half-sample symmetric index: … 1 0 | 0 1 2 … n−1 | n−1 n−2 …
 fn reflect(i: isize, n: usize) -> usize {
     let n = n as isize;
@@ -94,26 +117,9 @@ pub fn detection_image(
     let b = minimum_filter_10(a, rows, cols);
     match path {
         BackgroundPath::MaskedIntegers => {
-            let (cr, cc) = ((rows / 2) as i64, (cols / 2) as i64);
-            let radius = (rows / 2).min(cols / 2) as i64 - 15;
-            let r2 = radius * radius;
             let mut d = vec![0f32; rows * cols];
             for r in 0..rows {
-                let dr = r as i64 - cr;
-                let room = r2 - dr * dr;
-                if room < 0 {
-                    continue;
-                }
-                // Columns with (c − cc)² ≤ room.
-                let mut half = (room as f64).sqrt() as i64;
-                while half * half > room {
-                    half -= 1;
-                }
-                while (half + 1) * (half + 1) <= room {
-                    half += 1;
-                }
-                let c0 = (cc - half).max(0) as usize;
-                let c1 = ((cc + half) as usize).min(cols - 1);
+                let Some((c0, c1)) = active_columns(r, rows, cols) else { continue };
                 let o = r * cols;
                 for i in o + c0..=o + c1 {
                     d[i] = (a[i] - b[i]).clamp(0.0, saturation);
@@ -141,8 +147,6 @@ pub fn local_maxima_method0(
     threshold: f32,
 ) -> Vec<LocalMaximum> {
     let tmp = horizontal_min_10(a, rows, cols);
-    let (cr, cc) = ((rows / 2) as i64, (cols / 2) as i64);
-    let radius = (rows / 2).min(cols / 2) as i64 - 15;
     let mut brow = vec![0f32; cols];
     // Runs: (first col, last col, label); labels are created in raster order of their first pixel.
     let mut prev: Vec<(usize, usize, u32)> = Vec::new();
@@ -160,24 +164,14 @@ pub fn local_maxima_method0(
         vertical_min_10(&tmp, rows, cols, r, &mut brow);
         let arow = &a[r * cols..(r + 1) * cols];
         let (c_lo, c_hi) = match path {
-            BackgroundPath::MaskedIntegers => {
-                let dr = r as i64 - cr;
-                let room = radius * radius - dr * dr;
-                if room < 0 {
-                    std::mem::swap(&mut prev, &mut cur);
-                    cur.clear();
+            BackgroundPath::MaskedIntegers => match active_columns(r, rows, cols) {
+                Some(span) => span,
+                None => {
+                    // A row outside the active disc: no pixel here, no run continues across it.
                     prev.clear();
                     continue;
                 }
-                let mut half = (room as f64).sqrt() as i64;
-                while half * half > room {
-                    half -= 1;
-                }
-                while (half + 1) * (half + 1) <= room {
-                    half += 1;
-                }
-                ((cc - half).max(0) as usize, ((cc + half).max(0) as usize).min(cols - 1))
-            }
+            },
             BackgroundPath::Formula => (0, cols - 1),
         };
         let kk = if path == BackgroundPath::MaskedIntegers { 1.0 } else { k };
