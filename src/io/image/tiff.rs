@@ -1,4 +1,4 @@
-//! TIFF images through the `tiff` crate (0.11, as `tiff011`: 0.10 panics on some malformed
+//! TIFF images through the `tiff` crate (0.11: 0.10 panics on some malformed
 //! files): grey 8/16/32-bit integers (signed or not) and 32-bit
 //! floats (16-bit floats and 8/16-bit signed integers are widened, 64-bit floats narrowed to
 //! f32), strips or tiles, uncompressed, LZW, Deflate or PackBits, either byte order, any page.
@@ -12,9 +12,9 @@
 use std::collections::BTreeMap;
 use std::io::Cursor;
 
-use tiff011::ColorType;
-use tiff011::decoder::{Decoder, DecodingResult, Limits, ifd::Value};
-use tiff011::tags::Tag;
+use tiff::ColorType;
+use tiff::decoder::{Decoder, DecodingResult, Limits, ifd::Value};
+use tiff::tags::Tag;
 
 use super::{Decoded, ImageFormat, MAX_PIXELS, ReadOptions, check_budget, check_dims, err, finish, num};
 use crate::error::{LaueError, Result};
@@ -68,8 +68,8 @@ fn compression(code: u16) -> std::result::Result<(&'static str, u64), String> {
     })
 }
 
-fn tiff_err(name: &str, e: tiff011::TiffError) -> LaueError {
-    use tiff011::TiffError;
+fn tiff_err(name: &str, e: tiff::TiffError) -> LaueError {
+    use tiff::TiffError;
     let reason = match e {
         TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             "TIFF: truncated (the file ends before the image data do)".to_string()
@@ -144,7 +144,7 @@ pub(crate) fn decode_tiff(bytes: &[u8], name: &str, page: usize, what: &str) -> 
     let mut dec = Decoder::new(Cursor::new(bytes)).map_err(e)?.with_limits(limits.clone());
     if page > 0 {
         dec.seek_to_image(page).map_err(|x| match x {
-            tiff011::TiffError::FormatError(_) | tiff011::TiffError::UsageError(_) => {
+            tiff::TiffError::FormatError(_) | tiff::TiffError::UsageError(_) => {
                 err(name, format!("{what}: no page {page}"))
             }
             other => tiff_err(name, other),
@@ -308,7 +308,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::io::image::read_image;
     use crate::io::image::testutil::*;
-    use tiff011::encoder::{Compression, TiffEncoder, colortype, compression::DeflateLevel};
+    use tiff::encoder::{Compression, TiffEncoder, colortype, compression::DeflateLevel};
 
     fn opts() -> ReadOptions {
         ReadOptions::default()
@@ -402,7 +402,7 @@ pub(crate) mod tests {
 
     fn encode<C: colortype::ColorType>(data: &[C::Inner], comp: Compression) -> Vec<u8>
     where
-        [C::Inner]: tiff011::encoder::TiffValue,
+        [C::Inner]: tiff::encoder::TiffValue,
     {
         let mut cur = Cursor::new(Vec::new());
         let mut enc = TiffEncoder::new(&mut cur).unwrap().with_compression(comp);
