@@ -66,6 +66,24 @@ pub struct SearchStats {
 
 /// Runs the peak search on a frame.
 pub fn peak_search(frame: &Frame, params: &PeakSearchParams) -> Result<PeakList> {
+    peak_search_with_progress(frame, params, &mut |_| {})
+}
+
+/// Where a running peak search is, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Progress {
+    /// background, threshold and blobs done: `candidates` local maxima to fit
+    Detected { candidates: usize },
+    /// `done` of `total` candidates fitted
+    Fitting { done: usize, total: usize },
+}
+
+/// [`peak_search`] that reports its progress: once after detection, then every 32 fits and at the end.
+pub fn peak_search_with_progress(
+    frame: &Frame,
+    params: &PeakSearchParams,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<PeakList> {
     let p = params.clone().validated()?;
     let (rows, cols) = (frame.rows, frame.cols);
     if rows == 0 || cols == 0 || frame.pixels.len() != rows * cols {
@@ -132,12 +150,16 @@ pub fn peak_search(frame: &Frame, params: &PeakSearchParams) -> Result<PeakList>
     };
     stats.after_band_cut = to_fit.len();
     stats.detect_s = now() - t0;
+    progress(Progress::Detected { candidates: to_fit.len() });
     let t1 = now();
     let mut peaks = Vec::with_capacity(to_fit.len());
     let b = p.boxsize;
     let n = 2 * b;
     let mut data = vec![0f64; n * n];
-    for m in &to_fit {
+    for (i, m) in to_fit.iter().enumerate() {
+        if i % 32 == 0 && i > 0 {
+            progress(Progress::Fitting { done: i, total: to_fit.len() });
+        }
         stats.fitted += 1;
         // A box that does not fit in the frame is LaueTools' all-zero box: always rejected.
         if m.row < b || m.col < b || m.row + b > rows || m.col + b > cols {
@@ -201,6 +223,7 @@ pub fn peak_search(frame: &Frame, params: &PeakSearchParams) -> Result<PeakList>
             None => stats.rejected += 1,
         }
     }
+    progress(Progress::Fitting { done: to_fit.len(), total: to_fit.len() });
     peaks.sort_by(|a, b| b.intensity_sub.total_cmp(&a.intensity_sub));
     if p.position_definition == 1 {
         for pk in &mut peaks {
