@@ -11,7 +11,8 @@ use nalgebra::Matrix3;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// What to measure: simulate, or peaks (with --image and --params).
+    /// What to measure: simulate, peaks (with --image and --params), or peak-accuracy (peak positions
+    /// on simulated images against the truth, over a sweep of noise levels).
     what: String,
     /// peaks: the image (read and decoded in every iteration, as LaueTools does).
     #[arg(long)]
@@ -38,7 +39,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
     match a.what.as_str() {
         "simulate" => {}
         "peaks" => return bench_peaks(&a),
-        w => bail!("bench {w}: use simulate or peaks"),
+        "peak-accuracy" => return bench_peak_accuracy(),
+        w => bail!("bench {w}: use simulate, peaks or peak-accuracy"),
     }
     let v: Vec<f64> = a.ub.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>()?;
     if v.len() != 9 {
@@ -121,4 +123,196 @@ fn bench_peaks(a: &BenchArgs) -> Result<()> {
         times[0]
     );
     Ok(())
+}
+
+/// `bench peak-accuracy`: Ge patterns rendered with the Ge_blanc calibration on a MarCCD-like 2048 × 2048
+/// frame (4 orientations per row, amplitudes spread over two decades), searched with Ge_blanc's
+/// peaksearch.json (threshold raised to 8 σ of the background noise), matched to the drawn positions.
+/// Errors are measured on isolated spots (no visible neighbour within 30 px) on the active area.
+fn bench_peak_accuracy() -> Result<()> {
+    use lauekit::simulate::{ImageModel, SpotShape, render_image, simulate_grain};
+
+    // calibGe111.det of ../shared/data/real/Ge_blanc.
+    let calibration = Calibration {
+        distance_mm: 70.775,
+        xcen_px: 941.74,
+        ycen_px: 1082.56,
+        xbet_deg: 0.63,
+        xgam_deg: -0.682,
+        pixel_size_mm: 0.079142,
+        rows: 2048,
+        cols: 2048,
+    };
+    let material = Material::from_table("Ge")?;
+    let settings = SimulationSettings {
+        emin_kev: 5.0,
+        emax_kev: 22.0,
+        calibration,
+        with_multiplicity: false,
+        cut: DetectorCut::Frame,
+    };
+    let eulers = [[10.0, 20.0, 30.0], [47.0, 61.0, 113.0], [133.0, 37.0, 251.0], [201.0, 83.0, 17.0]];
+    // (spot σ px, flat background, peak counts of the brightest fundamental at the spectrum maximum)
+    let mut levels: Vec<(f64, f64, f64)> =
+        [10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10_000.0].iter().map(|&b| (1.2, b, 5000.0)).collect();
+    levels.extend([(0.8, 300.0, 5000.0), (2.0, 300.0, 5000.0), (1.2, 300.0, 1000.0)]);
+    println!(
+        "| spot σ px | peak counts | background | noise σ | threshold | isolated spots | found ≤ 1 px | \
+         found, SNR ≥ 20 | false pos. | median err px | p90 err px | median err (n) SNR < 20 / 20–100 / ≥ 100 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (sigma, background, peak_counts) in levels {
+        let model_for = |seed: u64| ImageModel {
+            shape: SpotShape::Gaussian { sigma_px: sigma },
+            peak_counts,
+            intensity_log_sigma: 1.0,
+            background,
+            background_hump: background / 3.0,
+            hump_sigma_px: 600.0,
+            gain: 1.0,
+            read_noise: 4.0,
+            poisson: true,
+            circular_mask: true,
+            seed,
+            xcen_px: calibration.xcen_px,
+            ycen_px: calibration.ycen_px,
+            ..ImageModel::default()
+        };
+        let m0 = model_for(0);
+        let noise = ((m0.background + m0.background_hump) * m0.gain + m0.read_noise * m0.read_noise).sqrt();
+        let params = lauekit::peaks::PeakSearchParams {
+            intensity_threshold: (8.0 * noise).round().max(50.0),
+            pixel_near_radius: 10,
+            boxsize: 15,
+            xtol: 0.001,
+            fit_pixel_dev: 6.0,
+            saturation_value: 65534.0,
+            saturation_value_flatpeak: 65534.0,
+            peak_size_range: (0.4, 3.0),
+            ..Default::default()
+        };
+        let mut total = AccuracyOutcome::default();
+        for (k, euler) in eulers.iter().enumerate() {
+            let model = model_for(k as u64 + 1);
+            let grain = Grain { material: material.clone(), ub: lauekit::geometry::euler_to_matrix(*euler) };
+            let spots = simulate_grain(&grain, &settings)?;
+            let lattice = material.lattice;
+            let img = render_image(&spots, |h| lattice.d_spacing(h), 2048, 2048, &model)?;
+            let frame = lauekit::io::Frame {
+                rows: img.rows,
+                cols: img.cols,
+                pixels: lauekit::io::Pixels::U16(img.pixels),
+                mask: None,
+                detector: Some("MARCCD165".into()),
+                pixel_size_mm: Some(calibration.pixel_size_mm),
+                metadata: Default::default(),
+                source: format!("synthetic Ge {euler:?}"),
+            };
+            let found = lauekit::peaks::peak_search(&frame, &params)?.peaks;
+            let o = accuracy(&found, &img.truth, &model, 2048, 2048, params.boxsize as f64);
+            total.evaluated += o.evaluated;
+            total.clear += o.clear;
+            total.clear_found += o.clear_found;
+            total.false_positives += o.false_positives;
+            total.errors.extend(o.errors);
+        }
+        let all: Vec<f64> = total.errors.iter().map(|e| e.0).collect();
+        let band = |lo: f64, hi: f64| {
+            let v: Vec<f64> = total.errors.iter().filter(|e| e.1 >= lo && e.1 < hi).map(|e| e.0).collect();
+            if v.is_empty() { "–".to_string() } else { format!("{:.3} ({})", quantile(&v, 0.5), v.len()) }
+        };
+        println!(
+            "| {sigma} | {peak_counts} | {background} | {noise:.1} | {} | {} | {} | {}/{} | {} | {} | {} | {} / {} / {} |",
+            params.intensity_threshold,
+            total.evaluated,
+            all.len(),
+            total.clear_found,
+            total.clear,
+            total.false_positives,
+            if all.is_empty() { "–".into() } else { format!("{:.4}", quantile(&all, 0.5)) },
+            if all.is_empty() { "–".into() } else { format!("{:.4}", quantile(&all, 0.9)) },
+            band(0.0, 20.0),
+            band(20.0, 100.0),
+            band(100.0, f64::INFINITY),
+        );
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct AccuracyOutcome {
+    /// isolated true spots on the active area, below saturation
+    evaluated: usize,
+    /// of those, SNR ≥ 20, and how many were found within 1 px
+    clear: usize,
+    clear_found: usize,
+    /// found peaks farther than 1.5 px from every true spot
+    false_positives: usize,
+    /// (distance to the nearest found peak ≤ 1 px, SNR) of the matched spots
+    errors: Vec<(f64, f64)>,
+}
+
+/// Matches found peaks to the drawn spots (harmonics on one ray merged); SNR = amplitude / background
+/// noise at the spot. Both lists are in LaueTools' pixel convention.
+fn accuracy(
+    found: &[lauekit::peaks::Peak],
+    truth: &[lauekit::simulate::image::TrueSpot],
+    m: &lauekit::simulate::ImageModel,
+    rows: usize,
+    cols: usize,
+    boxsize: f64,
+) -> AccuracyOutcome {
+    let mut merged: Vec<(f64, f64, f64)> = Vec::new();
+    for t in truth {
+        match merged.iter_mut().find(|u| (u.0 - t.x_px).hypot(u.1 - t.y_px) < 0.01) {
+            Some(u) => u.2 += t.amplitude,
+            None => merged.push((t.x_px, t.y_px, t.amplitude)),
+        }
+    }
+    let background = |x: f64, y: f64| {
+        let d2 = (x - m.xcen_px).powi(2) + (y - m.ycen_px).powi(2);
+        let bg = m.background + m.background_hump * (-d2 / (2.0 * m.hump_sigma_px.powi(2))).exp();
+        (bg, (bg * m.gain + m.read_noise * m.read_noise).sqrt())
+    };
+    let visible = 3.0 * background(m.xcen_px, m.ycen_px).1;
+    let origin = lauekit::simulate::image::PIXEL_ORIGIN;
+    let disc = rows.min(cols) as f64 / 2.0 - 15.0;
+    let mut out = AccuracyOutcome::default();
+    for (i, &(x, y, amp)) in merged.iter().enumerate() {
+        let (r, c) = (y - origin, x - origin);
+        let edge = boxsize + 1.0;
+        let inside = r >= edge
+            && c >= edge
+            && r <= rows as f64 - edge - 1.0
+            && c <= cols as f64 - edge - 1.0
+            && (r - rows as f64 / 2.0).hypot(c - cols as f64 / 2.0) < disc - 3.0;
+        let isolated = merged
+            .iter()
+            .enumerate()
+            .all(|(j, u)| j == i || u.2 < visible || (u.0 - x).hypot(u.1 - y) > 2.0 * boxsize);
+        let (bg, noise) = background(x, y);
+        if !inside || !isolated || amp + bg >= 60_000.0 {
+            continue;
+        }
+        out.evaluated += 1;
+        let snr = amp / noise;
+        let nearest =
+            found.iter().map(|p| (p.x - x).hypot(p.y - y)).min_by(f64::total_cmp).unwrap_or(f64::INFINITY);
+        if nearest <= 1.0 {
+            out.errors.push((nearest, snr));
+        }
+        if snr >= 20.0 {
+            out.clear += 1;
+            out.clear_found += usize::from(nearest <= 1.0);
+        }
+    }
+    out.false_positives =
+        found.iter().filter(|p| merged.iter().all(|t| (p.x - t.0).hypot(p.y - t.1) > 1.5)).count();
+    out
+}
+
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[((s.len() - 1) as f64 * q).round() as usize]
 }
