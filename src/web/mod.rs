@@ -157,3 +157,155 @@ pub async fn device_check(prefer_gpu: bool) -> Result<JsValue, JsError> {
     let product = crate::device::self_check(&d.device).await.map_err(err)?;
     to_js(&DeviceReport { label: d.label, fallback_reason: d.fallback_reason, product })
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Detector images and the peak search (the page's "Images & peaks" view runs these in a Web Worker).
+
+/// One decoded detector image, kept on the wasm side so that a file is decoded once and searched many
+/// times. Pixels follow [`crate::io::Frame`]: row-major, x = column, y = row.
+#[wasm_bindgen]
+pub struct DetectorImage {
+    frame: crate::io::Frame,
+}
+
+#[derive(Serialize)]
+struct ImageInfo<'a> {
+    name: &'a str,
+    rows: usize,
+    cols: usize,
+    /// native pixel type ("u16", "f32", ...)
+    dtype: &'static str,
+    format: Option<&'a str>,
+    detector: Option<&'a str>,
+    pixel_size_mm: Option<f64>,
+    masked_pixels: usize,
+    metadata: &'a std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct ProgressReport {
+    /// "detected" (then `total` = candidates to fit, `done` = 0) or "fitting"
+    stage: &'static str,
+    done: usize,
+    total: usize,
+}
+
+#[derive(Serialize)]
+struct PeakSearchOutput<'a> {
+    #[serde(flatten)]
+    list: &'a crate::peaks::PeakList,
+    elapsed_ms: f64,
+}
+
+#[wasm_bindgen]
+impl DetectorImage {
+    /// Decodes the bytes of an image file called `name` (TIFF, MarCCD, EDF, HDF5, PNG, raw);
+    /// `options` is a `ReadOptions` object or undefined.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8], name: &str, options: JsValue) -> Result<DetectorImage, JsError> {
+        let opts: crate::io::ReadOptions = if options.is_undefined() || options.is_null() {
+            Default::default()
+        } else {
+            from_js(options, "read options")?
+        };
+        let frame = crate::io::read_image(bytes, name, &opts).map_err(err)?;
+        Ok(DetectorImage { frame })
+    }
+
+    /// `{name, rows, cols, dtype, format, detector, pixel_size_mm, masked_pixels, metadata}`.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        let f = &self.frame;
+        to_js(&ImageInfo {
+            name: &f.source,
+            rows: f.rows,
+            cols: f.cols,
+            dtype: f.pixels.type_name(),
+            format: f.metadata.get("format").map(String::as_str),
+            detector: f.detector.as_deref(),
+            pixel_size_mm: f.pixel_size_mm,
+            masked_pixels: f.masked_count(),
+            metadata: &f.metadata,
+        })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn rows(&self) -> usize {
+        self.frame.rows
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn cols(&self) -> usize {
+        self.frame.cols
+    }
+
+    /// The pixels as f32 (a copy; non-finite values as the file holds them).
+    pub fn pixels(&self) -> js_sys::Float32Array {
+        js_sys::Float32Array::from(self.frame.pixels.to_f32().as_slice())
+    }
+
+    /// Runs LaueTools' peak search. `params_json`: a JSON object of `PeakSearch` keyword arguments
+    /// (LaueTools names; missing keys take LaueTools' defaults). `progress`, if given, is called with
+    /// `{stage: "detected" | "fitting", done, total}`. Returns `{peaks, stats, elapsed_ms}`, strongest first.
+    pub fn peak_search(
+        &self,
+        params_json: &str,
+        progress: Option<js_sys::Function>,
+    ) -> Result<JsValue, JsError> {
+        let params =
+            crate::peaks::PeakSearchParams::from_json(params_json, "peak-search settings").map_err(err)?;
+        let t0 = js_sys::Date::now();
+        let mut report = |p: crate::peaks::Progress| {
+            let Some(f) = &progress else { return };
+            let r = match p {
+                crate::peaks::Progress::Detected { candidates } => {
+                    ProgressReport { stage: "detected", done: 0, total: candidates }
+                }
+                crate::peaks::Progress::Fitting { done, total } => {
+                    ProgressReport { stage: "fitting", done, total }
+                }
+            };
+            if let Ok(v) = to_js(&r) {
+                // A throwing callback must not stop the search.
+                let _ = f.call1(&JsValue::NULL, &v);
+            }
+        };
+        let list = crate::peaks::peak_search_with_progress(&self.frame, &params, &mut report).map_err(err)?;
+        to_js(&PeakSearchOutput { list: &list, elapsed_ms: js_sys::Date::now() - t0 })
+    }
+}
+
+/// LaueTools' `PeakSearch` defaults, with its keyword names.
+#[wasm_bindgen]
+pub fn default_peak_params() -> Result<JsValue, JsError> {
+    to_js(&crate::peaks::PeakSearchParams::default())
+}
+
+/// Reads peak-search settings from a file called `name`: a LaueTools `.psp` file, else a JSON object of
+/// `PeakSearch` keyword arguments (e.g. `peaksearch.json`). Returns the complete settings (defaults filled
+/// in); unknown keys and unusable values are errors naming the file.
+#[wasm_bindgen]
+pub fn parse_peak_params(text: &str, name: &str) -> Result<JsValue, JsError> {
+    use crate::peaks::PeakSearchParams;
+    let p = if name.to_ascii_lowercase().ends_with(".psp") {
+        PeakSearchParams::from_psp(text, name)
+    } else {
+        PeakSearchParams::from_json(text, name)
+    };
+    to_js(&p.map_err(err)?)
+}
+
+/// LaueTools `.dat` text of a peak list (as `peak_search` returned it).
+#[wasm_bindgen]
+pub fn peaks_dat(peaks: JsValue, source: &str, comment: &str) -> Result<String, JsError> {
+    let p: Vec<crate::peaks::Peak> = from_js(peaks, "peaks")?;
+    Ok(crate::io::peaklist::write_dat(&p, source, comment))
+}
+
+/// LaueTools `.cor` text (2θ, χ, X, Y, I and the calibration) of a peak list.
+#[wasm_bindgen]
+pub fn peaks_cor(peaks: JsValue, calibration: JsValue, source: &str) -> Result<String, JsError> {
+    let p: Vec<crate::peaks::Peak> = from_js(peaks, "peaks")?;
+    let c: Calibration = from_js(calibration, "calibration")?;
+    let c = c.validated().map_err(err)?;
+    Ok(crate::io::peaklist::write_cor(&p, &c, source))
+}
