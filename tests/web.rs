@@ -100,3 +100,123 @@ async fn webgpu_device_or_explained_fallback() {
     }
     web_sys::console::log_1(&format!("device: {} {:?}", d.label, d.fallback_reason).into());
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Peak search in wasm: the page's bundled example (www/examples, the same bytes as ../shared/data/real/Ge_blanc)
+// against the native golden list (tests/data/golden/peaks/Ge_blanc.json, checked natively by tests/golden_peaks.rs).
+
+const GE_IMAGE: &[u8] = include_bytes!("../www/examples/Ge_blanc_0000.mccd");
+const GE_PARAMS: &str = include_str!("../www/examples/peaksearch.json");
+const GE_GOLDEN: &str = include_str!("data/golden/peaks/Ge_blanc.json");
+/// Budget for one search of this 2048 × 2048 image in the browser (median of a few runs).
+const GE_BUDGET_MS: f64 = 300.0;
+
+#[derive(serde::Deserialize)]
+struct GoldenPeaks {
+    peaks: Vec<lauekit::peaks::Peak>,
+}
+
+/// performance.now() of the worker or window running the tests (ms, sub-millisecond resolution).
+fn now_ms() -> f64 {
+    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).unwrap();
+    let now: js_sys::Function = js_sys::Reflect::get(&perf, &"now".into()).unwrap().into();
+    now.call0(&perf).unwrap().as_f64().unwrap()
+}
+
+/// Largest position difference (px) between two peak lists of the same length, in order.
+fn max_position_difference(ours: &[lauekit::peaks::Peak], native: &[lauekit::peaks::Peak]) -> f64 {
+    assert_eq!(ours.len(), native.len(), "peak count");
+    ours.iter().zip(native).map(|(a, b)| (a.x - b.x).abs().max((a.y - b.y).abs())).fold(0.0, f64::max)
+}
+
+#[wasm_bindgen_test]
+fn wasm_peak_search_equals_native_within_budget() {
+    use lauekit::io::{ReadOptions, read_image};
+    use lauekit::peaks::{PeakSearchParams, peak_search};
+    let frame = read_image(GE_IMAGE, "Ge_blanc_0000.mccd", &ReadOptions::default()).unwrap();
+    assert_eq!((frame.rows, frame.cols), (2048, 2048));
+    let params = PeakSearchParams::from_json(GE_PARAMS, "peaksearch.json").unwrap();
+    let golden: GoldenPeaks = serde_json::from_str(GE_GOLDEN).unwrap();
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..5 {
+        let t0 = now_ms();
+        let list = peak_search(&frame, &params).unwrap();
+        times.push(now_ms() - t0);
+        last = Some(list);
+    }
+    let list = last.unwrap();
+    assert_eq!(list.peaks.len(), 97, "Ge_blanc: LaueTools and the native build find 97 peaks");
+    let worst = max_position_difference(&list.peaks, &golden.peaks);
+    let strongest = max_position_difference(&list.peaks[..10], &golden.peaks[..10]);
+    assert!(strongest < 1e-6, "10 strongest peaks: wasm differs from native by {strongest} px");
+    assert!(worst < 1e-4, "wasm differs from native by {worst} px");
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    web_sys::console::log_1(
+        &format!(
+            "Ge_blanc peak search in wasm: {} peaks, max |wasm − native| = {worst:e} px, median {median:.1} ms \
+             (runs {times:.1?} ms; detection {:.1} ms, fits {:.1} ms in the last)",
+            list.peaks.len(),
+            list.stats.detect_s * 1e3,
+            list.stats.fit_s * 1e3
+        )
+        .into(),
+    );
+    assert!(
+        median <= GE_BUDGET_MS,
+        "Ge_blanc peak search took {median:.1} ms in wasm (budget {GE_BUDGET_MS} ms)"
+    );
+}
+
+#[wasm_bindgen_test]
+fn js_surface_peak_search_reports_progress_and_writes_files() {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let img = lauekit::web::DetectorImage::new(GE_IMAGE, "Ge_blanc_0000.mccd", JsValue::UNDEFINED)
+        .map_err(JsValue::from)
+        .unwrap();
+    assert_eq!((img.rows(), img.cols()), (2048, 2048));
+    assert_eq!(img.pixels().length(), 2048 * 2048);
+    let calls = std::rc::Rc::new(std::cell::RefCell::new(Vec::<(String, f64, f64)>::new()));
+    let seen = calls.clone();
+    let cb = Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| {
+        let get = |k: &str| js_sys::Reflect::get(&v, &k.into()).unwrap();
+        seen.borrow_mut().push((
+            get("stage").as_string().unwrap(),
+            get("done").as_f64().unwrap(),
+            get("total").as_f64().unwrap(),
+        ));
+    });
+    let out = img
+        .peak_search(GE_PARAMS, Some(cb.as_ref().unchecked_ref::<js_sys::Function>().clone()))
+        .map_err(JsValue::from)
+        .unwrap();
+    let peaks = js_sys::Reflect::get(&out, &"peaks".into()).unwrap();
+    let list: Vec<lauekit::peaks::Peak> = serde_wasm_bindgen::from_value(peaks.clone()).unwrap();
+    let golden: GoldenPeaks = serde_json::from_str(GE_GOLDEN).unwrap();
+    assert!(max_position_difference(&list, &golden.peaks) < 1e-4);
+    let calls = calls.borrow();
+    assert_eq!(calls.first().map(|c| c.0.as_str()), Some("detected"));
+    assert_eq!(calls.first().map(|c| c.2), Some(97.0));
+    assert_eq!(calls.last().cloned(), Some(("fitting".to_string(), 97.0, 97.0)));
+    // .dat and .cor text through the library's writers.
+    let dat =
+        lauekit::web::peaks_dat(peaks.clone(), "Ge_blanc_0000.mccd", "").map_err(JsValue::from).unwrap();
+    assert!(dat.starts_with("peak_X peak_Y"));
+    assert_eq!(dat.lines().filter(|l| !l.starts_with('#')).count(), 98);
+    let det = lauekit::web::parse_det(include_str!("../www/examples/calibGe111.det"))
+        .map_err(JsValue::from)
+        .unwrap();
+    let calib = js_sys::Reflect::get(&det, &"calibration".into()).unwrap();
+    let cor = lauekit::web::peaks_cor(peaks, calib, "Ge_blanc_0000.mccd").map_err(JsValue::from).unwrap();
+    assert!(cor.starts_with("2theta") && cor.contains("# dd"));
+    // Bad input is an Error with the library's message, not a panic.
+    let bad = lauekit::web::DetectorImage::new(&[1, 2, 3, 4], "broken.mccd", JsValue::UNDEFINED);
+    let msg = js_sys::Error::from(JsValue::from(bad.err().unwrap())).message().as_string().unwrap();
+    assert!(msg.contains("broken.mccd"), "{msg}");
+    assert!(img.peak_search(r#"{"boxsize": 0}"#, None).is_err());
+    let defaults = lauekit::web::default_peak_params().map_err(JsValue::from).unwrap();
+    let thr = js_sys::Reflect::get(&defaults, &"IntensityThreshold".into()).unwrap();
+    assert_eq!(thr.as_f64(), Some(400.0));
+}
