@@ -2,10 +2,12 @@
 //
 // Every input event schedules one simulation on the next animation frame; the wasm `simulate` call is synchronous
 // and fast enough (a few ms) to run on the main thread. For tests the page exposes `window.lauekit`.
+// This is the page's "Simulator" view; the "Images & peaks" view is js/peaks.js.
 
 import { PatternView } from './js/view.js';
 import { drawColorbar } from './js/colors.js';
 import * as m3 from './js/mat3.js';
+import { loadWasm } from './js/wasm.js';
 
 const PKG_URL = '../pkg/lauekit.js';
 const CUSTOM = '__custom__';
@@ -87,8 +89,7 @@ async function start() {
   window.addEventListener('unhandledrejection', (e) => setError('runtime', `Unexpected error: ${messageOf(e.reason)}`));
   setStatus('loading the WebAssembly core…');
   try {
-    const mod = await import(PKG_URL);
-    await mod.default();
+    const mod = await loadWasm();
     wasm = mod;
     api.wasm = mod;
   } catch (e) {

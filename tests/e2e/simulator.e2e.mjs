@@ -15,7 +15,8 @@ import { chromium } from 'playwright-core';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PKG_DIR = path.resolve(process.env.LAUEKIT_PKG_DIR || path.join(ROOT, 'pkg'));
 const OUT_DIR = path.join(ROOT, 'target', 'e2e');
-const PAGE = '/www/index.html';
+// The simulator is the page's second view (tab); #simulator opens it.
+const PAGE = '/www/index.html#simulator';
 const WAIT_MS = 60_000; // upper bound of every single wait
 const OVERALL_MS = 5 * 60_000; // the whole run
 const POS_TOL = 0.5; // canvas px

@@ -1,0 +1,298 @@
+// Detector image on a canvas: contrast (linear / log, percentile or manual limits), colour maps, zoom (wheel) and
+// pan (drag), peak overlay and hit testing.
+//
+// Coordinates:
+//  - image coordinates (u, v): continuous, u along columns, v along rows, (0, 0) the top-left corner of the first
+//    pixel, so pixel (row r, col c) covers [c, c+1) × [r, r+1);
+//  - LaueTools pixel positions (x, y): x = column, y = row, first pixel centre at (1, 1): x = u + 0.5, y = v + 0.5;
+//  - canvas coordinates: CSS pixels of the canvas element, origin top-left: cx = u·scale + tx, cy = v·scale + ty.
+
+/** Colour maps: name → function t ∈ [0, 1] → [r, g, b]. */
+const VIRIDIS_STOPS = [
+  [68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
+  [31, 158, 137], [53, 183, 121], [110, 206, 88], [181, 222, 43], [253, 231, 37],
+];
+function viridis(t) {
+  const x = t * (VIRIDIS_STOPS.length - 1);
+  const i = Math.min(VIRIDIS_STOPS.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = VIRIDIS_STOPS[i];
+  const b = VIRIDIS_STOPS[i + 1];
+  return [0, 1, 2].map((k) => Math.round(a[k] + f * (b[k] - a[k])));
+}
+export const COLORMAPS = {
+  grey: (t) => { const g = Math.round(255 * t); return [g, g, g]; },
+  'inverted grey': (t) => { const g = Math.round(255 * (1 - t)); return [g, g, g]; },
+  viridis,
+};
+/** Overlay colours that stand out on each map. */
+const OVERLAY = {
+  grey: { peak: '#ff5a36', selected: '#ffe01a' },
+  'inverted grey': { peak: '#e0201b', selected: '#1a7bff' },
+  viridis: { peak: '#ff3df2', selected: '#ffffff' },
+};
+const LUT_SIZE = 1024;
+const HIST_BINS = 65536;
+
+/**
+ * Statistics of an image for the contrast: finite min/max and a fine histogram to read percentiles from
+ * (exact for integer data up to 65536 levels).
+ */
+export function imageStats(pixels) {
+  let min = Infinity;
+  let max = -Infinity;
+  let integer = true;
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i];
+    if (!Number.isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (integer && v !== Math.round(v)) integer = false;
+  }
+  if (!(min <= max)) return { min: 0, max: 0, hist: null, lo0: 0, width: 1, count: 0 };
+  // Integer data: one bin per value when the range allows; otherwise HIST_BINS equal bins.
+  const span = max - min;
+  const width = integer && span < HIST_BINS ? 1 : (span > 0 ? span / (HIST_BINS - 1) : 1);
+  const nb = Math.min(HIST_BINS, Math.floor(span / width) + 1);
+  const hist = new Uint32Array(nb);
+  let count = 0;
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i];
+    if (!Number.isFinite(v)) continue;
+    hist[Math.min(nb - 1, Math.floor((v - min) / width))] += 1;
+    count += 1;
+  }
+  return { min, max, hist, lo0: min, width, count };
+}
+
+/** Value below which `pct` % of the finite pixels lie (bin resolution). */
+export function percentile(stats, pct) {
+  if (!stats.hist || stats.count === 0) return stats.min;
+  const target = Math.min(stats.count - 1, Math.max(0, Math.floor((pct / 100) * stats.count)));
+  let acc = 0;
+  for (let i = 0; i < stats.hist.length; i++) {
+    acc += stats.hist[i];
+    if (acc > target) return stats.lo0 + i * stats.width;
+  }
+  return stats.max;
+}
+
+export class ImageView {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext('2d');
+    this.image = null; // {rows, cols, pixels}
+    this.bitmap = document.createElement('canvas'); // the image rendered at 1 canvas px per pixel
+    this.display = { scale: 'linear', colormap: 'grey', lo: 0, hi: 1 };
+    this.peaks = [];
+    this.selected = -1;
+    this.scale = 1;
+    this.tx = 0;
+    this.ty = 0;
+    this.cssW = 0;
+    this.cssH = 0;
+    this.renders = 0; // bitmap renders (contrast changes)
+    this.draws = 0; // canvas draws
+    this.drawnPeaks = [];
+    this.onchange = null; // called after each draw
+    this.layout();
+  }
+
+  /** Matches the backing store to the element's size (keeps the image point at the centre in place). */
+  layout() {
+    const w = Math.max(200, Math.round(this.canvas.clientWidth || 600));
+    const h = Math.max(240, Math.round(this.canvas.clientHeight || w));
+    const dpr = window.devicePixelRatio || 1;
+    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
+      this.canvas.width = Math.round(w * dpr);
+      this.canvas.height = Math.round(h * dpr);
+    }
+    if (this.cssW && this.image) {
+      // Keep the same image point at the centre.
+      const [u, v] = this.toImage(this.cssW / 2, this.cssH / 2);
+      this.cssW = w;
+      this.cssH = h;
+      this.tx = w / 2 - u * this.scale;
+      this.ty = h / 2 - v * this.scale;
+    } else {
+      this.cssW = w;
+      this.cssH = h;
+    }
+    this.dpr = dpr;
+  }
+
+  /** Shows a new image (fits it in the view unless `keepView` and the size is the same). */
+  setImage(image, keepView = false) {
+    const same = this.image && image && this.image.rows === image.rows && this.image.cols === image.cols;
+    this.image = image;
+    this.peaks = [];
+    this.selected = -1;
+    if (!image) {
+      this.draw();
+      return;
+    }
+    this.bitmap.width = image.cols;
+    this.bitmap.height = image.rows;
+    if (!(keepView && same)) this.fit();
+  }
+
+  /** Whole image in view, centred. */
+  fit() {
+    if (!this.image) return;
+    const { rows, cols } = this.image;
+    this.scale = Math.min(this.cssW / cols, this.cssH / rows);
+    this.tx = (this.cssW - cols * this.scale) / 2;
+    this.ty = (this.cssH - rows * this.scale) / 2;
+  }
+
+  /** Contrast and colour map: {scale: 'linear'|'log', colormap, lo, hi}; re-renders the bitmap. */
+  setDisplay(display) {
+    this.display = { ...this.display, ...display };
+    this.render();
+  }
+
+  /** Renders the pixels through the contrast and the colour map into the 1:1 bitmap. */
+  render() {
+    const img = this.image;
+    if (!img) return;
+    const { scale, colormap } = this.display;
+    let { lo, hi } = this.display;
+    if (!(hi > lo)) hi = lo + 1;
+    const map = COLORMAPS[colormap] || COLORMAPS.grey;
+    const lut = new Uint32Array(LUT_SIZE);
+    for (let i = 0; i < LUT_SIZE; i++) {
+      const [r, g, b] = map(i / (LUT_SIZE - 1));
+      lut[i] = (255 << 24) | (b << 16) | (g << 8) | r; // little-endian RGBA
+    }
+    const nanColor = (255 << 24) | (40 << 16) | (0 << 8) | 140; // masked / non-finite: dark red
+    const ctx = this.bitmap.getContext('2d');
+    const data = ctx.createImageData(img.cols, img.rows);
+    const out = new Uint32Array(data.data.buffer);
+    const px = img.pixels;
+    const n = px.length;
+    const top = LUT_SIZE - 1;
+    if (scale === 'log') {
+      const k = top / Math.log1p(hi - lo);
+      for (let i = 0; i < n; i++) {
+        const v = px[i];
+        if (v !== v) { out[i] = nanColor; continue; }
+        const d = v - lo;
+        const j = d <= 0 ? 0 : Math.log1p(d) * k;
+        out[i] = lut[j >= top ? top : j | 0];
+      }
+    } else {
+      const k = top / (hi - lo);
+      for (let i = 0; i < n; i++) {
+        const v = px[i];
+        if (v !== v) { out[i] = nanColor; continue; }
+        const j = (v - lo) * k;
+        out[i] = lut[j <= 0 ? 0 : (j >= top ? top : j | 0)];
+      }
+    }
+    ctx.putImageData(data, 0, 0);
+    this.renders += 1;
+  }
+
+  setPeaks(peaks) {
+    this.peaks = peaks || [];
+    this.selected = -1;
+  }
+
+  /** Image coordinates → canvas. */
+  toCanvas(u, v) {
+    return [u * this.scale + this.tx, v * this.scale + this.ty];
+  }
+
+  /** Canvas → image coordinates. */
+  toImage(cx, cy) {
+    return [(cx - this.tx) / this.scale, (cy - this.ty) / this.scale];
+  }
+
+  /** LaueTools position (x, y) → canvas. */
+  pixelToCanvas(x, y) {
+    return this.toCanvas(x - 0.5, y - 0.5);
+  }
+
+  /** Zooms by `factor` keeping canvas point (cx, cy) fixed. */
+  zoomAt(cx, cy, factor) {
+    if (!this.image) return;
+    const fitScale = Math.min(this.cssW / this.image.cols, this.cssH / this.image.rows);
+    const s = Math.min(64, Math.max(fitScale / 4, this.scale * factor));
+    const [u, v] = this.toImage(cx, cy);
+    this.scale = s;
+    this.tx = cx - u * s;
+    this.ty = cy - v * s;
+  }
+
+  panBy(dx, dy) {
+    this.tx += dx;
+    this.ty += dy;
+  }
+
+  /** Puts LaueTools position (x, y) at the centre, zooming in to at least `minScale`. */
+  centerOn(x, y, minScale = 0) {
+    this.scale = Math.max(this.scale, minScale);
+    const [u, v] = [x - 0.5, y - 0.5];
+    this.tx = this.cssW / 2 - u * this.scale;
+    this.ty = this.cssH / 2 - v * this.scale;
+  }
+
+  /** Index of the drawn peak nearest to canvas (cx, cy) within `radius` CSS px, or -1. */
+  peakAt(cx, cy, radius = 8) {
+    let best = -1;
+    let bestD = Infinity;
+    for (const d of this.drawnPeaks) {
+      const dist = Math.hypot(d.cx - cx, d.cy - cy);
+      if (dist <= Math.max(radius, d.r) && dist < bestD) {
+        best = d.index;
+        bestD = dist;
+      }
+    }
+    return best;
+  }
+
+  draw() {
+    const ctx = this.ctx;
+    const dpr = this.dpr || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = '#0e1320';
+    ctx.fillRect(0, 0, this.cssW, this.cssH);
+    this.drawnPeaks = [];
+    if (this.image) {
+      ctx.imageSmoothingEnabled = this.scale < 1;
+      ctx.imageSmoothingQuality = 'high';
+      ctx.drawImage(this.bitmap, this.tx, this.ty, this.image.cols * this.scale, this.image.rows * this.scale);
+      const colors = OVERLAY[this.display.colormap] || OVERLAY.grey;
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = colors.peak;
+      ctx.beginPath();
+      this.peaks.forEach((p, index) => {
+        const [cx, cy] = this.pixelToCanvas(p.x, p.y);
+        const sigma = Math.max(Math.abs(p.sigma_major || 0), Math.abs(p.sigma_minor || 0));
+        const r = Math.max(6, 3 * sigma * this.scale);
+        this.drawnPeaks.push({ index, cx, cy, r });
+        if (index === this.selected) return;
+        if (cx < -r || cy < -r || cx > this.cssW + r || cy > this.cssH + r) return;
+        ctx.moveTo(cx + r, cy);
+        ctx.arc(cx, cy, r, 0, 2 * Math.PI);
+      });
+      ctx.stroke();
+      const sel = this.drawnPeaks[this.selected];
+      if (sel) {
+        ctx.strokeStyle = colors.selected;
+        ctx.lineWidth = 2.5;
+        ctx.beginPath();
+        ctx.arc(sel.cx, sel.cy, sel.r + 2, 0, 2 * Math.PI);
+        const a = sel.r + 6;
+        const b = sel.r + 14;
+        ctx.moveTo(sel.cx - b, sel.cy); ctx.lineTo(sel.cx - a, sel.cy);
+        ctx.moveTo(sel.cx + a, sel.cy); ctx.lineTo(sel.cx + b, sel.cy);
+        ctx.moveTo(sel.cx, sel.cy - b); ctx.lineTo(sel.cx, sel.cy - a);
+        ctx.moveTo(sel.cx, sel.cy + a); ctx.lineTo(sel.cx, sel.cy + b);
+        ctx.stroke();
+      }
+    }
+    this.draws += 1;
+    if (this.onchange) this.onchange();
+  }
+}
