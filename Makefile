@@ -74,14 +74,18 @@ test-native:
 	cargo test
 
 # Browser tests in headless Chromium, twice: with WebGPU (webdriver.json) and without it (CPU fallback).
+# --nocapture prints what the tests log (wasm vs native differences, the peak-search time).
 test-web:
 	CHROMEDRIVER=$(CHROMEDRIVER) LAUEKIT_EXPECT_WEBGPU=1 \
-	  cargo test --target $(WASM_TARGET) --features webgpu --test web
+	  cargo test --target $(WASM_TARGET) --features webgpu --test web -- --nocapture
 	CHROMEDRIVER=$(CHROMEDRIVER) LAUEKIT_EXPECT_WEBGPU=0 WASM_BINDGEN_TEST_WEBDRIVER_JSON=tests/webdriver-no-webgpu.json \
-	  cargo test --target $(WASM_TARGET) --features webgpu --test web
+	  cargo test --target $(WASM_TARGET) --features webgpu --test web -- --nocapture
 
+# The page in headless Chromium: the simulator view, then the images & peaks view (its peaks are compared with
+# the native golden list tests/data/golden/peaks/Ge_blanc.json). Screenshots in target/e2e/.
 e2e: pkg-dev setup-node
 	CHROMIUM=$(CHROMIUM) node tests/e2e/simulator.e2e.mjs
+	CHROMIUM=$(CHROMIUM) node tests/e2e/peaks.e2e.mjs
 
 # The CUDA path must keep compiling; DOCS_RS skips cubecl's LLVM bundle download (see ../shared/design/TOOLCHAIN.md).
 cuda-check:

@@ -1,0 +1,408 @@
+// End-to-end test of the page's "Images & peaks" view (www/index.html, www/js/peaks.js) in headless Chromium.
+//
+//   node tests/e2e/peaks.e2e.mjs
+//
+// Loads the bundled example (Ge_blanc_0000.mccd, calibGe111.det, peaksearch.json), runs the peak search in the page's
+// Web Worker and compares the peaks with the native result committed in tests/data/golden/peaks/Ge_blanc.json
+// (checked against the native build by tests/golden_peaks.rs). Also: sorting, contrast, colour map, zoom on a peak,
+// the pixel readout against wasm pixel_to_angles, the .dat/.cor downloads, several images, a bad file.
+// Needs the wasm package in pkg/ and `npm ci` for playwright-core. Environment: CHROMIUM, LAUEKIT_PKG_DIR,
+// LAUEKIT_E2E_OUT (screenshots; default target/e2e). The last line is `e2e: N passed, M failed`.
+
+import http from 'node:http';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PKG_DIR = path.resolve(process.env.LAUEKIT_PKG_DIR || path.join(ROOT, 'pkg'));
+const OUT_DIR = path.resolve(process.env.LAUEKIT_E2E_OUT || path.join(ROOT, 'target', 'e2e'));
+const GOLDEN = path.join(ROOT, 'tests', 'data', 'golden', 'peaks', 'Ge_blanc.json');
+const PAGE = '/www/index.html';
+const WAIT_MS = 120_000; // upper bound of every single wait (the dev wasm build is slower than release)
+const OVERALL_MS = 8 * 60_000;
+const POS_TOL_PX = 1e-4; // wasm vs native peak positions (detector px)
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.det': 'text/plain; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+  '.png': 'image/png',
+};
+
+function startServer() {
+  const server = http.createServer(async (req, res) => {
+    try {
+      const rel = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
+      const inPkg = rel === '/pkg' || rel.startsWith('/pkg/');
+      const base = inPkg ? PKG_DIR : ROOT;
+      const file = inPkg ? path.join(PKG_DIR, rel.slice('/pkg'.length)) : path.join(ROOT, rel);
+      if (file !== base && !file.startsWith(base + path.sep)) {
+        res.writeHead(403).end('forbidden');
+        return;
+      }
+      const stat = await fs.stat(file).catch(() => null);
+      if (!stat || !stat.isFile()) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${rel}`);
+        return;
+      }
+      const body = await fs.readFile(file);
+      res.writeHead(200, {
+        'content-type': MIME[path.extname(file).toLowerCase()] || 'application/octet-stream',
+        'content-length': body.length,
+        'cache-control': 'no-store',
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch (e) {
+      res.writeHead(500).end(String(e));
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+let passed = 0;
+let failed = 0;
+const pageErrors = [];
+function check(name, ok, detail = '') {
+  if (ok) {
+    passed += 1;
+    console.log(`ok   ${name}`);
+  } else {
+    failed += 1;
+    console.log(`FAIL ${name}${detail ? `\n     ${String(detail).replace(/\n/g, '\n     ')}` : ''}`);
+  }
+  return ok;
+}
+
+/** Peaks vs the golden list: same count, positions within POS_TOL_PX in the same order. */
+function comparePeaks(ours, golden) {
+  if (ours.length !== golden.length) return `${ours.length} peaks, native ${golden.length}`;
+  for (let i = 0; i < golden.length; i++) {
+    const d = Math.max(Math.abs(ours[i].x - golden[i].x), Math.abs(ours[i].y - golden[i].y));
+    if (!(d <= POS_TOL_PX)) {
+      return `peak ${i}: (${ours[i].x}, ${ours[i].y}) vs native (${golden[i].x}, ${golden[i].y}), |Δ| = ${d}`;
+    }
+  }
+  return null;
+}
+
+const errorText = (page) => page.evaluate(() => {
+  const el = document.getElementById('peaks-error');
+  return el.hidden ? '' : el.textContent;
+});
+
+/** Mean grey level of the image canvas (0–255). */
+const canvasMean = (page) => page.evaluate(() => {
+  const c = document.getElementById('image-canvas');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let s = 0;
+  for (let i = 0; i < d.length; i += 4) s += (d[i] + d[i + 1] + d[i + 2]) / 3;
+  return s / (d.length / 4);
+});
+
+async function tableColumn(page, key) {
+  return page.evaluate((k) => {
+    const ths = Array.from(document.querySelectorAll('#peak-table thead th'));
+    const col = ths.findIndex((th) => th.dataset.key === k);
+    return Array.from(document.querySelectorAll('#peak-table tbody tr'), (tr) => Number(tr.cells[col].textContent));
+  }, key);
+}
+
+const sortedAsc = (a) => a.every((v, i) => i === 0 || a[i - 1] <= v);
+const sortedDesc = (a) => a.every((v, i) => i === 0 || a[i - 1] >= v);
+
+async function download(page, selector) {
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: WAIT_MS }), page.click(selector)]);
+  const file = await dl.path();
+  return { name: dl.suggestedFilename(), text: await fs.readFile(file, 'utf8') };
+}
+
+async function main() {
+  await fs.mkdir(OUT_DIR, { recursive: true });
+  await fs.access(path.join(PKG_DIR, 'lauekit.js')).catch(() => {
+    throw new Error(`${path.join(PKG_DIR, 'lauekit.js')} not found: build the wasm package into pkg/ first`);
+  });
+  const golden = JSON.parse(await fs.readFile(GOLDEN, 'utf8'));
+  const server = await startServer();
+  const base = `http://127.0.0.1:${server.address().port}`;
+  let browser = null;
+  let page = null;
+  const watchdog = setTimeout(() => {
+    console.log(`FAIL the run took longer than ${OVERALL_MS / 1000} s`);
+    console.log(`e2e: ${passed} passed, ${failed + 1} failed`);
+    process.exit(1);
+  }, OVERALL_MS);
+  watchdog.unref();
+
+  try {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      timeout: WAIT_MS,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    page.on('pageerror', (err) => pageErrors.push(`uncaught: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()}`);
+    });
+    page.on('requestfailed', (req) => pageErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
+
+    // 1. The page opens on the "Images & peaks" view and its worker starts.
+    await page.goto(base + PAGE, { waitUntil: 'load' });
+    await page.waitForFunction(() => Boolean(window.lauekitPeaks && window.lauekitPeaks.ready));
+    const ready = await page.evaluate(() => window.lauekitPeaks.ready.then(() => 'ok', (e) => `rejected: ${e && e.message}`));
+    if (ready !== 'ok') throw new Error(`peaks view did not start: ${ready}\n${await errorText(page)}`);
+    check('peaks view is ready (wasm + worker)', true);
+    const tabs = await page.evaluate(() => ({
+      peaks: !document.getElementById('view-peaks').hidden,
+      simulator: !document.getElementById('view-simulator').hidden,
+    }));
+    check('"Images & peaks" is the default view', tabs.peaks && !tabs.simulator, JSON.stringify(tabs));
+    const defaults = await page.evaluate(() => document.getElementById('ps-IntensityThreshold').value);
+    check("settings start at LaueTools' defaults (IntensityThreshold 400)", defaults === '400', defaults);
+
+    // 2. The bundled example: image, calibration and settings.
+    await page.click('#load-example-image');
+    await page.waitForFunction(() => window.lauekitPeaks.opened >= 1 && window.lauekitPeaks.current());
+    const info = await page.evaluate(() => window.lauekitPeaks.current().info);
+    check('example image decoded: 2048 × 2048 MarCCD', info.rows === 2048 && info.cols === 2048 && info.format === 'mccd',
+      JSON.stringify({ rows: info.rows, cols: info.cols, format: info.format, detector: info.detector }));
+    const form = await page.evaluate(() => ({
+      thr: document.getElementById('ps-IntensityThreshold').value,
+      size: [document.getElementById('ps-PeakSizeRange-0').value, document.getElementById('ps-PeakSizeRange-1').value],
+      calib: document.getElementById('calib-info').textContent,
+    }));
+    check('example settings from peaksearch.json (IntensityThreshold 50, PeakSizeRange 0.4–3)',
+      form.thr === '50' && form.size[0] === '0.4' && form.size[1] === '3', JSON.stringify(form));
+    check('example calibration loaded (calibGe111.det, dd 70.775)', /calibGe111\.det/.test(form.calib) && /70\.775/.test(form.calib), form.calib);
+
+    // 3. Percentile contrast: limits equal the exact 0.5 % / 99.5 % pixel values.
+    const pct = await page.evaluate(() => {
+      const lk = window.lauekitPeaks;
+      const px = Float32Array.from(lk.current().pixels ?? lk.state.images[lk.state.current].pixels).sort();
+      const at = (p) => px[Math.floor((p / 100) * px.length)];
+      return { lo: lk.view.display.lo, hi: lk.view.display.hi, wantLo: at(0.5), wantHi: at(99.5) };
+    });
+    check('percentile limits = exact 0.5 % / 99.5 % values', pct.lo === pct.wantLo && pct.hi === pct.wantHi, JSON.stringify(pct));
+
+    // 4. Peak search in the worker, with progress.
+    await page.click('#run-search');
+    await page.waitForFunction(() => window.lauekitPeaks.searches >= 1 || !document.getElementById('peaks-error').hidden);
+    const err1 = await errorText(page);
+    if (err1) throw new Error(`peak search failed: ${err1}`);
+    const run = await page.evaluate(() => {
+      const lk = window.lauekitPeaks;
+      const s = lk.current().search;
+      return {
+        peaks: s.peaks.map(({ x, y, intensity_sub: isub }) => ({ x, y, isub })),
+        elapsed: s.elapsed_ms,
+        progress: lk.progressLog,
+        bar: document.getElementById('peak-progress').value,
+        status: document.getElementById('search-status').textContent,
+        count: document.getElementById('peak-count').textContent,
+      };
+    });
+    console.log(`     wasm peak search (dev build, in the page's worker): ${run.elapsed.toFixed(0)} ms`);
+    check('97 peaks found, as natively', run.peaks.length === 97, `${run.peaks.length} peaks`);
+    const cmp = comparePeaks(run.peaks, golden.peaks);
+    check(`every peak position = native result (±${POS_TOL_PX} px, same order)`, cmp === null, cmp ?? '');
+    check('strongest peak at (623.13, 1657.73)',
+      Math.abs(run.peaks[0]?.x - 623.1326) < 1e-3 && Math.abs(run.peaks[0]?.y - 1657.7282) < 1e-3,
+      JSON.stringify(run.peaks[0]));
+    const detected = run.progress.find((p) => p.stage === 'detected');
+    const last = run.progress[run.progress.length - 1];
+    check('progress: detection reported, then fitting up to the end',
+      detected && detected.total === 97 && last && last.stage === 'fitting' && last.done === last.total && run.bar === 1,
+      JSON.stringify(run.progress));
+    check('status and header show the count', /97 peaks/.test(run.status) && /97 peaks/.test(run.count), `${run.status} | ${run.count}`);
+
+    // 5. Overlay: one circle per peak at its position.
+    await page.waitForFunction(() => window.lauekitPeaks.view.drawnPeaks.length === 97);
+    const overlay = await page.evaluate(() => {
+      const lk = window.lauekitPeaks;
+      const peaks = lk.current().search.peaks;
+      return lk.view.drawnPeaks.map((d) => {
+        const [ex, ey] = lk.toCanvas(peaks[d.index].x, peaks[d.index].y);
+        return Math.hypot(d.cx - ex, d.cy - ey);
+      });
+    });
+    check('97 circles drawn at the peak positions', overlay.length === 97 && overlay.every((d) => d < 1e-6));
+    await page.screenshot({ path: path.join(OUT_DIR, 'peaks-overview.png') });
+
+    // 6. Sortable table.
+    check('table: one row per peak, strongest first', (await tableColumn(page, 'rank')).join() === Array.from({ length: 97 }, (_, i) => i + 1).join());
+    await page.click('#peak-table th[data-key=x]');
+    const xsUp = await tableColumn(page, 'x');
+    check('click "x": ascending x', xsUp.length === 97 && sortedAsc(xsUp), xsUp.slice(0, 5).join(' '));
+    await page.click('#peak-table th[data-key=x]');
+    const xsDown = await tableColumn(page, 'x');
+    check('click "x" again: descending x', sortedDesc(xsDown), xsDown.slice(0, 5).join(' '));
+    await page.click('#peak-table th[data-key=tth]');
+    const tths = await tableColumn(page, 'tth');
+    check('click "2θ": ascending 2θ, values shown', sortedAsc(tths) && tths.every(Number.isFinite), tths.slice(0, 5).join(' '));
+    await page.click('#peak-table th[data-key=rank]');
+
+    // 7. Clicking a row centres the view on that peak (zoomed in) and highlights it.
+    const pick = 5;
+    await page.click(`#peak-table tbody tr[data-index="${pick}"]`);
+    await page.waitForFunction((i) => window.lauekitPeaks.view.selected === i, pick);
+    await page.waitForTimeout(100);
+    const centred = await page.evaluate((i) => {
+      const lk = window.lauekitPeaks;
+      const p = lk.current().search.peaks[i];
+      const [cx, cy] = lk.toCanvas(p.x, p.y);
+      return { cx, cy, w: lk.view.cssW, h: lk.view.cssH, scale: lk.view.scale,
+        row: document.querySelector('#peak-table tbody tr.selected')?.dataset.index };
+    }, pick);
+    check('row click: peak centred and zoomed in (≥ 2 screen px per pixel)',
+      Math.abs(centred.cx - centred.w / 2) < 1 && Math.abs(centred.cy - centred.h / 2) < 1 && centred.scale >= 2
+      && centred.row === String(pick), JSON.stringify(centred));
+    await page.screenshot({ path: path.join(OUT_DIR, 'peaks-zoom.png') });
+
+    // 8. Pixel readout at the selected peak: LaueTools x, y (first pixel (1, 1)), value, 2θ, χ = wasm pixel_to_angles.
+    const box = await page.locator('#image-canvas').boundingBox();
+    await page.mouse.move(box.x + centred.cx, box.y + centred.cy);
+    await page.waitForFunction(() => window.lauekitPeaks.readout !== null);
+    const ro = await page.evaluate(async (i) => {
+      const lk = window.lauekitPeaks;
+      const p = lk.current().search.peaks[i];
+      const mod = await import('/pkg/lauekit.js');
+      await mod.default();
+      const r = lk.readout;
+      const img = lk.state.images[lk.state.current];
+      const [tth, chi] = mod.pixel_to_angles(lk.state.calibration.calibration, r.x, r.y);
+      return { r, p: { x: p.x, y: p.y, max: p.max_pixel }, tth, chi,
+        value: img.pixels[(r.y - 1) * img.info.cols + (r.x - 1)],
+        text: document.getElementById('readout').textContent };
+    }, pick);
+    check('readout: pixel under the pointer in LaueTools convention (x = floor(peak x − 0.5) + 1)',
+      ro.r.x === Math.floor(ro.p.x - 0.5) + 1 && ro.r.y === Math.floor(ro.p.y - 0.5) + 1, JSON.stringify(ro));
+    check('readout: value of that pixel, bright (≥ half the peak maximum)', ro.r.value === ro.value && ro.value >= 0.5 * ro.p.max,
+      JSON.stringify(ro));
+    check('readout: 2θ, χ = wasm pixel_to_angles(calibration, x, y)',
+      Math.abs(ro.r.tth - ro.tth) < 1e-12 && Math.abs(ro.r.chi - ro.chi) < 1e-12
+      && ro.text.includes(`2θ ${ro.tth.toFixed(3)}°`) && ro.text.includes(`χ ${ro.chi.toFixed(3)}°`), ro.text);
+
+    // 9. Contrast and colour maps.
+    await page.click('#disp-fit');
+    await page.waitForTimeout(100);
+    const meanLinear = await canvasMean(page);
+    const renders = await page.evaluate(() => window.lauekitPeaks.view.renders);
+    await page.selectOption('#disp-scale', 'log');
+    await page.waitForFunction((n) => window.lauekitPeaks.view.renders > n, renders);
+    await page.waitForTimeout(100);
+    const meanLog = await canvasMean(page);
+    check('log scale brightens the background', meanLog > meanLinear + 5, `mean grey ${meanLinear.toFixed(1)} → ${meanLog.toFixed(1)}`);
+    await page.selectOption('#disp-cmap', 'viridis');
+    await page.waitForTimeout(150);
+    const colour = await page.evaluate(() => {
+      const c = document.getElementById('image-canvas');
+      const d = c.getContext('2d').getImageData(Math.round(c.width / 2), Math.round(c.height / 2), 1, 1).data;
+      return Array.from(d.slice(0, 3));
+    });
+    check('viridis colour map: coloured pixels', !(colour[0] === colour[1] && colour[1] === colour[2]), colour.join(','));
+    await page.screenshot({ path: path.join(OUT_DIR, 'peaks-log-viridis.png') });
+    await page.selectOption('#disp-limits', 'manual');
+    await page.fill('#disp-lo', '0');
+    await page.fill('#disp-hi', '1000');
+    await page.waitForFunction(() => window.lauekitPeaks.view.display.hi === 1000);
+    check('manual limits (0–1000) applied', true);
+    await page.selectOption('#disp-scale', 'linear');
+    await page.selectOption('#disp-cmap', 'grey');
+    await page.selectOption('#disp-limits', 'percentile');
+
+    // 10. Downloads: .dat (LaueTools columns, native positions) and .cor (2θ, χ).
+    const dat = await download(page, '#download-dat');
+    const lines = dat.text.split('\n').filter((l) => l && !l.startsWith('#'));
+    const first = lines[1]?.trim().split(/\s+/).map(Number) ?? [];
+    check('.dat download: Ge_blanc_0000.dat, header + 97 rows', dat.name === 'Ge_blanc_0000.dat'
+      && lines[0].startsWith('peak_X peak_Y peak_Itot peak_Isub') && lines.length === 98, `${dat.name}, ${lines.length} lines`);
+    check('.dat first row = native strongest peak (2 decimals)',
+      first[0] === Number(golden.peaks[0].x.toFixed(2)) && first[1] === Number(golden.peaks[0].y.toFixed(2))
+      && first[3] === Number(golden.peaks[0].intensity_sub.toFixed(2)), lines[1]);
+    const allRows = lines.slice(1).every((l, i) => {
+      const v = l.trim().split(/\s+/).map(Number);
+      return v.length === 11 && Math.abs(v[0] - golden.peaks[i].x) <= 0.0051 && Math.abs(v[1] - golden.peaks[i].y) <= 0.0051;
+    });
+    check('.dat: every row at the native position', allRows);
+    const cor = await download(page, '#download-cor');
+    const corRows = cor.text.split('\n').filter((l) => l && !l.startsWith('#'));
+    check('.cor download: 2θ χ X Y I header, 97 rows, calibration trailer',
+      cor.name === 'Ge_blanc_0000.cor' && /^2theta\s+chi\s+X\s+Y\s+I/.test(corRows[0]) && corRows.length === 98
+      && /# dd\s+:\s+70\.775/.test(cor.text), `${cor.name}, ${corRows.length} lines`);
+
+    // 11. A second image makes a list to switch between; each keeps its peaks.
+    const bytes = await fs.readFile(path.join(ROOT, 'www', 'examples', 'Ge_blanc_0000.mccd'));
+    await page.setInputFiles('#image-files', { name: 'second.mccd', mimeType: 'application/octet-stream', buffer: bytes });
+    await page.waitForFunction(() => window.lauekitPeaks.opened >= 2 && window.lauekitPeaks.current().name === 'second.mccd');
+    const list = await page.$$eval('#image-list li .image-name', (els) => els.map((e) => e.textContent));
+    check('two images listed; the new one shown without peaks',
+      list.join() === 'Ge_blanc_0000.mccd,second.mccd'
+      && (await page.evaluate(() => window.lauekitPeaks.current().search === null)), list.join());
+    await page.click('#image-list li:first-child .image-name');
+    await page.waitForFunction(() => window.lauekitPeaks.current().name === 'Ge_blanc_0000.mccd');
+    const back = await page.evaluate(() => window.lauekitPeaks.view.peaks.length);
+    check('switching back shows the first image with its 97 peaks', back === 97, `${back} peaks`);
+
+    // 12. A bad file dropped on the view: a clear message naming it, and the view keeps working.
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9])], 'broken.mccd'));
+      document.getElementById('drop-zone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => !document.getElementById('peaks-error').hidden);
+    const bad = await errorText(page);
+    check('bad file: visible error naming the file and the problem', /broken\.mccd/.test(bad) && bad.length > 30, bad);
+    const still = await page.evaluate(() => ({ n: window.lauekitPeaks.state.images.length, name: window.lauekitPeaks.current().name }));
+    check('bad file: not added, current image unchanged', still.n === 2 && still.name === 'Ge_blanc_0000.mccd', JSON.stringify(still));
+    await page.screenshot({ path: path.join(OUT_DIR, 'peaks-bad-file.png') });
+    // A bad setting is reported by the library, not silently used.
+    await page.fill('#ps-formulaexpression', 'log(A)');
+    await page.click('#run-search');
+    await page.waitForFunction(() => /log\(A\)/.test(document.getElementById('peaks-error').textContent));
+    check('bad setting (formulaexpression log(A)): the library\'s message is shown', true);
+    await page.fill('#ps-formulaexpression', 'A-1.1*B');
+
+    // 13. The simulator is one tab away.
+    await page.click('#tab-simulator');
+    await page.waitForFunction(() => !document.getElementById('view-simulator').hidden && document.getElementById('view-peaks').hidden);
+    check('Simulator tab shows the simulator', true);
+    await page.click('#tab-peaks');
+
+    check('no uncaught errors or console errors in the page', pageErrors.length === 0, pageErrors.join('\n'));
+  } catch (e) {
+    if (page) {
+      const shot = path.join(OUT_DIR, 'peaks-failure.png');
+      await page.screenshot({ path: shot, timeout: 10_000 }).then(() => console.log(`     screenshot: ${shot}`), () => {});
+    }
+    throw e;
+  } finally {
+    clearTimeout(watchdog);
+    if (browser) await browser.close().catch(() => {});
+    server.closeAllConnections?.();
+    await new Promise((r) => server.close(r));
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  failed += 1;
+  console.log(`FAIL ${e && e.message ? e.message : e}`);
+  if (pageErrors.length) console.log(`     page errors:\n     ${pageErrors.join('\n     ')}`);
+}
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
