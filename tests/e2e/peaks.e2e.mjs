@@ -344,6 +344,17 @@ async function main() {
       cor.name === 'Ge_blanc_0000.cor' && /^2theta\s+chi\s+X\s+Y\s+I/.test(corRows[0]) && corRows.length === 98
       && /# dd\s+:\s+70\.775/.test(cor.text), `${cor.name}, ${corRows.length} lines`);
 
+    // The same 2θ, χ as LaueTools' own .cor of this image (its positions differ by ~0.01 px): the calibration
+    // takes positions in LaueTools' convention, as the page passes them.
+    const ltCor = await fs.readFile(path.join(ROOT, '..', 'shared', 'data', 'real', 'Ge_blanc', 'Ge_blanc_0000_LT_5.cor'), 'utf8')
+      .catch(() => null);
+    if (ltCor) {
+      const lt = ltCor.split('\n')[1].trim().split(/\s+/).map(Number);
+      const ours = corRows[1].trim().split(/\s+/).map(Number);
+      check('.cor first row: 2θ, χ as in LaueTools\' Ge_blanc_0000_LT_5.cor (±0.005°)',
+        Math.abs(ours[0] - lt[0]) < 0.005 && Math.abs(ours[1] - lt[1]) < 0.005, `${corRows[1]} vs ${ltCor.split('\n')[1]}`);
+    }
+
     // 11. A second image makes a list to switch between; each keeps its peaks.
     const bytes = await fs.readFile(path.join(ROOT, 'www', 'examples', 'Ge_blanc_0000.mccd'));
     await page.setInputFiles('#image-files', { name: 'second.mccd', mimeType: 'application/octet-stream', buffer: bytes });
