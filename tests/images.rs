@@ -358,3 +358,45 @@ fn generated_files_recognised_by_content() {
         assert_eq!(f.metadata["format"], format.name(), "{file}");
     }
 }
+
+/// BigTIFF and classic TIFF, LZW with and without the horizontal predictor, and Deflate floats, written by
+/// the `tiff` crate.
+#[test]
+fn bigtiff_and_predictor() {
+    use std::io::Cursor;
+    use tiff::encoder::{Compression, DeflateLevel, Predictor, TiffEncoder, colortype};
+    let (rows, cols) = (37usize, 53usize);
+    let u16s: Vec<u16> = (0..rows * cols).map(|i| ((i / cols) * 517 + (i % cols) * 33) as u16).collect();
+    let f32s: Vec<f32> =
+        (0..rows * cols).map(|i| (i / cols) as f32 * 0.5 - (i % cols) as f32 * 0.25).collect();
+    macro_rules! encode {
+        ($new:ident, $comp:expr, $pred:expr, $ty:ty, $data:expr) => {{
+            let mut cur = Cursor::new(Vec::new());
+            TiffEncoder::$new(&mut cur)
+                .unwrap()
+                .with_compression($comp)
+                .with_predictor($pred)
+                .write_image::<$ty>(cols as u32, rows as u32, $data)
+                .unwrap();
+            cur.into_inner()
+        }};
+    }
+    for predictor in [Predictor::None, Predictor::Horizontal] {
+        for bytes in [
+            encode!(new, Compression::Lzw, predictor, colortype::Gray16, &u16s),
+            encode!(new_big, Compression::Lzw, predictor, colortype::Gray16, &u16s),
+        ] {
+            assert_eq!(detect_format(&bytes, "x"), Some(ImageFormat::Tiff));
+            let f = read_image(&bytes, "x", &ReadOptions::default()).unwrap();
+            assert_eq!(f.pixels, Pixels::U16(u16s.clone()), "{predictor:?}");
+        }
+    }
+    let deflate = Compression::Deflate(DeflateLevel::Fast);
+    for bytes in [
+        encode!(new, deflate, Predictor::None, colortype::Gray32Float, &f32s),
+        encode!(new_big, deflate, Predictor::None, colortype::Gray32Float, &f32s),
+    ] {
+        let f = read_image(&bytes, "x.tif", &ReadOptions::default()).unwrap();
+        assert_eq!(f.pixels, Pixels::F32(f32s.clone()));
+    }
+}
