@@ -22,51 +22,96 @@ impl BackgroundPath {
     }
 }
 
+/// Pixel types the detection runs on directly, without a converted copy of the frame. The minimum filter
+/// works in the native type (a monotone conversion to f32 afterwards gives the same minimum); the detection
+/// value is computed in f32 as LaueTools does.
+pub trait Sample: Copy + PartialOrd + Send + Sync + 'static {
+    fn to_f32(self) -> f32;
+}
+
+macro_rules! sample {
+    ($($t:ty),*) => {$(
+        impl Sample for $t {
+            #[inline(always)]
+            fn to_f32(self) -> f32 {
+                self as f32
+            }
+        }
+    )*};
+}
+sample!(u8, u16, u32, i32, f32);
+
 /// 10×10 minimum filter, window rows r−5…r+4 and columns c−5…c+4, edges extended symmetrically
 /// (the edge pixel repeated), as `scipy.ndimage.minimum_filter(A, size=10)`.
-pub fn minimum_filter_10(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let tmp = horizontal_min_10(a, rows, cols);
-    // Rows: element-wise minimum of 10 neighbouring rows.
-    let mut out = vec![0f32; rows * cols];
+pub fn minimum_filter_10<T: Sample>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
+    let mut out = a.to_vec();
+    let mut h = RowMins::new(cols);
     for r in 0..rows {
-        vertical_min_10(&tmp, rows, cols, r, &mut out[r * cols..(r + 1) * cols]);
+        h.vertical(a, rows, cols, r, &mut out[r * cols..(r + 1) * cols]);
     }
     out
 }
 
 const BEFORE: usize = 5;
 const AFTER: usize = 4;
+/// Rows of horizontal minima kept at once (≥ the 10 the vertical pass needs).
+const RING: usize = 16;
 
-/// Horizontal half of the 10×10 minimum filter: each row padded symmetrically, then the element-wise
-/// minimum of 10 shifted slices (a plain compare, so it vectorises).
-fn horizontal_min_10(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut tmp = vec![0f32; rows * cols];
-    let mut padded = vec![0f32; cols + BEFORE + AFTER];
-    for r in 0..rows {
-        let row = &a[r * cols..(r + 1) * cols];
-        padded[BEFORE..BEFORE + cols].copy_from_slice(row);
-        for i in (0..BEFORE).chain(BEFORE + cols..cols + BEFORE + AFTER) {
-            padded[i] = row[reflect(i as isize - BEFORE as isize, cols)];
-        }
-        let out = &mut tmp[r * cols..(r + 1) * cols];
-        out.copy_from_slice(&padded[..cols]);
-        for s in 1..(BEFORE + AFTER + 1) {
-            for (o, &v) in out.iter_mut().zip(&padded[s..s + cols]) {
-                *o = if v < *o { v } else { *o };
-            }
-        }
+#[inline(always)]
+fn min_into<T: Sample>(dst: &mut [T], src: &[T]) {
+    for (o, &v) in dst.iter_mut().zip(src) {
+        *o = if v < *o { v } else { *o };
     }
-    tmp
 }
 
-/// Vertical half for output row `r`: element-wise minimum of rows r−5…r+4 of `tmp` into `dst`.
-fn vertical_min_10(tmp: &[f32], rows: usize, cols: usize, r: usize, dst: &mut [f32]) {
-    let first = reflect(r as isize - BEFORE as isize, rows);
-    dst.copy_from_slice(&tmp[first * cols..(first + 1) * cols]);
-    for s in 1..(BEFORE + AFTER + 1) {
-        let rr = reflect(r as isize - BEFORE as isize + s as isize, rows);
-        for (o, &v) in dst.iter_mut().zip(&tmp[rr * cols..(rr + 1) * cols]) {
-            *o = if v < *o { v } else { *o };
+/// The separable 10×10 minimum filter, streamed over the rows: horizontal minima of the rows the vertical
+/// pass needs are computed once each and kept in a ring of [`RING`] rows, so no full-frame buffer is made.
+struct RowMins<T> {
+    ring: Vec<T>,
+    padded: Vec<T>,
+    /// next image row whose horizontal minimum is not yet in the ring
+    next: usize,
+    cols: usize,
+}
+
+impl<T: Sample> RowMins<T> {
+    fn new(cols: usize) -> Self {
+        RowMins { ring: Vec::with_capacity(RING * cols), padded: Vec::with_capacity(cols + 9), next: 0, cols }
+    }
+
+    /// Horizontal minimum of image row `r` into its ring slot: the row padded symmetrically, then the
+    /// element-wise minimum of 10 shifted slices (a plain compare, so it vectorises).
+    fn push_row(&mut self, a: &[T], r: usize) {
+        let cols = self.cols;
+        let row = &a[r * cols..(r + 1) * cols];
+        self.padded.clear();
+        self.padded.extend((0..BEFORE).map(|i| row[reflect(i as isize - BEFORE as isize, cols)]));
+        self.padded.extend_from_slice(row);
+        self.padded.extend((0..AFTER).map(|i| row[reflect((cols + i) as isize, cols)]));
+        if self.ring.len() < RING * cols {
+            self.ring.extend_from_slice(row);
+        }
+        let slot = &mut self.ring[(r % RING) * cols..(r % RING + 1) * cols];
+        slot.copy_from_slice(&self.padded[..cols]);
+        for s in 1..(BEFORE + AFTER + 1) {
+            min_into(slot, &self.padded[s..s + cols]);
+        }
+    }
+
+    /// The 10×10 minimum for output row `r` into `dst` (rows r−5…r+4 of horizontal minima, reflected at the
+    /// frame's top and bottom). Rows must be asked in increasing order.
+    fn vertical(&mut self, a: &[T], rows: usize, cols: usize, r: usize, dst: &mut [T]) {
+        let last = (r + AFTER).min(rows - 1);
+        while self.next <= last {
+            self.push_row(a, self.next);
+            self.next += 1;
+        }
+        let slot = |rr: usize| (rr % RING) * cols..(rr % RING + 1) * cols;
+        let first = reflect(r as isize - BEFORE as isize, rows);
+        dst.copy_from_slice(&self.ring[slot(first)]);
+        for s in 1..(BEFORE + AFTER + 1) {
+            let rr = reflect(r as isize - BEFORE as isize + s as isize, rows);
+            min_into(dst, &self.ring[slot(rr)]);
         }
     }
 }
@@ -106,8 +151,8 @@ fn reflect(i: isize, n: usize) -> usize {
 }
 
 /// The image the maxima are searched in: A − B (MarCCD path, masked) or clip(A − k·B, 0, sat).
-pub fn detection_image(
-    a: &[f32],
+pub fn detection_image<T: Sample>(
+    a: &[T],
     rows: usize,
     cols: usize,
     path: BackgroundPath,
@@ -122,13 +167,13 @@ pub fn detection_image(
                 let Some((c0, c1)) = active_columns(r, rows, cols) else { continue };
                 let o = r * cols;
                 for i in o + c0..=o + c1 {
-                    d[i] = (a[i] - b[i]).clamp(0.0, saturation);
+                    d[i] = (a[i].to_f32() - b[i].to_f32()).clamp(0.0, saturation);
                 }
             }
             d
         }
         BackgroundPath::Formula => {
-            a.iter().zip(&b).map(|(&x, &y)| (x - k * y).clamp(0.0, saturation)).collect()
+            a.iter().zip(&b).map(|(&x, &y)| (x.to_f32() - k * y.to_f32()).clamp(0.0, saturation)).collect()
         }
     }
 }
@@ -137,8 +182,8 @@ pub fn detection_image(
 /// 10×10 minimum filter first, then row by row the vertical half, the detection value (A − B or
 /// clip(A − k·B)), the strict threshold and 4-connected runs joined across rows. Same result as
 /// [`detection_image`] followed by [`blobs_hottest`], with a fraction of the memory traffic.
-pub fn local_maxima_method0(
-    a: &[f32],
+pub fn local_maxima_method0<T: Sample>(
+    a: &[T],
     rows: usize,
     cols: usize,
     path: BackgroundPath,
@@ -146,8 +191,9 @@ pub fn local_maxima_method0(
     saturation: f32,
     threshold: f32,
 ) -> Vec<LocalMaximum> {
-    let tmp = horizontal_min_10(a, rows, cols);
-    let mut brow = vec![0f32; cols];
+    let mut mins = RowMins::new(cols);
+    let mut brow: Vec<T> = a[..cols].to_vec();
+    let mut drow = vec![0f32; cols];
     // Runs: (first col, last col, label); labels are created in raster order of their first pixel.
     let mut prev: Vec<(usize, usize, u32)> = Vec::new();
     let mut cur: Vec<(usize, usize, u32)> = Vec::new();
@@ -160,9 +206,8 @@ pub fn local_maxima_method0(
         }
         x
     }
+    const BLOCK: usize = 16;
     for r in 0..rows {
-        vertical_min_10(&tmp, rows, cols, r, &mut brow);
-        let arow = &a[r * cols..(r + 1) * cols];
         let (c_lo, c_hi) = match path {
             BackgroundPath::MaskedIntegers => match active_columns(r, rows, cols) {
                 Some(span) => span,
@@ -174,55 +219,75 @@ pub fn local_maxima_method0(
             },
             BackgroundPath::Formula => (0, cols - 1),
         };
+        mins.vertical(a, rows, cols, r, &mut brow);
+        let arow = &a[r * cols..(r + 1) * cols];
         let kk = if path == BackgroundPath::MaskedIntegers { 1.0 } else { k };
+        // The detection row in f32 (vectorised), and its maximum to skip rows with nothing above threshold.
+        // (Plain compares, not f32::max/min, so that the loops vectorise; the frame has no NaN here.)
+        for ((d, &x), &b) in drow[c_lo..=c_hi].iter_mut().zip(&arow[c_lo..=c_hi]).zip(&brow[c_lo..=c_hi]) {
+            let v = x.to_f32() - kk * b.to_f32();
+            let v = if v > 0.0 { v } else { 0.0 };
+            *d = if v < saturation { v } else { saturation };
+        }
+        let above = drow[c_lo..=c_hi].iter().map(|&d| (d > threshold) as u32).sum::<u32>();
         cur.clear();
-        let mut c = c_lo;
-        while c <= c_hi {
-            let d = (arow[c] - kk * brow[c]).max(0.0).min(saturation);
-            if d <= threshold {
-                c += 1;
-                continue;
-            }
-            // A run starts here.
-            let start = c;
-            let mut hot = (d, r * cols + c);
-            c += 1;
+        if above > 0 {
+            let mut c = c_lo;
             while c <= c_hi {
-                let d = (arow[c] - kk * brow[c]).max(0.0).min(saturation);
-                if d <= threshold {
-                    break;
+                if drow[c] <= threshold {
+                    // Skip blocks with nothing above threshold, then single pixels.
+                    while c + BLOCK <= c_hi + 1 && drow[c..c + BLOCK].iter().all(|&v| v <= threshold) {
+                        c += BLOCK;
+                    }
+                    while c <= c_hi && drow[c] <= threshold {
+                        c += 1;
+                    }
+                    if c > c_hi {
+                        break;
+                    }
                 }
-                if d > hot.0 {
-                    hot = (d, r * cols + c);
-                }
+                let d = drow[c];
+                // A run starts here.
+                let start = c;
+                let mut hot = (d, r * cols + c);
                 c += 1;
-            }
-            let end = c - 1;
-            let mut label = u32::MAX;
-            for &(p0, p1, pl) in &prev {
-                if p1 < start || p0 > end {
-                    continue;
+                while c <= c_hi {
+                    let d = drow[c];
+                    if d <= threshold {
+                        break;
+                    }
+                    if d > hot.0 {
+                        hot = (d, r * cols + c);
+                    }
+                    c += 1;
                 }
-                let root = find(&mut parent, pl);
+                let end = c - 1;
+                let mut label = u32::MAX;
+                for &(p0, p1, pl) in &prev {
+                    if p1 < start || p0 > end {
+                        continue;
+                    }
+                    let root = find(&mut parent, pl);
+                    if label == u32::MAX {
+                        label = root;
+                    } else if root != label {
+                        let (lo, hi) = if root < label { (root, label) } else { (label, root) };
+                        parent[hi as usize] = lo;
+                        label = lo;
+                    }
+                }
                 if label == u32::MAX {
-                    label = root;
-                } else if root != label {
-                    let (lo, hi) = if root < label { (root, label) } else { (label, root) };
-                    parent[hi as usize] = lo;
-                    label = lo;
+                    label = parent.len() as u32;
+                    parent.push(label);
+                    best.push(hot);
+                } else {
+                    let b = &mut best[label as usize];
+                    if hot.0 > b.0 || (hot.0 == b.0 && hot.1 < b.1) {
+                        *b = hot;
+                    }
                 }
+                cur.push((start, end, label));
             }
-            if label == u32::MAX {
-                label = parent.len() as u32;
-                parent.push(label);
-                best.push(hot);
-            } else {
-                let b = &mut best[label as usize];
-                if hot.0 > b.0 || (hot.0 == b.0 && hot.1 < b.1) {
-                    *b = hot;
-                }
-            }
-            cur.push((start, end, label));
         }
         std::mem::swap(&mut prev, &mut cur);
     }

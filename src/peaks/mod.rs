@@ -93,8 +93,9 @@ pub fn peak_search_with_progress(
         )));
     }
     let t0 = now();
-    let raw = frame.pixels.to_f32();
-    if raw.iter().any(|v| !v.is_finite()) {
+    if let crate::io::Pixels::F32(v) = &frame.pixels
+        && v.iter().any(|v| !v.is_finite())
+    {
         return Err(LaueError::InvalidSettings(format!(
             "{}: the image has NaN or infinite pixels; mask or replace them before the peak search",
             frame.source
@@ -105,31 +106,13 @@ pub fn peak_search_with_progress(
         crate::io::Pixels::U32(_) | crate::io::Pixels::I32(_) | crate::io::Pixels::F32(_) => f32::MAX,
         _ => 65535.0,
     };
-    let path = BackgroundPath::for_detector(frame.detector.as_deref());
-    let k = p.background_factor()?;
-    let sat = saturation.min(65535.0);
-    let thr = p.intensity_threshold as f32;
-    let maxima = match (p.local_maxima_search_method, &p.data_for_local_maxima) {
-        (0, LocalMaximaData::AutoBackground) => {
-            detect::local_maxima_method0(&raw, rows, cols, path, k, sat, thr)
-        }
-        (0, LocalMaximaData::Raw) => detect::blobs_hottest(&raw, rows, cols, thr),
-        (_, data) => {
-            let detection = match data {
-                LocalMaximaData::AutoBackground => detect::detection_image(&raw, rows, cols, path, k, sat),
-                LocalMaximaData::Raw => raw.clone(),
-            };
-            detect::convolution_candidates(
-                &detection,
-                rows,
-                cols,
-                p.params_hat,
-                p.threshold_convolve as f32,
-                p.intensity_threshold as f32,
-                p.pixel_near_radius,
-            )
-        }
-    };
+    let maxima = match &frame.pixels {
+        crate::io::Pixels::U8(v) => local_maxima(v, rows, cols, frame, &p, saturation),
+        crate::io::Pixels::U16(v) => local_maxima(v, rows, cols, frame, &p, saturation),
+        crate::io::Pixels::U32(v) => local_maxima(v, rows, cols, frame, &p, saturation),
+        crate::io::Pixels::I32(v) => local_maxima(v, rows, cols, frame, &p, saturation),
+        crate::io::Pixels::F32(v) => local_maxima(v, rows, cols, frame, &p, saturation),
+    }?;
     let mut stats = SearchStats { local_maxima: maxima.len(), ..SearchStats::default() };
     if maxima.len() >= 2 && maxima.len() >= p.number_max_of_fits {
         return Err(LaueError::InvalidSettings(format!(
@@ -169,7 +152,7 @@ pub fn peak_search_with_progress(
         for u in 0..n {
             let r = m.row - b + u;
             for v in 0..n {
-                data[u * n + v] = raw[r * cols + (m.col - b + v)] as f64;
+                data[u * n + v] = frame.pixels.get(r * cols + (m.col - b + v));
             }
         }
         let peak = match p.fit_peaks_gaussian {
@@ -238,6 +221,45 @@ pub fn peak_search_with_progress(
     }
     stats.fit_s = now() - t1;
     Ok(PeakList { peaks, stats })
+}
+
+/// Local maxima by the chosen method, on the frame's own pixel type.
+fn local_maxima<T: detect::Sample>(
+    a: &[T],
+    rows: usize,
+    cols: usize,
+    frame: &Frame,
+    p: &PeakSearchParams,
+    saturation: f32,
+) -> Result<Vec<LocalMaximum>> {
+    let path = BackgroundPath::for_detector(frame.detector.as_deref());
+    let k = p.background_factor()?;
+    let sat = saturation.min(65535.0);
+    let thr = p.intensity_threshold as f32;
+    Ok(match (p.local_maxima_search_method, &p.data_for_local_maxima) {
+        (0, LocalMaximaData::AutoBackground) => {
+            detect::local_maxima_method0(a, rows, cols, path, k, sat, thr)
+        }
+        (0, LocalMaximaData::Raw) => {
+            let raw: Vec<f32> = a.iter().map(|v| v.to_f32()).collect();
+            detect::blobs_hottest(&raw, rows, cols, thr)
+        }
+        (_, data) => {
+            let detection = match data {
+                LocalMaximaData::AutoBackground => detect::detection_image(a, rows, cols, path, k, sat),
+                LocalMaximaData::Raw => a.iter().map(|v| v.to_f32()).collect(),
+            };
+            detect::convolution_candidates(
+                &detection,
+                rows,
+                cols,
+                p.params_hat,
+                p.threshold_convolve as f32,
+                p.intensity_threshold as f32,
+                p.pixel_near_radius,
+            )
+        }
+    })
 }
 
 #[cfg(not(target_arch = "wasm32"))]
