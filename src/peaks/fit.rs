@@ -6,9 +6,6 @@
 //! a = (u_c − u)cos t − (v_c − v)sin t, b = (u_c − u)sin t + (v_c − v)cos t,
 //! Gaussian: H + A·exp(−½(a²/S1² + b²/S2²)); Lorentzian: H + A / (1 + 4a²/s1) / (1 + 4b²/s2).
 
-use nalgebra::{Dyn, OMatrix, OVector, U7};
-use std::cell::Cell;
-
 /// Profile of the fitted model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -31,14 +28,17 @@ pub struct BoxFit {
 
 struct BoxProblem<'a> {
     data: &'a [f64],
-    weights: Vec<f64>,
+    /// box pixels with a non-zero weight: (index, u, v, weight)
+    live: Vec<(usize, f64, f64, f64)>,
+    /// side of the box (px)
     n: usize,
-    p: OVector<f64, U7>,
+    /// exp(−½(a²/S1² + b²/S2²)) over the whole box, row-major (Gaussian profile)
+    gauss: Vec<f64>,
     profile: Profile,
-    evaluations: Cell<usize>,
+    evaluations: usize,
 }
 
-/// Per-parameter-set constants of the model, computed once per residual or Jacobian pass.
+/// Per-parameter-set constants of the model, computed once per pass.
 #[derive(Clone, Copy)]
 struct Consts {
     h: f64,
@@ -51,103 +51,158 @@ struct Consts {
     ct: f64,
 }
 
-impl BoxProblem<'_> {
-    fn consts(&self) -> Consts {
-        let p = &self.p;
+impl Consts {
+    fn of(p: &[f64; 7]) -> Self {
         let (st, ct) = p[6].to_radians().sin_cos();
         Consts { h: p[0], amp: p[1], uc: p[2], vc: p[3], s1: p[4], s2: p[5], st, ct }
     }
+}
 
-    /// Model value and, when asked, its gradient at box pixel (u, v).
-    #[inline(always)]
-    fn eval(&self, k: &Consts, u: f64, v: f64, grad: Option<&mut [f64; 7]>) -> f64 {
-        let (du, dv) = (k.uc - u, k.vc - v);
-        let (st, ct) = (k.st, k.ct);
-        let a = du * ct - dv * st;
-        let b = du * st + dv * ct;
-        match self.profile {
-            Profile::Gaussian => {
-                let (w1, w2) = (k.s1.abs() + 1e-6, k.s2.abs() + 1e-6);
-                let (i1, i2) = (1.0 / (w1 * w1), 1.0 / (w2 * w2));
-                let g = (-0.5 * (a * a * i1 + b * b * i2)).exp();
-                if let Some(gr) = grad {
-                    let ag = k.amp * g;
-                    gr[0] = 1.0;
-                    gr[1] = g;
-                    gr[2] = -ag * (a * i1 * ct + b * i2 * st);
-                    gr[3] = -ag * (-a * i1 * st + b * i2 * ct);
-                    gr[4] = ag * a * a * i1 / w1 * k.s1.signum();
-                    gr[5] = ag * b * b * i2 / w2 * k.s2.signum();
-                    gr[6] = -ag * a * b * (i2 - i1) * std::f64::consts::PI / 180.0;
-                }
-                k.h + k.amp * g
-            }
-            Profile::Lorentzian => {
-                let d1 = 1.0 + 4.0 * a * a / k.s1;
-                let d2 = 1.0 + 4.0 * b * b / k.s2;
-                let l = 1.0 / (d1 * d2);
-                if let Some(gr) = grad {
-                    let al = k.amp * l;
-                    // ∂l/∂a = −l·(8a/s1)/d1, ∂l/∂b = −l·(8b/s2)/d2
-                    let la = -al * 8.0 * a / k.s1 / d1;
-                    let lb = -al * 8.0 * b / k.s2 / d2;
-                    gr[0] = 1.0;
-                    gr[1] = l;
-                    gr[2] = la * ct + lb * st;
-                    gr[3] = -la * st + lb * ct;
-                    gr[4] = al * 4.0 * a * a / (k.s1 * k.s1) / d1;
-                    gr[5] = al * 4.0 * b * b / (k.s2 * k.s2) / d2;
-                    gr[6] = (la * (-b) + lb * a) * std::f64::consts::PI / 180.0;
-                }
-                k.h + k.amp * l
-            }
-        }
-    }
+/// The model at every live pixel for one parameter set: rotated coordinates (a, b), the profile value
+/// (exp(…) or the Lorentzian product) and the weighted residual, kept so that the normal equations at an
+/// accepted point need no second exp per pixel.
+#[derive(Clone, Default)]
+struct Evaluation {
+    a: Vec<f64>,
+    b: Vec<f64>,
+    shape: Vec<f64>,
+    r: Vec<f64>,
+    /// Σ r²
+    f: f64,
 }
 
 impl BoxProblem<'_> {
-    fn set_params(&mut self, x: &OVector<f64, U7>) {
-        self.p.copy_from(x);
+    /// Weighted residuals (model − data)·w at `p` into `e`.
+    fn evaluate(&mut self, p: &[f64; 7], e: &mut Evaluation) {
+        self.evaluations += 1;
+        let k = Consts::of(p);
+        let m = self.live.len();
+        e.a.resize(m, 0.0);
+        e.b.resize(m, 0.0);
+        e.shape.resize(m, 0.0);
+        e.r.resize(m, 0.0);
+        if self.profile == Profile::Gaussian {
+            gaussian_box(&k, self.n, &mut self.gauss);
+        }
+        let mut f = 0.0;
+        for (j, &(i, u, v, w)) in self.live.iter().enumerate() {
+            let (du, dv) = (k.uc - u, k.vc - v);
+            let a = du * k.ct - dv * k.st;
+            let b = du * k.st + dv * k.ct;
+            let shape = match self.profile {
+                Profile::Gaussian => self.gauss[i],
+                Profile::Lorentzian => 1.0 / ((1.0 + 4.0 * a * a / k.s1) * (1.0 + 4.0 * b * b / k.s2)),
+            };
+            let r = (k.h + k.amp * shape - self.data[i]) * w;
+            e.a[j] = a;
+            e.b[j] = b;
+            e.shape[j] = shape;
+            e.r[j] = r;
+            f += r * r;
+        }
+        e.f = f;
     }
 
-    /// Weighted residuals (model − data)·w, row-major over the box.
-    fn residuals(&self) -> Option<OVector<f64, Dyn>> {
-        self.evaluations.set(self.evaluations.get() + 1);
-        let n = self.n;
-        let k = self.consts();
-        let mut r = OVector::<f64, Dyn>::zeros(n * n);
-        for u in 0..n {
-            for v in 0..n {
-                let i = u * n + v;
-                let w = self.weights[i];
-                r[i] =
-                    if w == 0.0 { 0.0 } else { (self.eval(&k, u as f64, v as f64, None) - self.data[i]) * w };
+    /// Normal equations JᵀJ (upper triangle) and Jᵀr of the weighted residuals at the point of `e` (analytic
+    /// Jacobian, never stored).
+    fn normal_equations(&mut self, p: &[f64; 7], e: &Evaluation) -> ([[f64; 7]; 7], [f64; 7]) {
+        // lmdif would spend 7 evaluations on finite differences: count them the same way.
+        self.evaluations += 7;
+        let k = Consts::of(p);
+        let mut ata = [[0f64; 7]; 7];
+        let mut atr = [0f64; 7];
+        let (st, ct) = (k.st, k.ct);
+        let deg = std::f64::consts::PI / 180.0;
+        for (j, &(_, _, _, w)) in self.live.iter().enumerate() {
+            let (a, b, s, ri) = (e.a[j], e.b[j], e.shape[j], e.r[j]);
+            let mut g = [0f64; 7];
+            match self.profile {
+                Profile::Gaussian => {
+                    let (w1, w2) = (k.s1.abs() + 1e-6, k.s2.abs() + 1e-6);
+                    let (i1, i2) = (1.0 / (w1 * w1), 1.0 / (w2 * w2));
+                    let ag = k.amp * s;
+                    g[0] = 1.0;
+                    g[1] = s;
+                    g[2] = -ag * (a * i1 * ct + b * i2 * st);
+                    g[3] = -ag * (-a * i1 * st + b * i2 * ct);
+                    g[4] = ag * a * a * i1 / w1 * k.s1.signum();
+                    g[5] = ag * b * b * i2 / w2 * k.s2.signum();
+                    g[6] = -ag * a * b * (i2 - i1) * deg;
+                }
+                Profile::Lorentzian => {
+                    let d1 = 1.0 + 4.0 * a * a / k.s1;
+                    let d2 = 1.0 + 4.0 * b * b / k.s2;
+                    let al = k.amp * s;
+                    // ∂l/∂a = −l·(8a/s1)/d1, ∂l/∂b = −l·(8b/s2)/d2
+                    let la = -al * 8.0 * a / k.s1 / d1;
+                    let lb = -al * 8.0 * b / k.s2 / d2;
+                    g[0] = 1.0;
+                    g[1] = s;
+                    g[2] = la * ct + lb * st;
+                    g[3] = -la * st + lb * ct;
+                    g[4] = al * 4.0 * a * a / (k.s1 * k.s1) / d1;
+                    g[5] = al * 4.0 * b * b / (k.s2 * k.s2) / d2;
+                    g[6] = (la * (-b) + lb * a) * deg;
+                }
+            }
+            for gp in g.iter_mut() {
+                *gp *= w;
+            }
+            for p in 0..7 {
+                let jp = g[p];
+                atr[p] += jp * ri;
+                for q in p..7 {
+                    ata[p][q] += jp * g[q];
+                }
             }
         }
-        Some(r)
+        (ata, atr)
     }
+}
 
-    /// Analytic Jacobian of the residuals.
-    fn jacobian(&self) -> Option<OMatrix<f64, Dyn, U7>> {
-        // lmdif would spend n evaluations on finite differences: count them the same way.
-        self.evaluations.set(self.evaluations.get() + 7);
-        let n = self.n;
-        let k = self.consts();
-        let mut j = OMatrix::<f64, Dyn, U7>::zeros(n * n);
-        let mut g = [0f64; 7];
-        for u in 0..n {
-            for v in 0..n {
-                let i = u * n + v;
-                if self.weights[i] == 0.0 {
-                    continue;
-                }
-                self.eval(&k, u as f64, v as f64, Some(&mut g));
-                for (k, gk) in g.iter().enumerate() {
-                    j[(i, k)] = gk * self.weights[i];
-                }
-            }
+/// exp(−½ q) over an n × n box, q = a²/S1² + b²/S2² the Gaussian's quadratic form at (du, dv) =
+/// (u_c − u, v_c − v). Along a row q is a parabola in v, so consecutive values differ by a factor that
+/// itself changes by the constant factor exp(−P) (P the dv² coefficient): each row takes three exp calls
+/// instead of n, walking out from the pixel nearest the row's maximum so the values only shrink (an
+/// underflow to 0 is then the true value's). Relative error ≤ ~n ulp.
+fn gaussian_box(k: &Consts, n: usize, out: &mut [f64]) {
+    let (w1, w2) = (k.s1.abs() + 1e-6, k.s2.abs() + 1e-6);
+    let (i1, i2) = (1.0 / (w1 * w1), 1.0 / (w2 * w2));
+    let (st, ct) = (k.st, k.ct);
+    // q = P·dv² + 2R·du·dv + (terms without dv)
+    let pp = i1 * st * st + i2 * ct * ct;
+    let rr = (i2 - i1) * st * ct;
+    let shrink = (-pp).exp();
+    let q = |du: f64, dv: f64| {
+        let a = du * ct - dv * st;
+        let b = du * st + dv * ct;
+        a * a * i1 + b * b * i2
+    };
+    for u in 0..n {
+        let du = k.uc - u as f64;
+        let row = &mut out[u * n..(u + 1) * n];
+        // The row's maximum is at dv* = −R·du/P, i.e. v* = v_c − dv*.
+        let v_star = k.vc + rr * du / pp;
+        let v0 = if v_star.is_finite() { v_star.round().clamp(0.0, (n - 1) as f64) as usize } else { 0 };
+        let dv0 = k.vc - v0 as f64;
+        let e0 = (-0.5 * q(du, dv0)).exp();
+        row[v0] = e0;
+        // Forward, v → v+1 (dv → dv − 1): factor exp(−½(P(1 − 2dv) − 2R·du)), times exp(−P) per step.
+        let mut e = e0;
+        let mut t = (-0.5 * (pp * (1.0 - 2.0 * dv0) - 2.0 * rr * du)).exp();
+        for x in row[v0 + 1..].iter_mut() {
+            e *= t;
+            t *= shrink;
+            *x = e;
         }
-        Some(j)
+        // Backward, v → v−1 (dv → dv + 1): factor exp(−½(P(1 + 2dv) + 2R·du)), times exp(−P) per step.
+        let mut e = e0;
+        let mut t = (-0.5 * (pp * (1.0 + 2.0 * dv0) + 2.0 * rr * du)).exp();
+        for x in row[..v0].iter_mut().rev() {
+            e *= t;
+            t *= shrink;
+            *x = e;
+        }
     }
 }
 
@@ -168,55 +223,30 @@ pub fn fit_box(data: &[f64], n: usize, profile: Profile, xtol: f64, saturation: 
             at = i;
         }
     }
-    let p0 = OVector::<f64, U7>::from_column_slice(&[
-        lo,
-        hi - lo,
-        (at / n) as f64,
-        (at % n) as f64,
-        1.0,
-        1.0,
-        0.0,
-    ]);
-    let weights = match profile {
-        Profile::Gaussian => {
-            data.iter().map(|&v| if v >= saturation || v <= 0.0 { 0.0 } else { 1.0 }).collect()
-        }
-        // LaueTools' Lorentzian fit has no weights.
-        Profile::Lorentzian => vec![1.0; data.len()],
-    };
-    let mut prob = BoxProblem { data, weights, n, p: p0, profile, evaluations: Cell::new(0) };
+    let mut x = [lo, hi - lo, (at / n) as f64, (at % n) as f64, 1.0, 1.0, 0.0];
+    let live = (0..data.len())
+        .filter_map(|i| {
+            let w = match profile {
+                Profile::Gaussian if data[i] >= saturation || data[i] <= 0.0 => 0.0,
+                // LaueTools' Lorentzian fit has no weights.
+                _ => 1.0,
+            };
+            (w != 0.0).then_some((i, (i / n) as f64, (i % n) as f64, w))
+        })
+        .collect();
+    let mut prob = BoxProblem { data, live, n, gauss: vec![0.0; n * n], profile, evaluations: 0 };
     const FTOL: f64 = 1.49012e-8;
     const MAXFEV: usize = 1600;
-    let sq = |r: &OVector<f64, Dyn>| r.iter().map(|v| v * v).sum::<f64>();
-    let Some(mut r) = prob.residuals() else {
-        return BoxFit { params: [f64::NAN; 7], start_background: lo, nfev: 1, box_max: hi };
-    };
-    let mut f = sq(&r);
+    let mut cur = Evaluation::default();
+    let mut trial = Evaluation::default();
+    prob.evaluate(&x, &mut cur);
     let mut diag = [0f64; 7];
     let mut lambda = 0.0f64;
-    'outer: while prob.evaluations.get() < MAXFEV {
-        let Some(j) = prob.jacobian() else { break };
-        // Normal equations A = JᵀJ, g = Jᵀr.
-        let mut a = nalgebra::Matrix::<f64, U7, U7, _>::zeros();
-        let mut g = OVector::<f64, U7>::zeros();
-        for i in 0..j.nrows() {
-            let row = j.row(i);
-            let ri = r[i];
-            if row.iter().all(|v| *v == 0.0) {
-                continue;
-            }
-            for p in 0..7 {
-                let jp = row[p];
-                g[p] += jp * ri;
-                for q in p..7 {
-                    a[(p, q)] += jp * row[q];
-                }
-            }
-        }
+    'outer: while prob.evaluations < MAXFEV {
+        let (ata, atr) = prob.normal_equations(&x, &cur);
+        let a = nalgebra::SMatrix::<f64, 7, 7>::from_fn(|p, q| ata[p.min(q)][p.max(q)]);
+        let g = nalgebra::SVector::<f64, 7>::from_column_slice(&atr);
         for p in 0..7 {
-            for q in 0..p {
-                a[(p, q)] = a[(q, p)];
-            }
             // MINPACK: a zero column norm on the first iteration scales by 1.
             let norm = a[(p, p)].sqrt();
             diag[p] = if diag[p] == 0.0 && norm == 0.0 { 1.0 } else { diag[p].max(norm) };
@@ -237,36 +267,27 @@ pub fn fit_box(data: &[f64], n: usize, profile: Profile, xtol: f64, saturation: 
                 continue;
             };
             let step = chol.solve(&(-g));
-            let x_old = prob.p;
-            prob.set_params(&(x_old + step));
-            let Some(r_new) = prob.residuals() else { break 'outer };
-            let f_new = sq(&r_new);
+            let x_new: [f64; 7] = std::array::from_fn(|p| x[p] + step[p]);
+            prob.evaluate(&x_new, &mut trial);
             let dx: f64 = (0..7).map(|p| (diag[p] * step[p]).powi(2)).sum::<f64>().sqrt();
-            let xn: f64 = (0..7).map(|p| (diag[p] * x_old[p]).powi(2)).sum::<f64>().sqrt();
-            if f_new < f {
-                let reduction = (f - f_new) / f.max(f64::MIN_POSITIVE);
-                r = r_new;
-                f = f_new;
+            let xn: f64 = (0..7).map(|p| (diag[p] * x[p]).powi(2)).sum::<f64>().sqrt();
+            if trial.f < cur.f {
+                let reduction = (cur.f - trial.f) / cur.f.max(f64::MIN_POSITIVE);
+                std::mem::swap(&mut cur, &mut trial);
+                x = x_new;
                 lambda = (lambda / 3.0).max(1e-15);
-                if dx <= xtol * xn || reduction <= FTOL || f == 0.0 {
+                if dx <= xtol * xn || reduction <= FTOL || cur.f == 0.0 {
                     break 'outer;
                 }
                 break;
             }
-            prob.set_params(&x_old);
             lambda *= 4.0;
-            if dx <= xtol * xn || prob.evaluations.get() >= MAXFEV {
+            if dx <= xtol * xn || prob.evaluations >= MAXFEV {
                 break 'outer;
             }
         }
     }
-    let p = prob.p;
-    BoxFit {
-        params: [p[0], p[1], p[2], p[3], p[4], p[5], p[6]],
-        start_background: lo,
-        nfev: prob.evaluations.get(),
-        box_max: hi,
-    }
+    BoxFit { params: x, start_background: lo, nfev: prob.evaluations, box_max: hi }
 }
 
 #[cfg(test)]
