@@ -75,9 +75,10 @@ test-native:
 
 # Browser tests in headless Chromium, twice: with WebGPU (webdriver.json) and without it (CPU fallback).
 # --nocapture prints what the tests log (wasm vs native differences, the peak-search time).
+# The readers' bad-input cases (tests/web_readers.rs) need no GPU: they run once, with the first.
 test-web:
 	CHROMEDRIVER=$(CHROMEDRIVER) LAUEKIT_EXPECT_WEBGPU=1 \
-	  cargo test --target $(WASM_TARGET) --features webgpu --test web -- --nocapture
+	  cargo test --target $(WASM_TARGET) --features webgpu --test web --test web_readers -- --nocapture
 	CHROMEDRIVER=$(CHROMEDRIVER) LAUEKIT_EXPECT_WEBGPU=0 WASM_BINDGEN_TEST_WEBDRIVER_JSON=tests/webdriver-no-webgpu.json \
 	  cargo test --target $(WASM_TARGET) --features webgpu --test web -- --nocapture
 

@@ -45,73 +45,147 @@ sample!(u8, u16, u32, i32, f32);
 /// (the edge pixel repeated), as `scipy.ndimage.minimum_filter(A, size=10)`.
 pub fn minimum_filter_10<T: Sample>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
     let mut out = a.to_vec();
-    let mut h = RowMins::new(cols);
+    if a.is_empty() {
+        return out;
+    }
+    let mut h = RowMins::new(a[0], cols);
     for r in 0..rows {
-        h.vertical(a, rows, cols, r, &mut out[r * cols..(r + 1) * cols]);
+        h.vertical(a, rows, r, &mut out[r * cols..(r + 1) * cols]);
     }
     out
 }
 
 const BEFORE: usize = 5;
 const AFTER: usize = 4;
-/// Rows of horizontal minima kept at once (≥ the 10 the vertical pass needs).
+/// Rows kept per level of the vertical pass (≥ the 10 rows the first output row needs at once).
 const RING: usize = 16;
 
+/// dst[i] = min(x[i], y[i]) (a plain compare, so it vectorises).
 #[inline(always)]
-fn min_into<T: Sample>(dst: &mut [T], src: &[T]) {
-    for (o, &v) in dst.iter_mut().zip(src) {
-        *o = if v < *o { v } else { *o };
+fn min2<T: Sample>(dst: &mut [T], x: &[T], y: &[T]) {
+    for ((o, &u), &v) in dst.iter_mut().zip(x).zip(y) {
+        *o = if v < u { v } else { u };
     }
 }
 
-/// The separable 10×10 minimum filter, streamed over the rows: horizontal minima of the rows the vertical
-/// pass needs are computed once each and kept in a ring of [`RING`] rows, so no full-frame buffer is made.
-struct RowMins<T> {
-    ring: Vec<T>,
-    padded: Vec<T>,
-    /// next image row whose horizontal minimum is not yet in the ring
-    next: usize,
+/// Rows of one level of the vertical pass, indexed by virtual row v ∈ [−5, rows + 4].
+struct Ring<T> {
+    buf: Vec<T>,
     cols: usize,
 }
 
+impl<T: Sample> Ring<T> {
+    fn new(cols: usize, fill: T) -> Self {
+        Ring { buf: vec![fill; RING * cols], cols }
+    }
+    fn slot(&self, v: isize) -> std::ops::Range<usize> {
+        let s = (v + BEFORE as isize).rem_euclid(RING as isize) as usize;
+        s * self.cols..(s + 1) * self.cols
+    }
+    fn row(&self, v: isize) -> &[T] {
+        &self.buf[self.slot(v)]
+    }
+    fn row_mut(&mut self, v: isize) -> &mut [T] {
+        let r = self.slot(v);
+        &mut self.buf[r]
+    }
+}
+
+/// The separable 10×10 minimum filter, streamed over the rows with no full-frame buffer. Both passes use
+/// doubling: with m2(i) = min(x(i), x(i+1)), m4(i) = min(m2(i), m2(i+2)), m8(i) = min(m4(i), m4(i+4)), the
+/// minimum over x(i…i+9) is min(m8(i), m2(i+8)) — four element-wise passes instead of nine. Vertically the
+/// levels are kept for a few rows each, over virtual rows −5 … rows+4 that reflect onto the frame.
+struct RowMins<T> {
+    cols: usize,
+    /// horizontal minima, then the vertical levels
+    h: Ring<T>,
+    m2: Ring<T>,
+    m4: Ring<T>,
+    m8: Ring<T>,
+    /// next virtual row to compute at each level
+    next: [isize; 4],
+    /// last output row whose levels are computed
+    ready: isize,
+    /// horizontal scratch: padded row and its levels
+    padded: Vec<T>,
+    s2: Vec<T>,
+    s4: Vec<T>,
+    s8: Vec<T>,
+}
+
 impl<T: Sample> RowMins<T> {
-    fn new(cols: usize) -> Self {
-        RowMins { ring: Vec::with_capacity(RING * cols), padded: Vec::with_capacity(cols + 9), next: 0, cols }
+    fn new(first: T, cols: usize) -> Self {
+        let w = cols + BEFORE + AFTER;
+        RowMins {
+            cols,
+            h: Ring::new(cols, first),
+            m2: Ring::new(cols, first),
+            m4: Ring::new(cols, first),
+            m8: Ring::new(cols, first),
+            next: [-(BEFORE as isize); 4],
+            ready: -1,
+            padded: vec![first; w],
+            s2: vec![first; w],
+            s4: vec![first; w],
+            s8: vec![first; w],
+        }
     }
 
-    /// Horizontal minimum of image row `r` into its ring slot: the row padded symmetrically, then the
-    /// element-wise minimum of 10 shifted slices (a plain compare, so it vectorises).
-    fn push_row(&mut self, a: &[T], r: usize) {
+    /// Horizontal minimum (columns c−5…c+4, reflected at the edges) of image row `r` into `dst`.
+    fn horizontal(&mut self, a: &[T], r: usize, dst_v: isize) {
         let cols = self.cols;
+        let w = cols + BEFORE + AFTER;
         let row = &a[r * cols..(r + 1) * cols];
-        self.padded.clear();
-        self.padded.extend((0..BEFORE).map(|i| row[reflect(i as isize - BEFORE as isize, cols)]));
-        self.padded.extend_from_slice(row);
-        self.padded.extend((0..AFTER).map(|i| row[reflect((cols + i) as isize, cols)]));
-        if self.ring.len() < RING * cols {
-            self.ring.extend_from_slice(row);
+        for (i, p) in self.padded[..BEFORE].iter_mut().enumerate() {
+            *p = row[reflect(i as isize - BEFORE as isize, cols)];
         }
-        let slot = &mut self.ring[(r % RING) * cols..(r % RING + 1) * cols];
-        slot.copy_from_slice(&self.padded[..cols]);
-        for s in 1..(BEFORE + AFTER + 1) {
-            min_into(slot, &self.padded[s..s + cols]);
+        self.padded[BEFORE..BEFORE + cols].copy_from_slice(row);
+        for (i, p) in self.padded[BEFORE + cols..].iter_mut().enumerate() {
+            *p = row[reflect((cols + i) as isize, cols)];
         }
+        let p = &self.padded;
+        min2(&mut self.s2[..w - 1], &p[..w - 1], &p[1..w]);
+        min2(&mut self.s4[..w - 3], &self.s2[..w - 3], &self.s2[2..w - 1]);
+        min2(&mut self.s8[..w - 7], &self.s4[..w - 7], &self.s4[4..w - 3]);
+        let dst = self.h.row_mut(dst_v);
+        min2(dst, &self.s8[..cols], &self.s2[8..8 + cols]);
     }
 
-    /// The 10×10 minimum for output row `r` into `dst` (rows r−5…r+4 of horizontal minima, reflected at the
-    /// frame's top and bottom). Rows must be asked in increasing order.
-    fn vertical(&mut self, a: &[T], rows: usize, cols: usize, r: usize, dst: &mut [T]) {
-        let last = (r + AFTER).min(rows - 1);
-        while self.next <= last {
-            self.push_row(a, self.next);
-            self.next += 1;
+    /// The 10×10 minimum for output row `r` into `dst`. Rows must be asked in increasing order (rows may be
+    /// skipped: their levels are still computed, one output row at a time, so the rings never overflow).
+    fn vertical(&mut self, a: &[T], rows: usize, r: usize, dst: &mut [T]) {
+        let r = r as isize;
+        while self.ready < r {
+            self.ready += 1;
+            self.advance(a, rows, self.ready);
         }
-        let slot = |rr: usize| (rr % RING) * cols..(rr % RING + 1) * cols;
-        let first = reflect(r as isize - BEFORE as isize, rows);
-        dst.copy_from_slice(&self.ring[slot(first)]);
-        for s in 1..(BEFORE + AFTER + 1) {
-            let rr = reflect(r as isize - BEFORE as isize + s as isize, rows);
-            min_into(dst, &self.ring[slot(rr)]);
+        min2(dst, self.m8.row(r - BEFORE as isize), self.m2.row(r + 3));
+    }
+
+    /// Computes what output row `t` needs: h up to t+4, m2 up to t+3, m4 up to t−1, m8 up to t−5.
+    fn advance(&mut self, a: &[T], rows: usize, t: isize) {
+        while self.next[0] <= t + AFTER as isize {
+            let v = self.next[0];
+            self.horizontal(a, reflect(v, rows), v);
+            self.next[0] += 1;
+        }
+        while self.next[1] <= t + 3 {
+            let v = self.next[1];
+            let (x, y) = (self.h.slot(v), self.h.slot(v + 1));
+            min2(self.m2.row_mut(v), &self.h.buf[x], &self.h.buf[y]);
+            self.next[1] += 1;
+        }
+        while self.next[2] < t {
+            let v = self.next[2];
+            let (x, y) = (self.m2.slot(v), self.m2.slot(v + 2));
+            min2(self.m4.row_mut(v), &self.m2.buf[x], &self.m2.buf[y]);
+            self.next[2] += 1;
+        }
+        while self.next[3] <= t - BEFORE as isize {
+            let v = self.next[3];
+            let (x, y) = (self.m4.slot(v), self.m4.slot(v + 4));
+            min2(self.m8.row_mut(v), &self.m4.buf[x], &self.m4.buf[y]);
+            self.next[3] += 1;
         }
     }
 }
@@ -191,7 +265,10 @@ pub fn local_maxima_method0<T: Sample>(
     saturation: f32,
     threshold: f32,
 ) -> Vec<LocalMaximum> {
-    let mut mins = RowMins::new(cols);
+    if a.is_empty() || cols == 0 {
+        return Vec::new();
+    }
+    let mut mins = RowMins::new(a[0], cols);
     let mut brow: Vec<T> = a[..cols].to_vec();
     let mut drow = vec![0f32; cols];
     // Runs: (first col, last col, label); labels are created in raster order of their first pixel.
@@ -219,7 +296,7 @@ pub fn local_maxima_method0<T: Sample>(
             },
             BackgroundPath::Formula => (0, cols - 1),
         };
-        mins.vertical(a, rows, cols, r, &mut brow);
+        mins.vertical(a, rows, r, &mut brow);
         let arow = &a[r * cols..(r + 1) * cols];
         let kk = if path == BackgroundPath::MaskedIntegers { 1.0 } else { k };
         // The detection row in f32 (vectorised), and its maximum to skip rows with nothing above threshold.
@@ -555,6 +632,35 @@ mod tests {
         assert_eq!(reflect(-2, 5), 1);
         assert_eq!(reflect(5, 5), 4);
         assert_eq!(reflect(6, 5), 3);
+    }
+
+    #[test]
+    fn minimum_filter_equals_brute_force_on_every_small_shape() {
+        let mut seed = 12345u64;
+        for rows in (1..14).chain([25, 40]) {
+            for cols in (1..14).chain([31]) {
+                let a: Vec<u16> = (0..rows * cols)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        (seed >> 50) as u16
+                    })
+                    .collect();
+                let b = minimum_filter_10(&a, rows, cols);
+                for r in 0..rows {
+                    for c in 0..cols {
+                        let mut m = u16::MAX;
+                        for dr in -5..5 {
+                            for dc in -5..5 {
+                                let rr = reflect(r as isize + dr, rows);
+                                let cc = reflect(c as isize + dc, cols);
+                                m = m.min(a[rr * cols + cc]);
+                            }
+                        }
+                        assert_eq!(b[r * cols + c], m, "{rows}×{cols} at ({r},{c})");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

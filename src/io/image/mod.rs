@@ -248,13 +248,15 @@ pub(crate) fn finish(d: Decoded, format: ImageFormat, name: &str, options: &Read
             format!("{}: decoded {} pixels for {rows} × {cols}", format.name(), pixels.len()),
         ));
     }
+    // A mask is only built when there is something to mask (a 4-Mpx frame would otherwise pay for one).
     let mut mask = match mask {
-        Some(m) if m.len() == n => m,
-        _ => vec![false; n],
+        Some(m) if m.len() == n => Some(m),
+        _ => None,
     };
     match &pixels {
-        Pixels::U32(v) => {
-            for (m, &x) in mask.iter_mut().zip(v) {
+        Pixels::U32(v) if v.contains(&u32::MAX) => {
+            let m = mask.get_or_insert_with(|| vec![false; n]);
+            for (m, &x) in m.iter_mut().zip(v) {
                 *m |= x == u32::MAX;
             }
         }
@@ -262,17 +264,18 @@ pub(crate) fn finish(d: Decoded, format: ImageFormat, name: &str, options: &Read
             let bad = v.iter().filter(|x| !x.is_finite()).count();
             if bad > 0 {
                 metadata.insert("nonfinite_pixels".into(), bad.to_string());
-                for (m, x) in mask.iter_mut().zip(v) {
+                let m = mask.get_or_insert_with(|| vec![false; n]);
+                for (m, x) in m.iter_mut().zip(v) {
                     *m |= !x.is_finite();
                 }
             }
         }
         _ => {}
     }
-    let masked = mask.iter().filter(|&&b| b).count();
+    let masked = mask.as_ref().map_or(0, |m| m.iter().filter(|&&b| b).count());
     let mask = if masked > 0 {
         metadata.insert("masked_pixels".into(), masked.to_string());
-        Some(mask)
+        mask
     } else {
         None
     };
