@@ -28,12 +28,10 @@ pub struct BoxFit {
 
 struct BoxProblem<'a> {
     data: &'a [f64],
-    /// box pixels with a non-zero weight: (index, u, v, weight)
-    live: Vec<(usize, f64, f64, f64)>,
+    /// 1 for pixels that count, 0 for those LaueTools weights out (saturated or ≤ 0), row-major
+    mask: Vec<f64>,
     /// side of the box (px)
     n: usize,
-    /// exp(−½(a²/S1² + b²/S2²)) over the whole box, row-major (Gaussian profile)
-    gauss: Vec<f64>,
     profile: Profile,
     evaluations: usize,
 }
@@ -58,13 +56,11 @@ impl Consts {
     }
 }
 
-/// The model at every live pixel for one parameter set: rotated coordinates (a, b), the profile value
-/// (exp(…) or the Lorentzian product) and the weighted residual, kept so that the normal equations at an
-/// accepted point need no second exp per pixel.
+/// The model over the whole box for one parameter set: the profile value (exp(…) or the Lorentzian
+/// product) and the masked residual, kept so that the normal equations at an accepted point need no second
+/// exp per pixel.
 #[derive(Clone, Default)]
 struct Evaluation {
-    a: Vec<f64>,
-    b: Vec<f64>,
     shape: Vec<f64>,
     r: Vec<f64>,
     /// Σ r²
@@ -72,43 +68,46 @@ struct Evaluation {
 }
 
 impl BoxProblem<'_> {
-    /// Weighted residuals (model − data)·w at `p` into `e`.
+    /// Masked residuals (model − data)·mask at `p` into `e`.
     fn evaluate(&mut self, p: &[f64; 7], e: &mut Evaluation) {
         self.evaluations += 1;
         let k = Consts::of(p);
-        let m = self.live.len();
-        e.a.resize(m, 0.0);
-        e.b.resize(m, 0.0);
-        e.shape.resize(m, 0.0);
-        e.r.resize(m, 0.0);
-        if self.profile == Profile::Gaussian {
-            gaussian_box(&k, self.n, &mut self.gauss);
+        let n = self.n;
+        e.shape.resize(n * n, 0.0);
+        e.r.resize(n * n, 0.0);
+        match self.profile {
+            Profile::Gaussian => gaussian_box(&k, n, &mut e.shape),
+            Profile::Lorentzian => {
+                for (i, s) in e.shape.iter_mut().enumerate() {
+                    let (du, dv) = (k.uc - (i / n) as f64, k.vc - (i % n) as f64);
+                    let a = du * k.ct - dv * k.st;
+                    let b = du * k.st + dv * k.ct;
+                    *s = 1.0 / ((1.0 + 4.0 * a * a / k.s1) * (1.0 + 4.0 * b * b / k.s2));
+                }
+            }
         }
-        let mut f = 0.0;
-        for (j, &(i, u, v, w)) in self.live.iter().enumerate() {
-            let (du, dv) = (k.uc - u, k.vc - v);
-            let a = du * k.ct - dv * k.st;
-            let b = du * k.st + dv * k.ct;
-            let shape = match self.profile {
-                Profile::Gaussian => self.gauss[i],
-                Profile::Lorentzian => 1.0 / ((1.0 + 4.0 * a * a / k.s1) * (1.0 + 4.0 * b * b / k.s2)),
-            };
-            let r = (k.h + k.amp * shape - self.data[i]) * w;
-            e.a[j] = a;
-            e.b[j] = b;
-            e.shape[j] = shape;
-            e.r[j] = r;
-            f += r * r;
+        // Element-wise (vectorises); Σ r² in four partial sums.
+        for (((r, &s), &d), &m) in e.r.iter_mut().zip(&e.shape).zip(self.data).zip(&self.mask) {
+            *r = (k.h + k.amp * s - d) * m;
         }
-        e.f = f;
+        let mut acc = [0f64; 4];
+        let chunks = e.r.chunks_exact(4);
+        let tail: f64 = chunks.remainder().iter().map(|r| r * r).sum();
+        for c in chunks {
+            for (a, r) in acc.iter_mut().zip(c) {
+                *a += r * r;
+            }
+        }
+        e.f = (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail;
     }
 
-    /// Normal equations JᵀJ (upper triangle) and Jᵀr of the weighted residuals at the point of `e` (analytic
+    /// Normal equations JᵀJ (upper triangle) and Jᵀr of the masked residuals at the point of `e` (analytic
     /// Jacobian, never stored).
     fn normal_equations(&mut self, p: &[f64; 7], e: &Evaluation) -> ([[f64; 7]; 7], [f64; 7]) {
         // lmdif would spend 7 evaluations on finite differences: count them the same way.
         self.evaluations += 7;
         let k = Consts::of(p);
+        let n = self.n;
         let mut ata = [[0f64; 7]; 7];
         let mut atr = [0f64; 7];
         let (st, ct) = (k.st, k.ct);
@@ -119,16 +118,24 @@ impl BoxProblem<'_> {
         let (i1, i2) = (1.0 / (w1 * w1), 1.0 / (w2 * w2));
         let (c2a, c2b, c3a, c3b) = (i1 * ct, i2 * st, -i1 * st, i2 * ct);
         let (c4, c5, c6) = (i1 / w1 * k.s1.signum(), i2 / w2 * k.s2.signum(), (i2 - i1) * deg);
-        for (j, &(_, _, _, w)) in self.live.iter().enumerate() {
-            let (a, b, s, ri) = (e.a[j], e.b[j], e.shape[j], e.r[j]);
+        // Background-only pixels (far tail): their count and Σ r.
+        let (mut n_far, mut r_far) = (0f64, 0f64);
+        for i in 0..n * n {
+            if self.mask[i] == 0.0 {
+                continue;
+            }
+            let (s, ri) = (e.shape[i], e.r[i]);
+            let (du, dv) = (k.uc - (i / n) as f64, k.vc - (i % n) as f64);
+            let a = du * ct - dv * st;
+            let b = du * st + dv * ct;
             let mut g = [0f64; 7];
             match self.profile {
                 Profile::Gaussian => {
                     // Far in the tail (s < 1e-20, beyond ~9.6 σ) every derivative but ∂/∂H is below the
                     // sums' rounding: only the background terms count.
                     if s < 1e-20 {
-                        ata[0][0] += w * w;
-                        atr[0] += w * ri;
+                        n_far += 1.0;
+                        r_far += ri;
                         continue;
                     }
                     let ag = k.amp * s;
@@ -156,9 +163,6 @@ impl BoxProblem<'_> {
                     g[6] = (la * (-b) + lb * a) * deg;
                 }
             }
-            for gp in g.iter_mut() {
-                *gp *= w;
-            }
             for p in 0..7 {
                 let jp = g[p];
                 atr[p] += jp * ri;
@@ -167,6 +171,8 @@ impl BoxProblem<'_> {
                 }
             }
         }
+        ata[0][0] += n_far;
+        atr[0] += r_far;
         (ata, atr)
     }
 }
@@ -235,17 +241,14 @@ pub fn fit_box(data: &[f64], n: usize, profile: Profile, xtol: f64, saturation: 
         }
     }
     let mut x = [lo, hi - lo, (at / n) as f64, (at % n) as f64, 1.0, 1.0, 0.0];
-    let live = (0..data.len())
-        .filter_map(|i| {
-            let w = match profile {
-                Profile::Gaussian if data[i] >= saturation || data[i] <= 0.0 => 0.0,
-                // LaueTools' Lorentzian fit has no weights.
-                _ => 1.0,
-            };
-            (w != 0.0).then_some((i, (i / n) as f64, (i % n) as f64, w))
-        })
-        .collect();
-    let mut prob = BoxProblem { data, live, n, gauss: vec![0.0; n * n], profile, evaluations: 0 };
+    let mask = match profile {
+        Profile::Gaussian => {
+            data.iter().map(|&v| if v >= saturation || v <= 0.0 { 0.0 } else { 1.0 }).collect()
+        }
+        // LaueTools' Lorentzian fit has no weights.
+        Profile::Lorentzian => vec![1.0; data.len()],
+    };
+    let mut prob = BoxProblem { data, mask, n, profile, evaluations: 0 };
     const FTOL: f64 = 1.49012e-8;
     const MAXFEV: usize = 1600;
     let mut cur = Evaluation::default();
