@@ -95,16 +95,12 @@ fn bench_peaks(a: &BenchArgs) -> Result<()> {
     let (Some(image), Some(params)) = (&a.image, &a.params) else {
         bail!("bench peaks needs --image FILE and --params FILE.json");
     };
-    let name = image.display().to_string();
     let p = lauekit::peaks::PeakSearchParams::from_json(
         &std::fs::read_to_string(params)?,
         &params.display().to_string(),
     )?;
-    let once = || -> Result<usize> {
-        let bytes = std::fs::read(image)?;
-        let frame = lauekit::io::read_image(&bytes, &name, &Default::default())?;
-        Ok(lauekit::peaks::peak_search(&frame, &p)?.peaks.len())
-    };
+    // The path `lauekit peaks` takes for every image: read (into the worker's reused buffer), decode, search.
+    let once = || -> Result<usize> { Ok(super::peaks::search_one(image, &p, None)?.0.peaks.len()) };
     let n_peaks = once()?;
     let mut times = Vec::new();
     let start = Instant::now();
