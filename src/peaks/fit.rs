@@ -125,19 +125,19 @@ impl BoxProblem<'_> {
                 continue;
             }
             let (s, ri) = (e.shape[i], e.r[i]);
+            if self.profile == Profile::Gaussian && s < 1e-20 {
+                // Far in the tail (s < 1e-20, beyond ~9.6 σ) every derivative but ∂/∂H is below the sums'
+                // rounding: only the background terms count.
+                n_far += 1.0;
+                r_far += ri;
+                continue;
+            }
             let (du, dv) = (k.uc - (i / n) as f64, k.vc - (i % n) as f64);
             let a = du * ct - dv * st;
             let b = du * st + dv * ct;
             let mut g = [0f64; 7];
             match self.profile {
                 Profile::Gaussian => {
-                    // Far in the tail (s < 1e-20, beyond ~9.6 σ) every derivative but ∂/∂H is below the
-                    // sums' rounding: only the background terms count.
-                    if s < 1e-20 {
-                        n_far += 1.0;
-                        r_far += ri;
-                        continue;
-                    }
                     let ag = k.amp * s;
                     g[0] = 1.0;
                     g[1] = s;
