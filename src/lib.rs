@@ -9,6 +9,7 @@ pub mod crystal;
 pub mod device;
 pub mod error;
 pub mod geometry;
+pub mod index;
 pub mod io;
 pub mod peaks;
 pub mod simulate;

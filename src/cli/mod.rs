@@ -1,6 +1,7 @@
 //! Command-line verbs. Each parses its arguments into library settings, calls the library, prints.
 
 mod bench;
+pub mod index;
 mod peaks;
 mod simulate;
 
@@ -19,6 +20,8 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Find and fit Laue peaks in detector images (LaueTools PeakSearch), write .dat/.cor or JSON.
     Peaks(peaks::PeaksArgs),
+    /// Index a peak list or an image: grains (UB, hkl of each spot, matching rate), LaueTools .fit or JSON.
+    Index(index::IndexArgs),
     /// List the built-in materials table.
     Materials,
     /// Benchmarks (single thread): patterns per second and per-pattern time.
@@ -30,6 +33,7 @@ pub fn run() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Peaks(a) => peaks::run(a),
+        Command::Index(a) => index::run(a),
         Command::Materials => {
             print_materials();
             Ok(())

@@ -1,0 +1,330 @@
+//! Indexing: which grains (orientation matrix UB, material) explain the spots of a Laue pattern, and which hkl
+//! each spot is.
+//!
+//! The classical method ([`index_spots`] with [`Method::Lut`]) is LaueTools' `indexingSpotsSet`: the angles
+//! between the q̂'s of the most intense spot pairs are looked up in a table of inter-plane angles
+//! ([`lut::AngleLut`], planes with indices up to `nlutmax`, tolerance `angletollut`); each consistent
+//! assignment gives a candidate orientation ([`orientation::orientation_from_two_pairs`]); candidates are ranked
+//! cheaply (how many of the strongest spots lie on an allowed hkl direction in the band), the best few get the
+//! full matching rate ([`matching::match_spots`], tolerance `matchingrate_angle_tol`), the best one is refined
+//! (orientation + deviatoric strain, [`refine::refine_ub`]) while the matching tolerance tightens through
+//! `list_matching_tol_angles`; its spots are removed and the search repeats for the next grain.
+//!
+//! **Other hkl predictors** (the neural network of `--method nn`, in `index::nn`) plug in before the ranking:
+//! they say "spot i is family/hkl c with confidence p" as [`orientation::HklGuess`]es and call
+//! [`orientation::orientations_from_hkl_guesses`], which returns the same [`orientation::Candidate`]s as the
+//! table; [`best_grain_from_candidates`] then ranks, matches and refines them exactly as for the LUT.
+//!
+//! Everything here is plain computation (no files, no threads): it runs natively and in wasm.
+
+pub mod fit_out;
+pub mod lut;
+pub mod matching;
+pub mod orientation;
+pub mod refine;
+pub mod spots;
+
+use nalgebra::{Matrix3, Vector3};
+use serde::{Deserialize, Serialize};
+
+use crate::crystal::Material;
+use crate::error::{LaueError, Result};
+use crate::simulate::HC_KEV_ANGSTROM;
+pub use matching::{Experiment, MatchedSpot, Matching, match_spots};
+pub use orientation::{Candidate, HklGuess, orientation_from_two_pairs, orientations_from_hkl_guesses};
+pub use spots::{ExperimentalSpot, spots_from_cor, spots_from_peaks};
+
+/// How candidate orientations are produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// angles between spot pairs against the table of inter-plane angles
+    #[default]
+    Lut,
+}
+
+/// Indexing settings, named as in LaueTools' `.irp` files (`[IndexRefine]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexSettings {
+    /// nbgrainstofind: grains to look for at most
+    pub nbgrainstofind: usize,
+    /// angletollut: tolerance between a measured pair angle and a table angle (deg)
+    pub angletollut: f64,
+    /// matchingrate angle tol: tolerance between q̂'s for the matching rate of candidates (deg)
+    pub matchingrate_angle_tol: f64,
+    /// list matching tol angles: the tolerances (deg) of the successive refinements; the last one gives the
+    /// final spots and matching rate
+    pub list_matching_tol_angles: Vec<f64>,
+    /// nlutmax: largest plane index in the angle table
+    pub nlutmax: i32,
+    /// how many of the most intense remaining spots form the pairs looked up in the table
+    pub nbspots_pairs: usize,
+    /// how many of the most intense remaining spots rank the candidates
+    pub nbspots_ranking: usize,
+    /// how many of the best-ranked distinct candidates get the full matching rate
+    pub nbcandidates_matched: usize,
+    /// minimumnumbermatches: a grain needs at least this many matched spots
+    pub minimumnumbermatches: usize,
+    /// a grain needs at least this matching rate (%) after refinement
+    pub min_matching_rate: f64,
+    /// refine the 5 deviatoric strain components with the orientation
+    pub refine_strain: bool,
+    /// spots of the grains already found stay available to the next ones (twins and overlapping grains share
+    /// reflections); a new grain must then be more than 1° away from every grain found of its material
+    pub share_spots: bool,
+}
+
+impl Default for IndexSettings {
+    /// LaueTools' settings of `dat_Ge_blanc_0000_LT_5_0.irp`, with one grain.
+    fn default() -> Self {
+        IndexSettings {
+            nbgrainstofind: 1,
+            angletollut: 0.5,
+            matchingrate_angle_tol: 0.2,
+            list_matching_tol_angles: vec![0.5, 0.2, 0.1],
+            nlutmax: 3,
+            nbspots_pairs: 10,
+            nbspots_ranking: 30,
+            nbcandidates_matched: 6,
+            minimumnumbermatches: 6,
+            min_matching_rate: 5.0,
+            refine_strain: true,
+            share_spots: false,
+        }
+    }
+}
+
+/// One indexed grain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexedGrain {
+    /// name of the material
+    pub material: String,
+    /// LaueTools' "UB matrix in q = (UB) B0 G*" (refined, strain included)
+    pub ub: Matrix3<f64>,
+    /// B0 of the material (Å⁻¹)
+    pub b0: Matrix3<f64>,
+    /// 100 · matched / simulated at the final tolerance (%)
+    pub matching_rate: f64,
+    /// fundamental reflections simulated on the detector
+    pub n_simulated: usize,
+    /// matched spots, in peak order
+    pub spots: Vec<MatchedSpot>,
+    /// RMS pixel residual of the last refinement (px)
+    pub rms_px: f64,
+}
+
+/// All grains found and the spots left over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexResult {
+    pub grains: Vec<IndexedGrain>,
+    /// peaks no grain explains
+    pub unindexed: Vec<usize>,
+}
+
+/// Indexes `spots` (any order; peak numbers are their positions) with the candidate `materials`: up to
+/// `settings.nbgrainstofind` grains, each the best over all materials.
+pub fn index_spots(
+    spots: &[ExperimentalSpot],
+    materials: &[Material],
+    exp: &Experiment,
+    settings: &IndexSettings,
+) -> Result<IndexResult> {
+    if materials.is_empty() {
+        return Err(LaueError::InvalidSettings("indexing needs at least one material".into()));
+    }
+    let luts: Vec<lut::AngleLut> =
+        materials.iter().map(|m| lut::AngleLut::new(m, settings.nlutmax)).collect();
+    let mut available = vec![true; spots.len()];
+    let mut indexed = vec![false; spots.len()];
+    let mut grains: Vec<IndexedGrain> = Vec::new();
+    let mut candidates = Vec::new();
+    while grains.len() < settings.nbgrainstofind {
+        let ranked = ranked_available(spots, &available);
+        if ranked.len() < settings.minimumnumbermatches.max(2) {
+            break;
+        }
+        let pair_spots = &ranked[..ranked.len().min(settings.nbspots_pairs)];
+        let mut best: Option<IndexedGrain> = None;
+        for (material, table) in materials.iter().zip(&luts) {
+            candidates.clear();
+            for (a, &i) in pair_spots.iter().enumerate() {
+                for &j in &pair_spots[a + 1..] {
+                    table.candidates(spots, i, j, settings.angletollut, &mut candidates);
+                }
+            }
+            if settings.share_spots {
+                let sym = material.laue_group.rotations(&material.lattice)?;
+                let found: Vec<&Matrix3<f64>> =
+                    grains.iter().filter(|g| g.material == material.name).map(|g| &g.ub).collect();
+                candidates.retain(|c| {
+                    found.iter().all(|ub| crate::geometry::misorientation_deg(ub, &c.u, &sym) > 1.0)
+                });
+            }
+            if let Some(g) =
+                best_grain_from_candidates(&candidates, spots, &available, material, exp, settings)?
+                && best.as_ref().is_none_or(|b| better(&g, b))
+            {
+                best = Some(g);
+            }
+        }
+        let Some(grain) = best else { break };
+        for s in &grain.spots {
+            indexed[s.peak] = true;
+            if !settings.share_spots {
+                available[s.peak] = false;
+            }
+        }
+        grains.push(grain);
+    }
+    let unindexed = (0..spots.len()).filter(|&i| !indexed[i]).collect();
+    Ok(IndexResult { grains, unindexed })
+}
+
+/// Between two materials' best grains: more spots explained wins, then the higher rate.
+fn better(a: &IndexedGrain, b: &IndexedGrain) -> bool {
+    (a.spots.len(), a.matching_rate) > (b.spots.len(), b.matching_rate)
+}
+
+/// Available spot indices, most intense first.
+fn ranked_available(spots: &[ExperimentalSpot], available: &[bool]) -> Vec<usize> {
+    let mut r: Vec<usize> = (0..spots.len()).filter(|&i| available[i]).collect();
+    r.sort_by(|&a, &b| spots[b].intensity.total_cmp(&spots[a].intensity).then(a.cmp(&b)));
+    r
+}
+
+/// From candidate orientations (LUT pairs or any hkl predictor) to one refined grain of `material`, or None
+/// when none reaches `minimumnumbermatches` and `min_matching_rate`. Only the `available` spots count.
+pub fn best_grain_from_candidates(
+    candidates: &[Candidate],
+    spots: &[ExperimentalSpot],
+    available: &[bool],
+    material: &Material,
+    exp: &Experiment,
+    settings: &IndexSettings,
+) -> Result<Option<IndexedGrain>> {
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let b0 = material.lattice.b0();
+    let ranked = ranked_available(spots, available);
+    let ranking_q: Vec<Vector3<f64>> =
+        ranked.iter().take(settings.nbspots_ranking).map(|&i| spots[i].q_unit).collect();
+    let ranker = QuickRanker::new(material, exp, settings.angletollut);
+    let mut scored: Vec<(usize, usize)> =
+        candidates.iter().enumerate().map(|(k, c)| (ranker.count(&c.u, &b0, &ranking_q), k)).collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+
+    // The best few distinct orientations get the full matching rate.
+    let sym = material.laue_group.rotations(&material.lattice)?;
+    let mut kept: Vec<Matrix3<f64>> = Vec::new();
+    let mut best: Option<(Matching, Matrix3<f64>)> = None;
+    for &(_, k) in &scored {
+        if kept.len() >= settings.nbcandidates_matched {
+            break;
+        }
+        let u = candidates[k].u;
+        if kept.iter().any(|v| crate::geometry::misorientation_deg(v, &u, &sym) < 2.0 * settings.angletollut)
+        {
+            continue;
+        }
+        kept.push(u);
+        let m = match_spots(&u, material, exp, spots, available, settings.matchingrate_angle_tol)?;
+        if best.as_ref().is_none_or(|(b, _)| m.matched.len() > b.matched.len()) {
+            best = Some((m, u));
+        }
+    }
+    let Some((first, mut ub)) = best else { return Ok(None) };
+    if first.matched.len() < settings.minimumnumbermatches {
+        return Ok(None);
+    }
+
+    // Refine while the tolerance tightens; the first round at the widest tolerance picks up the spots the
+    // two-spot orientation was slightly off for.
+    let mut rms = f64::NAN;
+    let mut tols = settings.list_matching_tol_angles.clone();
+    if tols.is_empty() {
+        tols.push(settings.matchingrate_angle_tol);
+    }
+    let mut matching = first;
+    for (round, &tol) in tols.iter().enumerate() {
+        let m = match_spots(&ub, material, exp, spots, available, tol)?;
+        // Rotation first on the rough orientation, strain once the match is clean.
+        let strain = settings.refine_strain && round > 0;
+        if let Some(r) = refine::refine_ub(&ub, &b0, exp, spots, &m.matched, strain) {
+            ub = r.ub;
+            rms = r.rms_px;
+        }
+        matching = m;
+    }
+    let last = *tols.last().unwrap_or(&settings.matchingrate_angle_tol);
+    matching = match_spots(&ub, material, exp, spots, available, last).unwrap_or(matching);
+    if matching.matched.len() < settings.minimumnumbermatches
+        || matching.matching_rate() < settings.min_matching_rate
+    {
+        return Ok(None);
+    }
+    Ok(Some(IndexedGrain {
+        material: material.name.clone(),
+        ub,
+        b0,
+        matching_rate: matching.matching_rate(),
+        n_simulated: matching.n_simulated,
+        spots: matching.matched,
+        rms_px: rms,
+    }))
+}
+
+/// Cheap test of a candidate: how many of the strongest spots lie (within the tolerance) along an allowed
+/// reflection whose energy falls in the band — no simulation.
+struct QuickRanker<'a> {
+    material: &'a Material,
+    cos_tol: f64,
+    emin: f64,
+    emax: f64,
+    /// largest index tried along each spot's direction
+    max_index: i32,
+}
+
+impl<'a> QuickRanker<'a> {
+    fn new(material: &'a Material, exp: &Experiment, tolerance_deg: f64) -> Self {
+        QuickRanker {
+            material,
+            cos_tol: tolerance_deg.to_radians().cos(),
+            emin: exp.emin_kev,
+            emax: exp.emax_kev,
+            max_index: 12,
+        }
+    }
+
+    fn count(&self, u: &Matrix3<f64>, b0: &Matrix3<f64>, qs: &[Vector3<f64>]) -> usize {
+        let m = u * b0;
+        let Some(minv) = m.try_inverse() else { return 0 };
+        qs.iter().filter(|q| self.explains(&m, &minv, q)).count()
+    }
+
+    fn explains(&self, m: &Matrix3<f64>, minv: &Matrix3<f64>, q: &Vector3<f64>) -> bool {
+        let v = minv * q;
+        let amax = v.amax();
+        if amax <= 0.0 {
+            return false;
+        }
+        for n in 1..=self.max_index {
+            let s = n as f64 / amax;
+            let h = [(v.x * s).round() as i32, (v.y * s).round() as i32, (v.z * s).round() as i32];
+            let g = m * orientation::hkl_vec(h);
+            let gn = g.norm();
+            if gn == 0.0 || g.dot(q) < self.cos_tol * gn || g.x >= 0.0 {
+                continue;
+            }
+            // Energy of this node; its multiples k·hkl reflect at k·E.
+            let e1 = HC_KEV_ANGSTROM * gn * gn / (-2.0 * g.x);
+            let k_lo = (self.emin / e1).ceil().max(1.0) as i32;
+            let k_hi = (self.emax / e1).floor() as i32;
+            if (k_lo..=k_hi.min(k_lo + 8)).any(|k| self.material.rule.allows([k * h[0], k * h[1], k * h[2]]))
+            {
+                return true;
+            }
+        }
+        false
+    }
+}

@@ -1,0 +1,199 @@
+//! Classical (look-up-table) indexing of the real peak lists of ../shared/data against LaueTools' own
+//! indexing (../shared/data/reference/indexing, ../shared/data/real/Ge_blanc/Ge_blanc_0000_LT_5.fit).
+//!
+//! | case | reference | tolerance |
+//! |---|---|---|
+//! | Ge_blanc, LaueTools' .dat and our peak search | 1 grain, 95 spots, UB of Ge_blanc_0000_LT_5.fit | ≥ 95 spots, ≤ 0.01° |
+//! | Ge sCMOS .cor (181 peaks) | 4 grains, UBs of img_Ge_sCMOS_0000_181peaks_g{0..3}.fit | each ≤ 0.05° |
+//! | GaN/Si nw1_0000.tif, our peaks | Si substrate ~(001) + GaN grain(s) | phases labelled, rates reported |
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use lauekit::crystal::Material;
+use lauekit::geometry::misorientation_deg;
+use lauekit::index::{
+    Experiment, ExperimentalSpot, IndexResult, IndexSettings, index_spots, spots_from_cor, spots_from_peaks,
+};
+use lauekit::io::{
+    ReadOptions, det::DetFile, fit::FitFile, peaklist::read_cor, peaklist::read_dat, read_image,
+};
+use lauekit::peaks::{PeakSearchParams, peak_search};
+use nalgebra::Matrix3;
+
+fn shared(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel)
+}
+
+fn text(rel: &str) -> String {
+    std::fs::read_to_string(shared(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn fit_ub(rel: &str) -> Matrix3<f64> {
+    FitFile::parse(&text(rel), rel).unwrap().ub
+}
+
+fn our_peaks(image: &str, params: &str, det: &DetFile) -> Vec<ExperimentalSpot> {
+    let bytes = std::fs::read(shared(image)).unwrap();
+    let frame = read_image(&bytes, image, &ReadOptions::default()).unwrap();
+    let p = PeakSearchParams::from_json(&text(params), params).unwrap();
+    spots_from_peaks(&peak_search(&frame, &p).unwrap().peaks, &det.calibration)
+}
+
+fn run(
+    spots: &[ExperimentalSpot],
+    materials: &[&str],
+    exp: &Experiment,
+    grains: usize,
+) -> (IndexResult, f64) {
+    run_with(spots, materials, exp, IndexSettings { nbgrainstofind: grains, ..IndexSettings::default() })
+}
+
+fn run_with(
+    spots: &[ExperimentalSpot],
+    materials: &[&str],
+    exp: &Experiment,
+    settings: IndexSettings,
+) -> (IndexResult, f64) {
+    let mats: Vec<Material> = materials.iter().map(|m| Material::from_table(m).unwrap()).collect();
+    let t0 = Instant::now();
+    let r = index_spots(spots, &mats, exp, &settings).unwrap();
+    (r, t0.elapsed().as_secs_f64())
+}
+
+fn ge_blanc_experiment() -> Experiment {
+    let det = DetFile::parse(&text("real/Ge_blanc/calibGe111.det"), "calibGe111.det").unwrap();
+    Experiment { calibration: det.calibration, emin_kev: 5.0, emax_kev: 22.0 }
+}
+
+fn check_ge_blanc(spots: &[ExperimentalSpot], label: &str) {
+    let exp = ge_blanc_experiment();
+    let (r, secs) = run(spots, &["Ge"], &exp, 1);
+    assert_eq!(r.grains.len(), 1, "{label}: one grain");
+    let g = &r.grains[0];
+    let ge = Material::from_table("Ge").unwrap();
+    let sym = ge.laue_group.rotations(&ge.lattice).unwrap();
+    let reference = fit_ub("real/Ge_blanc/Ge_blanc_0000_LT_5.fit");
+    let mis = misorientation_deg(&g.ub, &reference, &sym);
+    println!(
+        "{label}: {} spots in, {} indexed, matching rate {:.1} % ({} simulated), rms {:.3} px, \
+         misorientation to LaueTools {mis:.4}°, {:.1} ms",
+        spots.len(),
+        g.spots.len(),
+        g.matching_rate,
+        g.n_simulated,
+        g.rms_px,
+        secs * 1e3
+    );
+    assert!(g.spots.len() >= 95, "{label}: {} spots indexed, need ≥ 95", g.spots.len());
+    assert!(mis <= 0.01, "{label}: misorientation {mis}° > 0.01°");
+}
+
+#[test]
+fn ge_blanc_lauetools_peak_list() {
+    let det = DetFile::parse(&text("real/Ge_blanc/calibGe111.det"), "calibGe111.det").unwrap();
+    let peaks = read_dat(&text("real/Ge_blanc/Ge_blanc_0000_LT_5.dat"), "Ge_blanc_0000_LT_5.dat").unwrap();
+    check_ge_blanc(&spots_from_peaks(&peaks, &det.calibration), "Ge_blanc, LaueTools .dat");
+}
+
+#[test]
+fn ge_blanc_our_peak_search() {
+    let det = DetFile::parse(&text("real/Ge_blanc/calibGe111.det"), "calibGe111.det").unwrap();
+    let spots = our_peaks("real/Ge_blanc/Ge_blanc_0000.mccd", "real/Ge_blanc/peaksearch.json", &det);
+    check_ge_blanc(&spots, "Ge_blanc, lauekit peaks");
+}
+
+#[test]
+fn ge_scmos_four_grains() {
+    let rel = "real/Ge_sCMOS/img_Ge_sCMOS_0000_181peaks.cor";
+    let cor = read_cor(&text(rel), rel).unwrap();
+    let exp = Experiment { calibration: cor.calibration(rel).unwrap(), emin_kev: 5.0, emax_kev: 22.0 };
+    let spots = spots_from_cor(&cor);
+    // LaueTools' g0, g1, g2 are Σ3 twins (60° about <111>) of its g3, which explains 120 of the 181 spots at a
+    // 97.6 % matching rate; all but 2 of each twin's spots are g3's too. With the spots removed after each grain
+    // only g3 is found; LaueTools' four need the spots shared between grains.
+    let (alone, _) = run(&spots, &["Ge"], &exp, 4);
+    println!("Ge sCMOS, spots removed after each grain: {} grain(s)", alone.grains.len());
+    let settings = IndexSettings {
+        nbgrainstofind: 4,
+        share_spots: true,
+        nbspots_pairs: 30,
+        nbcandidates_matched: 30,
+        nbspots_ranking: 60,
+        ..IndexSettings::default()
+    };
+    let (r, secs) = run_with(&spots, &["Ge"], &exp, settings);
+    let ge = Material::from_table("Ge").unwrap();
+    let sym = ge.laue_group.rotations(&ge.lattice).unwrap();
+    println!("Ge sCMOS: {} grains in {:.1} ms, {} unindexed", r.grains.len(), secs * 1e3, r.unindexed.len());
+    let refs: Vec<Matrix3<f64>> =
+        (0..4).map(|k| fit_ub(&format!("reference/indexing/img_Ge_sCMOS_0000_181peaks_g{k}.fit"))).collect();
+    for (i, g) in r.grains.iter().enumerate() {
+        let d: Vec<String> =
+            refs.iter().map(|u| format!("{:.3}", misorientation_deg(&g.ub, u, &sym))).collect();
+        println!(
+            "  our grain {i}: {} spots, {:.1} %, to LaueTools g0..g3: {}°",
+            g.spots.len(),
+            g.matching_rate,
+            d.join(" ")
+        );
+    }
+    for k in 0..4 {
+        let reference = fit_ub(&format!("reference/indexing/img_Ge_sCMOS_0000_181peaks_g{k}.fit"));
+        let (best, mis) = r
+            .grains
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (i, misorientation_deg(&g.ub, &reference, &sym)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("grains");
+        let g = &r.grains[best];
+        println!(
+            "  LaueTools g{k} ↔ our grain {best}: {mis:.4}°, {} spots, matching rate {:.1} %",
+            g.spots.len(),
+            g.matching_rate
+        );
+        assert!(mis <= 0.05, "g{k}: nearest grain {mis}° away");
+    }
+}
+
+#[test]
+fn gan_on_si_two_phases() {
+    let det = DetFile::parse(&text("real/GaN_Si/calib.det"), "calib.det").unwrap();
+    let spots = our_peaks("real/GaN_Si/nw1_0000.tif", "real/GaN_Si/peaksearch.json", &det);
+    let exp = Experiment { calibration: det.calibration, emin_kev: 5.0, emax_kev: 23.0 };
+    let (r, secs) = run(&spots, &["GaN", "Si"], &exp, 3);
+    println!(
+        "GaN/Si: {} spots, {} grains in {:.1} ms, {} unindexed",
+        spots.len(),
+        r.grains.len(),
+        secs * 1e3,
+        r.unindexed.len()
+    );
+    for (i, g) in r.grains.iter().enumerate() {
+        let u = lauekit::geometry::orientation::nearest_rotation(&g.ub);
+        // The crystal axis closest to the lab z of the sample normal (surface tilted 40° about y).
+        let normal = nalgebra::Vector3::new(-40f64.to_radians().sin(), 0.0, 40f64.to_radians().cos());
+        let c = u.transpose() * normal;
+        println!(
+            "  grain {i}: {} — {} spots, matching rate {:.1} %, sample normal in crystal frame [{:.3} {:.3} {:.3}]",
+            g.material,
+            g.spots.len(),
+            g.matching_rate,
+            c.x,
+            c.y,
+            c.z
+        );
+    }
+    // The substrate: Si with a <100> axis along the sample normal (the data README: Si (001)).
+    let si = r.grains.iter().find(|g| g.material == "Si").expect("a Si grain");
+    let u = lauekit::geometry::orientation::nearest_rotation(&si.ub);
+    let normal = nalgebra::Vector3::new(-40f64.to_radians().sin(), 0.0, 40f64.to_radians().cos());
+    let c = u.transpose() * normal;
+    assert!(c.amax() > 0.99, "Si normal {c:?} is not <100>");
+    assert!(si.spots.len() >= 50, "Si: {} spots", si.spots.len());
+    // Not yet: our peak list leaves 5 spots to the GaN nanowires, too few for a grain (see the report).
+    if let Some(gan) = r.grains.iter().find(|g| g.material == "GaN") {
+        println!("  GaN: {} spots, {:.1} %", gan.spots.len(), gan.matching_rate);
+    }
+}
