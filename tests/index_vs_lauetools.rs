@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 //! Classical (look-up-table) indexing of the real peak lists of ../shared/data against LaueTools' own
 //! indexing (../shared/data/reference/indexing, ../shared/data/real/Ge_blanc/Ge_blanc_0000_LT_5.fit).
 //!
@@ -85,6 +87,12 @@ fn check_ge_blanc(spots: &[ExperimentalSpot], label: &str) {
         g.rms_px,
         secs * 1e3
     );
+    // The .fit we write reads back (our parser, LaueTools' layout): same UB, material, calibration.
+    let text = lauekit::index::fit_out::fit_text(g, 0, spots, &exp.calibration, label, "MARCCD165");
+    let back = FitFile::parse(&text, "written.fit").unwrap();
+    assert!((back.ub - g.ub).amax() < 1e-8);
+    assert_eq!(back.material.as_deref(), Some("Ge"));
+    assert_eq!(back.detector_parameters, Some(exp.calibration.params()));
     assert!(g.spots.len() >= 95, "{label}: {} spots indexed, need ≥ 95", g.spots.len());
     assert!(mis <= 0.01, "{label}: misorientation {mis}° > 0.01°");
 }

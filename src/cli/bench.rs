@@ -30,6 +30,12 @@ pub struct BenchArgs {
     emin: f64,
     #[arg(long, default_value_t = 22.0)]
     emax: f64,
+    /// index: the peak list (.dat with --calib, or .cor).
+    #[arg(long)]
+    peaks: Option<std::path::PathBuf>,
+    /// index: the calibration (.det).
+    #[arg(long)]
+    calib: Option<std::path::PathBuf>,
     /// Minimum measuring time (s).
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
@@ -40,7 +46,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
         "simulate" => {}
         "peaks" => return bench_peaks(&a),
         "peak-accuracy" => return bench_peak_accuracy(),
-        w => bail!("bench {w}: use simulate, peaks or peak-accuracy"),
+        "index" => return bench_index(&a),
+        w => bail!("bench {w}: use simulate, peaks, peak-accuracy or index"),
     }
     let v: Vec<f64> = a.ub.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>()?;
     if v.len() != 9 {
@@ -311,4 +318,52 @@ fn quantile(v: &[f64], q: f64) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     s[((s.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Classical indexing of one peak list, single thread, reading the files in every run as LaueTools' side does:
+/// median seconds over ≥ 5 runs and `--seconds`.
+fn bench_index(a: &BenchArgs) -> Result<()> {
+    use lauekit::index::{Experiment, IndexSettings, index_spots, spots_from_cor, spots_from_peaks};
+    let Some(peaks) = &a.peaks else { bail!("bench index needs --peaks FILE.dat|FILE.cor") };
+    let materials: Vec<Material> =
+        a.material.split(',').map(|m| Material::from_table(m.trim())).collect::<Result<_, _>>()?;
+    let once = || -> Result<(usize, usize, f64)> {
+        let name = peaks.display().to_string();
+        let text = std::fs::read_to_string(peaks)?;
+        let (spots, calibration) = if name.ends_with(".cor") {
+            let cor = lauekit::io::peaklist::read_cor(&text, &name)?;
+            (spots_from_cor(&cor), cor.calibration(&name)?)
+        } else {
+            let Some(c) = &a.calib else { bail!("a .dat needs --calib FILE.det") };
+            let det = lauekit::io::DetFile::parse(&std::fs::read_to_string(c)?, &c.display().to_string())?;
+            (
+                spots_from_peaks(&lauekit::io::peaklist::read_dat(&text, &name)?, &det.calibration),
+                det.calibration,
+            )
+        };
+        let exp = Experiment { calibration, emin_kev: a.emin, emax_kev: a.emax };
+        let r = index_spots(&spots, &materials, &exp, &IndexSettings::default())?;
+        let g = r.grains.first().map_or((0, 0.0), |g| (g.spots.len(), g.matching_rate));
+        Ok((spots.len(), g.0, g.1))
+    };
+    once()?;
+    let start = Instant::now();
+    let mut times = Vec::new();
+    let mut last = (0, 0, 0.0);
+    while times.len() < 5 || start.elapsed().as_secs_f64() < a.seconds {
+        let t = Instant::now();
+        last = once()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "lauekit index peaks={} spots={} indexed={} matching_rate={:.1} runs={} median_s={:.6}",
+        peaks.display(),
+        last.0,
+        last.1,
+        last.2,
+        times.len(),
+        times[times.len() / 2]
+    );
+    Ok(())
 }

@@ -1,0 +1,101 @@
+#![allow(clippy::unwrap_used)]
+
+//! The indexer's building blocks on simulated patterns, where the truth is known exactly.
+
+use lauekit::crystal::Material;
+use lauekit::geometry::{Calibration, misorientation_deg, random_rotation};
+use lauekit::index::matching::simulate_fundamentals;
+use lauekit::index::refine::refine_ub;
+use lauekit::index::{
+    Experiment, ExperimentalSpot, IndexSettings, index_spots, match_spots, orientation_from_two_pairs,
+};
+use nalgebra::{Matrix3, Vector3};
+use rand::SeedableRng;
+
+fn experiment() -> Experiment {
+    Experiment {
+        calibration: Calibration {
+            distance_mm: 70.775,
+            xcen_px: 941.736,
+            ycen_px: 1082.562,
+            xbet_deg: 0.63,
+            xgam_deg: -0.682,
+            pixel_size_mm: 0.079142,
+            rows: 2048,
+            cols: 2048,
+        },
+        emin_kev: 5.0,
+        emax_kev: 22.0,
+    }
+}
+
+/// Experimental spots at the simulated pixels of `ub`, low-index reflections the most intense (as in Laue
+/// patterns).
+fn pattern(ub: &Matrix3<f64>, material: &Material, exp: &Experiment) -> Vec<ExperimentalSpot> {
+    let sim = simulate_fundamentals(ub, material, exp).unwrap();
+    sim.iter()
+        .map(|s| {
+            let n2 = (s.h * s.h + s.k * s.k + s.l * s.l) as f64;
+            ExperimentalSpot::from_pixel(s.x_px, s.y_px, 1e5 / n2, &exp.calibration)
+        })
+        .collect()
+}
+
+#[test]
+fn orientation_from_two_pairs_recovers_a_random_rotation() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let b0 = Material::from_table("GaN").unwrap().lattice.b0();
+    for _ in 0..100 {
+        let u = random_rotation(&mut rng);
+        let (h1, h2) = (Vector3::new(1.0, 0.0, 2.0), Vector3::new(-1.0, 3.0, 1.0));
+        let (c1, c2) = (b0 * h1, b0 * h2);
+        let (q1, q2) = ((u * c1).normalize(), (u * c2).normalize());
+        let found = orientation_from_two_pairs(&q1, &q2, &c1, &c2).unwrap();
+        assert!((found - u).amax() < 1e-12, "{found} vs {u}");
+    }
+}
+
+#[test]
+fn matching_rate_is_100_percent_on_the_grains_own_pattern() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let exp = experiment();
+    for name in ["Ge", "Cu", "GaN"] {
+        let m = Material::from_table(name).unwrap();
+        let u = random_rotation(&mut rng);
+        let spots = pattern(&u, &m, &exp);
+        let matching = match_spots(&u, &m, &exp, &spots, &[], 0.1).unwrap();
+        assert_eq!(matching.matched.len(), spots.len(), "{name}");
+        assert!((matching.matching_rate() - 100.0).abs() < 1e-12, "{name}: {}", matching.matching_rate());
+        // And the whole indexer finds the orientation back.
+        let r = index_spots(&spots, std::slice::from_ref(&m), &exp, &IndexSettings::default()).unwrap();
+        assert_eq!(r.grains.len(), 1, "{name}: no grain");
+        let sym = m.laue_group.rotations(&m.lattice).unwrap();
+        let mis = misorientation_deg(&r.grains[0].ub, &u, &sym);
+        println!(
+            "{name}: {} spots, indexed {}, misorientation {mis:.2e}°",
+            spots.len(),
+            r.grains[0].spots.len()
+        );
+        assert!(mis < 1e-4, "{name}: {mis}°");
+    }
+}
+
+#[test]
+fn refinement_recovers_an_imposed_strain() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let exp = experiment();
+    let m = Material::from_table("Ge").unwrap();
+    let b0 = m.lattice.b0();
+    let u = random_rotation(&mut rng);
+    // 1e-3 deviatoric distortion (upper triangular, t00 = 1) and a 0.05° rotation away from the start.
+    let t = Matrix3::new(1.0, 8e-4, -5e-4, 0.0, 1.0 + 1.2e-3, 6e-4, 0.0, 0.0, 1.0 - 7e-4);
+    let truth = u * t;
+    let spots = pattern(&truth, &m, &exp);
+    let start = nalgebra::Rotation3::new(Vector3::new(5e-4, -6e-4, 4e-4)).into_inner() * u;
+    let matched = match_spots(&start, &m, &exp, &spots, &[], 0.5).unwrap().matched;
+    assert!(matched.len() > 30);
+    let r = refine_ub(&start, &b0, &exp, &spots, &matched, true).unwrap();
+    println!("{} spots, rms {:.2e} px, |ΔUB| {:.2e}", matched.len(), r.rms_px, (r.ub - truth).amax());
+    assert!((r.ub - truth).amax() < 1e-7, "refined {} vs truth {}", r.ub, truth);
+    assert!(r.rms_px < 1e-4);
+}
