@@ -20,6 +20,7 @@
 pub mod fit_out;
 pub mod lut;
 pub mod matching;
+pub mod nn;
 pub mod orientation;
 pub mod refine;
 pub mod spots;

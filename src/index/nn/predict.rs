@@ -1,0 +1,291 @@
+//! A trained hkl predictor and what it says about experimental spots.
+//!
+//! [`HklModel::predict`] turns unit scattering vectors q̂ (one per spot, e.g. [`ExperimentalSpot::q_unit`])
+//! into one [`SpotPrediction`] per spot: the most probable class, its material and hkl family, and the
+//! probability. [`hkl_guesses`] hands the confident ones of one material to the orientation step
+//! ([`crate::index::orientations_from_hkl_guesses`]).
+//!
+//! A model is stored as two byte blobs (no file access here, so it works in wasm): the network's weights in
+//! burn's burnpack format ([`HklModel::weights_bytes`]) and a small JSON of everything else
+//! ([`ModelMeta`]: class table, materials, histogram settings, layer sizes, training history).
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use nalgebra::Vector3;
+use serde::{Deserialize, Serialize};
+
+use super::classes::ClassTable;
+use super::features::{FeatureSettings, angular_histograms};
+use super::model::{HklNet, NetConfig};
+use crate::crystal::Material;
+use crate::error::{LaueError, Result};
+use crate::index::{ExperimentalSpot, HklGuess};
+
+/// Per-epoch figures of a training run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochReport {
+    /// 1-based
+    pub epoch: usize,
+    pub epochs: usize,
+    /// class-weighted cross-entropy, mean over the epoch's batches (dropout on)
+    pub train_loss: f64,
+    /// share of training spots whose argmax was right, during the epoch (dropout on)
+    pub train_accuracy: f64,
+    /// unweighted cross-entropy on the validation spots
+    pub val_loss: f64,
+    /// share of validation spots predicted right
+    pub val_accuracy: f64,
+    /// since training started (s)
+    pub seconds: f64,
+}
+
+/// Everything about a model except its weights (the JSON side of a saved model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// format version of this JSON
+    pub version: u32,
+    pub classes: ClassTable,
+    /// the materials of the classes (lattice, rule, Laue group), in class-table order
+    pub materials: Vec<Material>,
+    pub features: FeatureSettings,
+    pub net: NetConfig,
+    /// energy band of the training data (keV)
+    pub emin_kev: f64,
+    pub emax_kev: f64,
+    /// how the training data were made and the run went (informative)
+    pub training: serde_json::Value,
+    pub history: Vec<EpochReport>,
+}
+
+/// A trained network with its class table.
+#[derive(Debug)]
+pub struct HklModel {
+    /// the network on an inference (non-autodiff) device
+    pub net: HklNet,
+    pub meta: ModelMeta,
+}
+
+/// What the network says about one spot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpotPrediction {
+    /// index of the spot in the input list
+    pub spot: usize,
+    /// class id in the model's class table
+    pub class: usize,
+    /// index into the model's materials
+    pub material: usize,
+    pub material_name: String,
+    /// representative hkl of the predicted family
+    pub hkl: [i32; 3],
+    /// softmax probability of the class
+    pub confidence: f64,
+}
+
+impl HklModel {
+    /// Histograms of the spots (the network's input), row-major `q.len() × n_bins`.
+    pub fn features(&self, q: &[Vector3<f64>]) -> Vec<f32> {
+        angular_histograms(q, &self.meta.features)
+    }
+
+    /// Class probabilities of each spot, row-major `q.len() × n_classes` (synchronous read-back: CPU devices;
+    /// on WebGPU use [`Self::probabilities_async`]).
+    pub fn probabilities(&self, q: &[Vector3<f64>]) -> Result<Vec<f32>> {
+        let Some(t) = self.probability_tensor(q) else { return Ok(Vec::new()) };
+        Ok(t.into_data().iter::<f32>().collect())
+    }
+
+    /// As [`Self::probabilities`], read back asynchronously (any device, the browser's WebGPU included).
+    pub async fn probabilities_async(&self, q: &[Vector3<f64>]) -> Result<Vec<f32>> {
+        let Some(t) = self.probability_tensor(q) else { return Ok(Vec::new()) };
+        let data =
+            t.into_data_async().await.map_err(|e| LaueError::InvalidSettings(format!("read-back: {e:?}")))?;
+        Ok(data.iter::<f32>().collect())
+    }
+
+    fn probability_tensor(&self, q: &[Vector3<f64>]) -> Option<Tensor<2>> {
+        if q.is_empty() {
+            return None;
+        }
+        let x = self.features(q);
+        let device = self.device();
+        let x = Tensor::<2>::from_data(TensorData::new(x, [q.len(), self.meta.net.n_in]), &device);
+        Some(self.net.probabilities(x))
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.net.devices().into_iter().next().unwrap_or_else(Device::flex)
+    }
+
+    /// Per spot: the most probable class, its material, hkl family and probability.
+    pub fn predict(&self, q: &[Vector3<f64>]) -> Result<Vec<SpotPrediction>> {
+        let p = self.probabilities(q)?;
+        Ok(self.decode(&p, q.len()))
+    }
+
+    /// As [`Self::predict`], asynchronous (WebGPU).
+    pub async fn predict_async(&self, q: &[Vector3<f64>]) -> Result<Vec<SpotPrediction>> {
+        let p = self.probabilities_async(q).await?;
+        Ok(self.decode(&p, q.len()))
+    }
+
+    /// Predictions for experimental spots.
+    pub fn predict_spots(&self, spots: &[ExperimentalSpot]) -> Result<Vec<SpotPrediction>> {
+        let q: Vec<Vector3<f64>> = spots.iter().map(|s| s.q_unit).collect();
+        self.predict(&q)
+    }
+
+    fn decode(&self, p: &[f32], n: usize) -> Vec<SpotPrediction> {
+        let nc = self.meta.classes.len();
+        (0..n)
+            .map(|i| {
+                let row = &p[i * nc..(i + 1) * nc];
+                let (class, &conf) =
+                    row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((0, &0.0));
+                let c = &self.meta.classes.classes[class];
+                SpotPrediction {
+                    spot: i,
+                    class,
+                    material: c.material,
+                    material_name: self.meta.classes.materials[c.material].clone(),
+                    hkl: c.hkl,
+                    confidence: conf as f64,
+                }
+            })
+            .collect()
+    }
+
+    /// The weights in burnpack format.
+    pub fn weights_bytes(&self) -> Result<Vec<u8>> {
+        let bytes = self
+            .net
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| LaueError::InvalidSettings(format!("saving the weights: {e}")))?;
+        Ok(bytes.to_vec())
+    }
+
+    /// The JSON side of the model.
+    pub fn meta_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(&self.meta)
+            .map_err(|e| LaueError::InvalidSettings(format!("model description: {e}")))
+    }
+
+    /// A model from its two blobs, with its weights on `device`.
+    pub fn from_bytes(weights: &[u8], meta_json: &str, device: &Device) -> Result<Self> {
+        let mut meta: ModelMeta = serde_json::from_str(meta_json)
+            .map_err(|e| LaueError::InvalidSettings(format!("model description: {e}")))?;
+        if meta.version != 1 {
+            return Err(LaueError::InvalidSettings(format!(
+                "model format version {} (this build reads 1)",
+                meta.version
+            )));
+        }
+        for m in &mut meta.materials {
+            m.hkl_operators = m.laue_group.hkl_operators(&m.lattice)?;
+        }
+        let mats = meta.materials.clone();
+        meta.classes.attach(&mats)?;
+        if meta.net.n_out != meta.classes.len() || meta.net.n_in != meta.features.n_bins() {
+            return Err(LaueError::InvalidSettings(format!(
+                "model sizes disagree: {} inputs for {} bins, {} outputs for {} classes",
+                meta.net.n_in,
+                meta.features.n_bins(),
+                meta.net.n_out,
+                meta.classes.len()
+            )));
+        }
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
+            .map_err(|e| LaueError::InvalidSettings(format!("model weights: {e}")))?;
+        let net = meta
+            .net
+            .init(device)
+            .try_load_record(record)
+            .map_err(|e| LaueError::InvalidSettings(format!("model weights: {e}")))?;
+        Ok(HklModel { net, meta })
+    }
+}
+
+/// The predictions of material `material` with at least `min_confidence`, as guesses for
+/// [`crate::index::orientations_from_hkl_guesses`] (spots that are `available` only, if given).
+pub fn hkl_guesses(
+    predictions: &[SpotPrediction],
+    material: usize,
+    min_confidence: f64,
+    available: Option<&[bool]>,
+) -> Vec<HklGuess> {
+    predictions
+        .iter()
+        .filter(|p| p.material == material && p.confidence >= min_confidence)
+        .filter(|p| available.is_none_or(|a| a.get(p.spot).copied().unwrap_or(false)))
+        .map(|p| HklGuess { spot: p.spot, hkl: p.hkl, confidence: p.confidence })
+        .collect()
+}
+
+/// Per-spot accuracy on fresh simulated images of `n_grains` grains (orientations drawn anew, so none is a
+/// training one): the figures of LaueNN's Table 2.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GrainCountAccuracy {
+    pub n_grains: usize,
+    pub n_images: usize,
+    /// spots on the images (after the realism cuts)
+    pub n_spots: usize,
+    /// spots whose family is one of the model's classes
+    pub n_labelled: usize,
+    /// labelled spots predicted right
+    pub n_right: usize,
+}
+
+impl GrainCountAccuracy {
+    /// share of the labelled spots predicted right
+    pub fn accuracy(&self) -> f64 {
+        if self.n_labelled == 0 { f64::NAN } else { self.n_right as f64 / self.n_labelled as f64 }
+    }
+}
+
+/// Simulates `n_images` images for each grain count in `grain_counts` (grains of the model's materials drawn
+/// at random, realism as in training) and measures the model's per-spot accuracy.
+pub fn accuracy_by_grain_count(
+    model: &HklModel,
+    calibration: &crate::geometry::Calibration,
+    realism: &super::dataset::Realism,
+    grain_counts: &[usize],
+    n_images: usize,
+    seed: u64,
+) -> Result<Vec<GrainCountAccuracy>> {
+    use rand::{Rng, SeedableRng};
+    let sim = crate::simulate::SimulationSettings {
+        emin_kev: model.meta.emin_kev,
+        emax_kev: model.meta.emax_kev,
+        calibration: *calibration,
+        with_multiplicity: false,
+        cut: crate::simulate::DetectorCut::Frame,
+    };
+    let mats = &model.meta.materials;
+    let mut out = Vec::new();
+    for &k in grain_counts {
+        let mut acc = GrainCountAccuracy { n_grains: k, n_images, n_spots: 0, n_labelled: 0, n_right: 0 };
+        for i in 0..n_images {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ ((k as u64) << 32) ^ i as u64);
+            let grains: Vec<(usize, nalgebra::Matrix3<f64>)> = (0..k)
+                .map(|_| {
+                    (rng.random_range(0..mats.len()), crate::geometry::orientation::random_rotation(&mut rng))
+                })
+                .collect();
+            let spots = super::dataset::simulate_image(mats, &grains, &sim, realism, &mut rng)?;
+            let q: Vec<Vector3<f64>> = spots.iter().map(|s| s.q_unit).collect();
+            let pred = model.predict(&q)?;
+            acc.n_spots += spots.len();
+            for (s, p) in spots.iter().zip(&pred) {
+                if let Some(c) = model.meta.classes.class_of(s.material, s.hkl) {
+                    acc.n_labelled += 1;
+                    acc.n_right += usize::from(c == p.class);
+                }
+            }
+        }
+        out.push(acc);
+    }
+    Ok(out)
+}
