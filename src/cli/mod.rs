@@ -4,6 +4,7 @@ mod bench;
 pub mod index;
 mod peaks;
 mod simulate;
+mod train_index;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,8 @@ enum Command {
     Materials,
     /// Benchmarks (single thread): patterns per second and per-pattern time.
     Bench(bench::BenchArgs),
+    /// Train a LaueNN hkl predictor (neural indexing) for materials in a detector geometry.
+    TrainIndex(train_index::TrainIndexArgs),
 }
 
 pub fn run() -> std::process::ExitCode {
@@ -39,6 +42,7 @@ pub fn run() -> std::process::ExitCode {
             Ok(())
         }
         Command::Bench(a) => bench::run(a),
+        Command::TrainIndex(a) => train_index::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
