@@ -93,6 +93,16 @@ fn check_ge_blanc(spots: &[ExperimentalSpot], label: &str) {
     assert!((back.ub - g.ub).amax() < 1e-8);
     assert_eq!(back.material.as_deref(), Some("Ge"));
     assert_eq!(back.detector_parameters, Some(exp.calibration.params()));
+    // The Euler angles line as LaueTools writes it for this crystal (Ge_blanc_0000_LT_5.fit: 82.528 44.071 175.319).
+    let euler_line = text.lines().skip_while(|l| !l.starts_with("#Euler angles")).nth(1).unwrap();
+    let euler: Vec<f64> = euler_line
+        .trim_matches(|c| c == '#' || c == '[' || c == ']')
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    for (got, want) in euler.iter().zip([82.528, 44.071, 175.319]) {
+        assert!((got - want).abs() < 0.02, "{label}: Euler angles {euler:?}");
+    }
     assert!(g.spots.len() >= 95, "{label}: {} spots indexed, need ≥ 95", g.spots.len());
     assert!(mis <= 0.01, "{label}: misorientation {mis}° > 0.01°");
 }

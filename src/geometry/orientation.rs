@@ -40,6 +40,29 @@ pub fn matrix_to_euler(m: &Matrix3<f64>) -> [f64; 3] {
     }
 }
 
+/// The Euler angles (φ, θ, ψ, degrees) LaueTools writes in `.fit` files (`orientations.calc_Euler_angles` of
+/// UB·B0): the reciprocal basis a*, b*, c* (columns of UB·B0) orthonormalised (a* kept, c* ⟂ a*, b*), then
+/// θ = acos m₂₂, ψ = acos(m₁₂ / sin θ) ∈ [0, 180], φ = acos(−m₂₁ / sin θ), φ → 360 − φ when m₂₀ < 0; at θ = 0 or
+/// 180 (|m₂₂| within 1e-5 of 1): ψ = 0, φ = ±acos m₀₀ (sign of m₀₁). A display convention: ψ loses its sign, so
+/// these angles do not always give the matrix back through [`euler_to_matrix`] — use [`matrix_to_euler`] for that.
+pub fn lauetools_fit_euler(ubb0: &Matrix3<f64>) -> [f64; 3] {
+    let a = ubb0.column(0).normalize();
+    let c = a.cross(&ubb0.column(1)).normalize();
+    let b = c.cross(&a);
+    let m = Matrix3::from_columns(&[a, b, c]);
+    let acos_deg = |x: f64| x.clamp(-1.0, 1.0).acos().to_degrees();
+    let theta = acos_deg(m[(2, 2)]);
+    if (m[(2, 2)].abs() - 1.0).abs() < 1e-5 {
+        let phi = acos_deg(m[(0, 0)]);
+        [if m[(0, 1)] < 0.0 { -phi } else { phi }, theta, 0.0]
+    } else {
+        let st = (1.0 - m[(2, 2)] * m[(2, 2)]).sqrt();
+        let psi = acos_deg(m[(1, 2)] / st);
+        let phi = acos_deg(-m[(2, 1)] / st);
+        [if m[(2, 0)] < 0.0 { 360.0 - phi } else { phi }, theta, psi]
+    }
+}
+
 /// Checks a UB matrix: finite and invertible (it may contain strain, so it need not be orthogonal).
 pub fn validate_ub(ub: &Matrix3<f64>) -> Result<()> {
     if ub.iter().any(|v| !v.is_finite()) {
@@ -228,5 +251,25 @@ mod tests {
         assert!(validate_ub(&(-Matrix3::<f64>::identity())).is_err());
         let r = rotate_in_lab(&Matrix3::identity(), [0.0, 0.0, 1.0], 90.0).unwrap();
         assert!((r * Vector3::x() - Vector3::y()).norm() < 1e-12);
+    }
+
+    #[test]
+    fn fit_file_euler_angles_as_lauetools_writes_them() {
+        // Ge_blanc_0000_LT_5.fit: UBB0 and LaueTools' "Euler angles phi theta psi": [82.528 44.071 175.319].
+        let ubb0 = Matrix3::new(
+            -0.01263397,
+            -0.17601872,
+            -0.01003286,
+            0.12737402,
+            -0.00215826,
+            -0.12253191,
+            0.12189795,
+            -0.01598804,
+            0.12699661,
+        );
+        let e = lauetools_fit_euler(&ubb0);
+        for (got, want) in e.iter().zip([82.528, 44.071, 175.319]) {
+            assert!((got - want).abs() < 6e-4, "{e:?}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use super::IndexedGrain;
 use super::orientation::hkl_vec;
 use super::refine::{deviatoric_strain_crystal, strain_in_sample_frame};
 use super::spots::ExperimentalSpot;
-use crate::geometry::{Calibration, matrix_to_euler, orientation::nearest_rotation};
+use crate::geometry::Calibration;
 
 /// The `.fit` text of one grain (`grain_index` is its rank); `source` names the peak list, `ccd_label` the
 /// detector (e.g. MARCCD165, sCMOS).
@@ -74,7 +74,6 @@ pub fn fit_text(
         let cells: Vec<String> = row.iter().map(|v| format!("{v:.6}")).collect();
         let _ = writeln!(s, "{}", cells.join(" "));
     }
-    let u = nearest_rotation(&grain.ub);
     let eps = deviatoric_strain_crystal(&grain.ub, &grain.b0);
     let eps_sample = strain_in_sample_frame(&eps, &grain.ub);
     matrix(&mut s, "#UB matrix in q= (UB) B0 G* ", &grain.ub, 9);
@@ -87,7 +86,7 @@ pub fn fit_text(
         &ubb0,
         8,
     );
-    let e = matrix_to_euler(&u);
+    let e = crate::geometry::orientation::lauetools_fit_euler(&ubb0);
     let _ = writeln!(s, "#Euler angles phi theta psi (deg)\n#[{:.3} {:.3} {:.3}]", e[0], e[1], e[2]);
     matrix(&mut s, "#deviatoric strain in direct crystal frame (10-3 unit)", &(eps * 1e3), 2);
     matrix(&mut s, "#deviatoric strain in sample2 frame (10-3 unit)", &(eps_sample * 1e3), 2);
