@@ -220,3 +220,113 @@ fn js_surface_peak_search_reports_progress_and_writes_files() {
     let thr = js_sys::Reflect::get(&defaults, &"IntensityThreshold".into()).unwrap();
     assert_eq!(thr.as_f64(), Some(400.0));
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Classical indexing in wasm: the example's peaks (wasm peak search) indexed as Ge through the JS surface, against
+// the native golden grain (tests/data/golden/index/Ge_blanc.json, checked natively by tests/golden_index.rs) and
+// LaueTools' UB of the same image (copied into the golden file from Ge_blanc_0000_LT_5.fit).
+
+const GE_CALIB: &str = include_str!("../www/examples/calibGe111.det");
+const GE_INDEX_GOLDEN: &str = include_str!("data/golden/index/Ge_blanc.json");
+/// Budget for indexing this image in the browser (issue 4: ≤ 300 ms), median of a few runs.
+const INDEX_BUDGET_MS: f64 = 300.0;
+
+#[derive(serde::Deserialize)]
+struct GoldenIndexGrain {
+    ub: [[f64; 3]; 3],
+    n_indexed: usize,
+}
+
+#[derive(serde::Deserialize)]
+struct GoldenIndex {
+    grains: Vec<GoldenIndexGrain>,
+    lauetools_ub: [[f64; 3]; 3],
+}
+
+fn matrix3(a: &[[f64; 3]; 3]) -> nalgebra::Matrix3<f64> {
+    nalgebra::Matrix3::from_fn(|r, c| a[r][c])
+}
+
+#[wasm_bindgen_test]
+fn wasm_indexing_equals_native_within_budget() {
+    use lauekit::crystal::Material;
+    use lauekit::geometry::misorientation_deg;
+    use serde::Serialize;
+    let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).unwrap();
+    let img = lauekit::web::DetectorImage::new(GE_IMAGE, "Ge_blanc_0000.mccd", JsValue::UNDEFINED)
+        .map_err(JsValue::from)
+        .unwrap();
+    let out = img.peak_search(GE_PARAMS, None).map_err(JsValue::from).unwrap();
+    let peaks = get(&out, "peaks");
+    let det = lauekit::web::parse_det(GE_CALIB).map_err(JsValue::from).unwrap();
+    let calib = get(&det, "calibration");
+    let materials = serde_wasm_bindgen::to_value(&["Ge"]).unwrap();
+    let golden: GoldenIndex = serde_json::from_str(GE_INDEX_GOLDEN).unwrap();
+
+    let mut times = Vec::new();
+    let mut last = JsValue::UNDEFINED;
+    for _ in 0..5 {
+        let t0 = now_ms();
+        last = lauekit::web::index_peaks(peaks.clone(), calib.clone(), materials.clone(), JsValue::UNDEFINED)
+            .map_err(JsValue::from)
+            .unwrap();
+        times.push(now_ms() - t0);
+    }
+    let grains: js_sys::Array = get(&last, "grains").into();
+    assert_eq!(grains.length(), 1, "Ge_blanc: one grain");
+    let grain = grains.get(0);
+    let ub: [[f64; 3]; 3] = serde_wasm_bindgen::from_value(get(&grain, "ub")).unwrap();
+    let n = get(&grain, "n_indexed").as_f64().unwrap() as usize;
+    let d = (matrix3(&ub) - matrix3(&golden.grains[0].ub)).amax();
+    let ge = Material::from_table("Ge").unwrap();
+    let sym = ge.laue_group.rotations(&ge.lattice).unwrap();
+    let mis = misorientation_deg(&matrix3(&ub), &matrix3(&golden.lauetools_ub), &sym);
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    web_sys::console::log_1(
+        &format!(
+            "Ge_blanc indexing in wasm (JS surface, incl. the grain's simulated pattern): {n} spots indexed, \
+             max |UB wasm − native| = {d:e}, misorientation to LaueTools {mis:.5}°, median {median:.1} ms \
+             (runs {times:.1?} ms)"
+        )
+        .into(),
+    );
+    assert!(d < 1e-6, "wasm UB differs from native by {d}");
+    assert_eq!(n, golden.grains[0].n_indexed, "spots indexed: wasm vs native");
+    assert!(n >= 95, "{n} spots indexed, need ≥ 95");
+    assert!(mis <= 0.01, "misorientation to LaueTools {mis}° > 0.01°");
+    assert!(median <= INDEX_BUDGET_MS, "indexing took {median:.1} ms in wasm (budget {INDEX_BUDGET_MS} ms)");
+
+    // The overlay's simulated pattern: every indexed spot's reflection is there, marked matched.
+    let simulated: Vec<serde_json::Value> = serde_wasm_bindgen::from_value(get(&grain, "simulated")).unwrap();
+    let matched = simulated.iter().filter(|s| s["matched"] == serde_json::Value::Bool(true)).count();
+    assert_eq!(matched, n, "simulated spots marked matched");
+    assert!(simulated.len() > n);
+
+    // The .fit of the grain reads back with the same UB.
+    let fit = lauekit::web::grain_fit_text(
+        grain,
+        peaks.clone(),
+        calib.clone(),
+        0,
+        "Ge_blanc_0000.mccd",
+        "MARCCD165",
+    )
+    .map_err(JsValue::from)
+    .unwrap();
+    let back = lauekit::io::fit::FitFile::parse(&fit, "page.fit").unwrap();
+    assert!((back.ub - matrix3(&ub)).amax() < 1e-8);
+    assert!(fit.contains(&format!("#Number of indexed spots: {n}")));
+
+    // Bad input is an Error with a message, not a panic.
+    let nope = serde_wasm_bindgen::to_value(&["Unobtainium"]).unwrap();
+    let e = lauekit::web::index_peaks(peaks.clone(), calib.clone(), nope, JsValue::UNDEFINED).err().unwrap();
+    let msg = js_sys::Error::from(JsValue::from(e)).message().as_string().unwrap();
+    assert!(msg.contains("Unobtainium"), "{msg}");
+    let opts = serde_json::json!({"grain": 2})
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap();
+    let e = lauekit::web::index_peaks(peaks, calib, materials, opts).err().unwrap();
+    let msg = js_sys::Error::from(JsValue::from(e)).message().as_string().unwrap();
+    assert!(msg.contains("grain"), "{msg}");
+}

@@ -1,7 +1,7 @@
 //! The whole JavaScript surface (wasm32 only): thin functions that turn JS values into library calls.
 //! All logic lives in the core modules; errors become JS `Error`s with the library's message.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::crystal::{LaueGroup, MATERIALS};
@@ -78,6 +78,8 @@ struct DetOutput {
     calibration: Calibration,
     ub: Option<[f64; 9]>,
     material: Option<String>,
+    /// the detector's name as LaueTools labels it (e.g. MARCCD165)
+    ccd_label: Option<String>,
 }
 
 /// Parses the text of a LaueTools `.det` file.
@@ -93,7 +95,12 @@ pub fn parse_det(text: &str) -> Result<JsValue, JsError> {
         }
         a
     });
-    to_js(&DetOutput { calibration: d.calibration, ub, material: d.get("Material").map(str::to_string) })
+    to_js(&DetOutput {
+        calibration: d.calibration,
+        ub,
+        material: d.get("Material").map(str::to_string),
+        ccd_label: d.get("CCDLabel").map(str::to_string),
+    })
 }
 
 /// Pixel → [2θ, χ] (deg).
@@ -308,4 +315,236 @@ pub fn peaks_cor(peaks: JsValue, calibration: JsValue, source: &str) -> Result<S
     let c: Calibration = from_js(calibration, "calibration")?;
     let c = c.validated().map_err(err)?;
     Ok(crate::io::peaklist::write_cor(&p, &c, source))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Indexing (the classical look-up-table method of `crate::index`) of a peak list, and the `.fit` of a grain.
+
+/// The fields of a peak the indexer uses (a `peak_search` peak, or any `{x, y, intensity}`).
+#[derive(Deserialize)]
+struct PeakIn {
+    x: f64,
+    y: f64,
+    intensity: f64,
+}
+
+fn experimental_spots(
+    peaks: JsValue,
+    calibration: JsValue,
+) -> Result<(Vec<crate::index::ExperimentalSpot>, Calibration), JsError> {
+    let p: Vec<PeakIn> = from_js(peaks, "peaks")?;
+    let c: Calibration = from_js(calibration, "calibration")?;
+    let c = c.validated().map_err(err)?;
+    let spots =
+        p.iter().map(|p| crate::index::ExperimentalSpot::from_pixel(p.x, p.y, p.intensity, &c)).collect();
+    Ok((spots, c))
+}
+
+fn rows(m: &nalgebra::Matrix3<f64>) -> [[f64; 3]; 3] {
+    [0, 1, 2].map(|r| [m[(r, 0)], m[(r, 1)], m[(r, 2)]])
+}
+
+/// Indexing options: `emin_kev`, `emax_kev` (default 5–22), `grains` (= `nbgrainstofind`) and any
+/// `IndexSettings` key with LaueTools' names; unknown keys are errors.
+fn index_options(options: JsValue) -> Result<(crate::index::IndexSettings, f64, f64), JsError> {
+    use crate::index::IndexSettings;
+    let bad = |e: serde_json::Error| JsError::new(&format!("indexing options: {e}"));
+    let mut settings = serde_json::to_value(IndexSettings::default()).map_err(bad)?;
+    let (mut emin, mut emax) = (5.0, 22.0);
+    if !(options.is_undefined() || options.is_null()) {
+        let given: serde_json::Map<String, serde_json::Value> = from_js(options, "indexing options")?;
+        for (key, value) in given {
+            let number = || {
+                value
+                    .as_f64()
+                    .ok_or_else(|| JsError::new(&format!("indexing options: {key} must be a number")))
+            };
+            match key.as_str() {
+                "emin_kev" => emin = number()?,
+                "emax_kev" => emax = number()?,
+                "grains" => settings["nbgrainstofind"] = value,
+                k if settings.get(k).is_some() => settings[k] = value,
+                k => {
+                    let known: Vec<&str> =
+                        settings.as_object().map_or(Vec::new(), |o| o.keys().map(String::as_str).collect());
+                    return Err(JsError::new(&format!(
+                        "indexing options: unknown key {k:?} (known: emin_kev, emax_kev, grains, {})",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+    }
+    let settings: IndexSettings = serde_json::from_value(settings).map_err(bad)?;
+    if !(emin > 0.0 && emax > emin) {
+        return Err(JsError::new(&format!("indexing options: energy band {emin}–{emax} keV is empty")));
+    }
+    if settings.nbgrainstofind == 0 {
+        return Err(JsError::new("indexing options: grains must be at least 1"));
+    }
+    Ok((settings, emin, emax))
+}
+
+#[derive(Serialize)]
+struct IndexedSpotOut<'a> {
+    #[serde(flatten)]
+    matched: &'a crate::index::MatchedSpot,
+    /// measured position (px)
+    x: f64,
+    y: f64,
+}
+
+#[derive(Serialize)]
+struct SimulatedSpotOut {
+    x: f64,
+    y: f64,
+    hkl: [i32; 3],
+    energy_kev: f64,
+    /// an experimental spot was matched to this reflection
+    matched: bool,
+}
+
+#[derive(Serialize)]
+struct GrainOut<'a> {
+    material: &'a str,
+    /// LaueTools' "UB matrix in q = (UB) B0 G*", rows
+    ub: [[f64; 3]; 3],
+    b0: [[f64; 3]; 3],
+    /// Euler angles (deg) as LaueTools writes them in `.fit` files
+    euler: [f64; 3],
+    matching_rate: f64,
+    n_indexed: usize,
+    n_simulated: usize,
+    rms_px: f64,
+    spots: Vec<IndexedSpotOut<'a>>,
+    /// the grain's simulated pattern (one spot per reflecting direction on the detector)
+    simulated: Vec<SimulatedSpotOut>,
+}
+
+#[derive(Serialize)]
+struct IndexOutput<'a> {
+    grains: Vec<GrainOut<'a>>,
+    unindexed: &'a [usize],
+    n_peaks: usize,
+    settings: &'a crate::index::IndexSettings,
+    emin_kev: f64,
+    emax_kev: f64,
+    elapsed_ms: f64,
+}
+
+/// Indexes a peak list with LaueTools' look-up-table method. `peaks`: `[{x, y, intensity}]` (as `peak_search`
+/// returns them; peak i is position i), `calibration` as for `simulate`, `materials`: names from `materials()`,
+/// `options`: see the README. Returns `{grains: [{material, ub, b0, euler, matching_rate, n_indexed, n_simulated,
+/// rms_px, spots: [{peak, hkl, energy_kev, residual_px, x, y, x_theo_px, y_theo_px, ...}], simulated: [{x, y, hkl,
+/// energy_kev, matched}]}], unindexed, n_peaks, settings, emin_kev, emax_kev, elapsed_ms}`.
+#[wasm_bindgen]
+pub fn index_peaks(
+    peaks: JsValue,
+    calibration: JsValue,
+    materials: JsValue,
+    options: JsValue,
+) -> Result<JsValue, JsError> {
+    use crate::index::{Experiment, index_spots, matching::simulate_fundamentals};
+    let (spots, calibration) = experimental_spots(peaks, calibration)?;
+    let names: Vec<String> = from_js(materials, "materials")?;
+    let mats: Vec<crate::crystal::Material> = names
+        .iter()
+        .map(|m| crate::crystal::Material::from_table(m))
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    let (settings, emin_kev, emax_kev) = index_options(options)?;
+    let exp = Experiment { calibration, emin_kev, emax_kev };
+    let t0 = js_sys::Date::now();
+    let result = index_spots(&spots, &mats, &exp, &settings).map_err(err)?;
+    let elapsed_ms = js_sys::Date::now() - t0;
+    let mut grains = Vec::with_capacity(result.grains.len());
+    for g in &result.grains {
+        let material =
+            mats.iter().find(|m| m.name == g.material).ok_or_else(|| JsError::new("grain material"))?;
+        let sim = simulate_fundamentals(&g.ub, material, &exp).map_err(err)?;
+        let simulated = sim
+            .iter()
+            .map(|s| SimulatedSpotOut {
+                x: s.x_px,
+                y: s.y_px,
+                hkl: s.hkl(),
+                energy_kev: s.energy_kev,
+                matched: g.spots.iter().any(|m| m.hkl == s.hkl()),
+            })
+            .collect();
+        grains.push(GrainOut {
+            material: &g.material,
+            ub: rows(&g.ub),
+            b0: rows(&g.b0),
+            euler: crate::geometry::orientation::lauetools_fit_euler(&(g.ub * g.b0)),
+            matching_rate: g.matching_rate,
+            n_indexed: g.spots.len(),
+            n_simulated: g.n_simulated,
+            rms_px: g.rms_px,
+            spots: g
+                .spots
+                .iter()
+                .map(|m| IndexedSpotOut { matched: m, x: spots[m.peak].x_px, y: spots[m.peak].y_px })
+                .collect(),
+            simulated,
+        });
+    }
+    to_js(&IndexOutput {
+        grains,
+        unindexed: &result.unindexed,
+        n_peaks: spots.len(),
+        settings: &settings,
+        emin_kev,
+        emax_kev,
+        elapsed_ms,
+    })
+}
+
+/// What `grain_fit_text` reads back from a grain of `index_peaks` (other fields are ignored).
+#[derive(Deserialize)]
+struct GrainIn {
+    material: String,
+    ub: [[f64; 3]; 3],
+    b0: [[f64; 3]; 3],
+    matching_rate: f64,
+    n_simulated: usize,
+    rms_px: Option<f64>,
+    spots: Vec<crate::index::MatchedSpot>,
+}
+
+/// LaueTools `.fit` text of one grain of `index_peaks` (`grain`: the object it returned, `grain_index`: its
+/// rank), with the same `peaks` and `calibration`; `source` names the image or peak list, `ccd_label` the
+/// detector (e.g. MARCCD165).
+#[wasm_bindgen]
+pub fn grain_fit_text(
+    grain: JsValue,
+    peaks: JsValue,
+    calibration: JsValue,
+    grain_index: usize,
+    source: &str,
+    ccd_label: &str,
+) -> Result<String, JsError> {
+    let g: GrainIn = from_js(grain, "grain")?;
+    let (spots, calibration) = experimental_spots(peaks, calibration)?;
+    if let Some(m) = g.spots.iter().find(|m| m.peak >= spots.len()) {
+        return Err(JsError::new(&format!(
+            "grain: spot of peak {} but the peak list has {} peaks",
+            m.peak,
+            spots.len()
+        )));
+    }
+    let m = |a: [[f64; 3]; 3]| nalgebra::Matrix3::from_fn(|r, c| a[r][c]);
+    // Through serde so that fields the grain gains later (with their defaults) need no change here.
+    let grain: crate::index::IndexedGrain = serde_json::from_value(serde_json::json!({
+        "material": g.material,
+        "ub": m(g.ub),
+        "b0": m(g.b0),
+        "matching_rate": g.matching_rate,
+        "n_simulated": g.n_simulated,
+        "spots": g.spots,
+        // not written to the .fit (its RMS comes from the spots)
+        "rms_px": g.rms_px.filter(|v| v.is_finite()).unwrap_or(0.0),
+    }))
+    .map_err(|e| JsError::new(&format!("grain: {e}")))?;
+    Ok(crate::index::fit_out::fit_text(&grain, grain_index, &spots, &calibration, source, ccd_label))
 }
