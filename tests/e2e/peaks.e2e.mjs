@@ -5,7 +5,9 @@
 // Loads the bundled example (Ge_blanc_0000.mccd, calibGe111.det, peaksearch.json), runs the peak search in the page's
 // Web Worker and compares the peaks with the native result committed in tests/data/golden/peaks/Ge_blanc.json
 // (checked against the native build by tests/golden_peaks.rs). Also: sorting, contrast, colour map, zoom on a peak,
-// the pixel readout against wasm pixel_to_angles, the .dat/.cor downloads, several images, a bad file.
+// the pixel readout against wasm pixel_to_angles, the .dat/.cor downloads, indexing the peaks as Ge against the
+// native golden grain (tests/data/golden/index/Ge_blanc.json, checked by tests/golden_index.rs) with its table row,
+// overlay, .fit and JSON downloads, several images, a bad file.
 // Needs the wasm package in pkg/ and `npm ci` for playwright-core. Environment: CHROMIUM, LAUEKIT_PKG_DIR,
 // LAUEKIT_E2E_OUT (screenshots; default target/e2e). The last line is `e2e: N passed, M failed`.
 
@@ -19,6 +21,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const PKG_DIR = path.resolve(process.env.LAUEKIT_PKG_DIR || path.join(ROOT, 'pkg'));
 const OUT_DIR = path.resolve(process.env.LAUEKIT_E2E_OUT || path.join(ROOT, 'target', 'e2e'));
 const GOLDEN = path.join(ROOT, 'tests', 'data', 'golden', 'peaks', 'Ge_blanc.json');
+const GOLDEN_INDEX = path.join(ROOT, 'tests', 'data', 'golden', 'index', 'Ge_blanc.json');
+const UB_TOL = 1e-6; // wasm vs native UB elements
 const PAGE = '/www/index.html';
 const WAIT_MS = 120_000; // upper bound of every single wait (the dev wasm build is slower than release)
 const OVERALL_MS = 8 * 60_000;
@@ -132,6 +136,7 @@ async function main() {
     throw new Error(`${path.join(PKG_DIR, 'lauekit.js')} not found: build the wasm package into pkg/ first`);
   });
   const golden = JSON.parse(await fs.readFile(GOLDEN, 'utf8'));
+  const goldenIndex = JSON.parse(await fs.readFile(GOLDEN_INDEX, 'utf8'));
   const server = await startServer();
   const base = `http://127.0.0.1:${server.address().port}`;
   let browser = null;
@@ -354,6 +359,117 @@ async function main() {
       check('.cor first row: 2θ, χ as in LaueTools\' Ge_blanc_0000_LT_5.cor (±0.005°)',
         Math.abs(ours[0] - lt[0]) < 0.005 && Math.abs(ours[1] - lt[1]) < 0.005, `${corRows[1]} vs ${ltCor.split('\n')[1]}`);
     }
+
+    // 10b. Indexing the peaks as Ge (the calibration's material is picked already) in the worker.
+    const before = await page.evaluate(() => ({
+      picked: Array.from(document.querySelectorAll('#index-materials input:checked'), (e) => e.value),
+      n: document.querySelectorAll('#index-materials input').length,
+      disabled: document.getElementById('run-index').disabled,
+      status: document.getElementById('index-status').textContent,
+    }));
+    check('index panel: materials from the library table, Ge picked from calibGe111.det, ready',
+      before.n >= 20 && before.picked.join() === 'Ge' && !before.disabled && /Index/.test(before.status), JSON.stringify(before));
+    // Without a calibration the panel says what is missing (and the button is off).
+    const noCal = await page.evaluate(() => {
+      const lk = window.lauekitPeaks;
+      const saved = lk.state.calibration;
+      lk.state.calibration = null;
+      lk.updateIndexPanel();
+      const out = { status: document.getElementById('index-status').textContent, disabled: document.getElementById('run-index').disabled,
+        ran: lk.runIndex() };
+      lk.state.calibration = saved;
+      lk.updateIndexPanel();
+      return out;
+    });
+    check('no calibration: clear message, Index disabled', noCal.disabled && !noCal.ran && /calibration/.test(noCal.status)
+      && /\.det/.test(noCal.status), JSON.stringify(noCal));
+    await page.click('#run-index');
+    await page.waitForFunction(() => window.lauekitPeaks.indexRuns >= 1 || !document.getElementById('peaks-error').hidden);
+    const err2 = await errorText(page);
+    if (err2) throw new Error(`indexing failed: ${err2}`);
+    const idx = await page.evaluate(() => {
+      const lk = window.lauekitPeaks;
+      const r = lk.current().index.result;
+      return {
+        grains: r.grains.map((g) => ({ material: g.material, ub: g.ub, n: g.n_indexed, rate: g.matching_rate, euler: g.euler,
+          spots: g.spots.map((s) => [s.peak, s.hkl.join(' ')]), nsim: g.simulated.length,
+          matched: g.simulated.filter((p) => p.matched).length })),
+        unindexed: r.unindexed,
+        elapsed: r.elapsed_ms,
+        worker: lk.current().index.worker_ms,
+        status: document.getElementById('index-status').textContent,
+        count: document.getElementById('grain-count').textContent,
+        rows: Array.from(document.querySelectorAll('#grain-table tbody tr'), (tr) => Array.from(tr.cells, (c) => c.textContent)),
+        drawn: lk.view.drawnGrainSpots,
+        sim: lk.view.drawnSimulated,
+      };
+    });
+    console.log(`     wasm indexing (dev build, in the page's worker): ${idx.elapsed.toFixed(0)} ms (worker ${idx.worker.toFixed(0)} ms)`);
+    const gold = goldenIndex.grains[0];
+    const g0 = idx.grains[0];
+    check('indexing: one Ge grain', idx.grains.length === 1 && g0.material === 'Ge', JSON.stringify(idx.grains.map((g) => g.material)));
+    const dUb = g0 ? Math.max(...g0.ub.flatMap((row, r) => row.map((v, c) => Math.abs(v - gold.ub[r][c])))) : Infinity;
+    check(`indexing: UB = native golden UB (±${UB_TOL})`, dUb <= UB_TOL, `max |Δ| = ${dUb}`);
+    check('indexing: 95 spots indexed with the native hkl, as natively (≥ 95)',
+      g0?.n === gold.n_indexed && g0.n >= 95
+      && g0.spots.map((s) => s.join(':')).join() === gold.spots.map((s) => `${s.peak}:${s.hkl.join(' ')}`).join(),
+      `${g0?.n} vs ${gold.n_indexed}`);
+    check('indexing: unindexed peaks listed (97 − 95)', idx.unindexed.length === 97 - gold.n_indexed, JSON.stringify(idx.unindexed));
+    check('indexing: status and header report the grain', /1 grain/.test(idx.status) && /Ge 95 spots/.test(idx.status)
+      && /95 of 97 peaks indexed/.test(idx.count), `${idx.status} | ${idx.count}`);
+    const row = idx.rows[0] ?? [];
+    check('grain table row: material, spots, matching rate, Euler angles, UB',
+      idx.rows.length === 1 && row[1] === 'Ge' && row[2].startsWith('95 ') && row[3] === `${gold.matching_rate.toFixed(2)} %`
+      && row[5] === g0.euler.map((v) => v.toFixed(3)).join('  ') && row[6].includes(gold.ub[0][0].toFixed(6)),
+      JSON.stringify(row));
+    // Ge_blanc_0000_LT_5.fit: Euler angles 82.528 44.071 175.319
+    check('Euler angles as LaueTools writes them (82.53 44.07 175.32)',
+      [82.528, 44.071, 175.319].every((v, i) => Math.abs(g0.euler[i] - v) < 0.02), JSON.stringify(g0.euler));
+    check('overlay: 95 indexed spots circled; simulated pattern with matched (+) and missed (□) spots',
+      idx.drawn === 95 && idx.sim.matched === 95 && idx.sim.missed === g0.nsim - 95 && g0.matched === 95 && idx.sim.missed > 0,
+      JSON.stringify({ drawn: idx.drawn, sim: idx.sim, nsim: g0.nsim }));
+    const hklCol = await page.evaluate(() => {
+      const ths = Array.from(document.querySelectorAll('#peak-table thead th'));
+      const col = ths.findIndex((th) => th.dataset.key === 'hkl');
+      return col < 0 ? null : document.querySelector('#peak-table tbody tr').cells[col].textContent;
+    });
+    check('peak table: hkl column (strongest peak 4 2 2)', hklCol === gold.spots.find((s) => s.peak === 0)?.hkl.join(' '), hklCol);
+    await page.screenshot({ path: path.join(OUT_DIR, 'index-overview.png') });
+    await page.locator('#image-canvas').screenshot({ path: path.join(OUT_DIR, 'index-image.png') });
+    // Zoomed on the strongest peak: labels and markers readable.
+    await page.click('#peak-table tbody tr[data-index="0"]');
+    await page.evaluate(() => { const v = window.lauekitPeaks.view; v.scale = 0.9; v.centerOn(1000, 1200, 0.9); });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => { window.lauekitPeaks.view.draw(); r(); })));
+    await page.locator('#image-canvas').screenshot({ path: path.join(OUT_DIR, 'index-zoom.png') });
+    await page.click('#disp-fit');
+
+    const fit = await download(page, '#grain-table button.save-fit');
+    const fitUb = (() => {
+      const lines = fit.text.split('\n');
+      const i = lines.findIndex((l) => l.startsWith('#UB matrix'));
+      return lines.slice(i + 1, i + 4).map((l) => l.replace(/[#[\]]/g, ' ').trim().split(/\s+/).map(Number));
+    })();
+    const fitRows = fit.text.split('\n').filter((l) => l && !l.startsWith('#'));
+    const dFit = Math.max(...fitUb.flatMap((r, i) => r.map((v, j) => Math.abs(v - gold.ub[i][j]))));
+    check('.fit download: Ge_blanc_0000_g0.fit, 95 spot rows, Ge, UB (9 decimals) = golden, calibration',
+      fit.name === 'Ge_blanc_0000_g0.fit' && fitRows.length === 95 && /#Element\n#Ge/.test(fit.text)
+      && /#Number of indexed spots: 95/.test(fit.text) && dFit < 1e-8 && /#CCDLabel\n#MARCCD165/.test(fit.text)
+      && /#DetectorParameters\n#\[70\.775, 941\.74, 1082\.56, 0\.63, -0\.682\]/.test(fit.text),
+      `${fit.name}, ${fitRows.length} rows, |ΔUB| ${dFit}\n${fit.text.slice(0, 400)}`);
+    const json = await download(page, '#download-index-json');
+    const parsed = JSON.parse(json.text);
+    check('JSON download: grains (material, ub, matching rate, spots), unindexed, seconds',
+      json.name === 'Ge_blanc_0000_index.json' && parsed.grains.length === 1 && parsed.grains[0].material === 'Ge'
+      && parsed.grains[0].n_indexed === 95 && parsed.grains[0].spots.length === 95 && parsed.unindexed.length === 2
+      && Math.abs(parsed.grains[0].ub[2][2] - gold.ub[2][2]) < UB_TOL && typeof parsed.seconds === 'number',
+      json.text.slice(0, 300));
+    // Overlay toggles.
+    await page.uncheck('#show-simulated');
+    await page.uncheck('#show-hkl');
+    await page.waitForFunction(() => window.lauekitPeaks.view.drawnSimulated.matched === 0);
+    check('simulated pattern can be hidden', true);
+    await page.check('#show-simulated');
+    await page.check('#show-hkl');
 
     // 11. A second image makes a list to switch between; each keeps its peaks.
     const bytes = await fs.readFile(path.join(ROOT, 'www', 'examples', 'Ge_blanc_0000.mccd'));

@@ -31,6 +31,8 @@ const OVERLAY = {
   'inverted grey': { peak: '#e0201b', selected: '#1a7bff' },
   viridis: { peak: '#ff3df2', selected: '#ffffff' },
 };
+/** Colours of indexed grains (grain k takes GRAIN_COLORS[k % n]); drawn over a dark outline on every map. */
+export const GRAIN_COLORS = ['#00d5ff', '#6dff3a', '#ff3ddb', '#b38bff', '#ffb020', '#ffffff'];
 const LUT_SIZE = 1024;
 const HIST_BINS = 65536;
 
@@ -94,6 +96,11 @@ export class ImageView {
     this.renders = 0; // bitmap renders (contrast changes)
     this.draws = 0; // canvas draws
     this.drawnPeaks = [];
+    // Indexed grains: [{color, spots: [{x, y, hkl}], simulated: [{x, y, hkl, matched}]}] (LaueTools x, y).
+    this.grains = [];
+    this.grainOptions = { simulated: true, labels: true };
+    this.drawnGrainSpots = 0; // indexed-spot circles drawn in the last draw
+    this.drawnSimulated = { matched: 0, missed: 0 }; // simulated-spot markers drawn in the last draw
     this.onchange = null; // called after each draw
     this.layout();
   }
@@ -198,6 +205,12 @@ export class ImageView {
     this.selected = -1;
   }
 
+  /** Indexed grains to draw over the peaks, and what to show of them ({simulated, labels}). */
+  setGrains(grains, options = {}) {
+    this.grains = grains || [];
+    this.grainOptions = { ...this.grainOptions, ...options };
+  }
+
   /** Image coordinates → canvas. */
   toCanvas(u, v) {
     return [u * this.scale + this.tx, v * this.scale + this.ty];
@@ -277,6 +290,7 @@ export class ImageView {
         ctx.arc(cx, cy, r, 0, 2 * Math.PI);
       });
       ctx.stroke();
+      this.drawGrains(ctx);
       const sel = this.drawnPeaks[this.selected];
       if (sel) {
         ctx.strokeStyle = colors.selected;
@@ -294,5 +308,75 @@ export class ImageView {
     }
     this.draws += 1;
     if (this.onchange) this.onchange();
+  }
+
+  /**
+   * Indexed grains: each indexed spot circled in the grain's colour with its hkl; the grain's simulated pattern
+   * as small markers — a cross where a simulated spot found its peak, an open square where it found none.
+   * Labels separate the indices by an en space so that "6 10 8" does not read as "6108".
+   */
+  drawGrains(ctx) {
+    this.drawnGrainSpots = 0;
+    this.drawnSimulated = { matched: 0, missed: 0 };
+    if (!this.grains.length) return;
+    const W = this.cssW;
+    const H = this.cssH;
+    const inside = (cx, cy, m) => cx >= -m && cy >= -m && cx <= W + m && cy <= H + m;
+    const outlined = (color, width, path) => {
+      ctx.lineWidth = width + 2;
+      ctx.strokeStyle = 'rgba(0, 0, 0, 0.75)';
+      ctx.stroke(path);
+      ctx.lineWidth = width;
+      ctx.strokeStyle = color;
+      ctx.stroke(path);
+    };
+    const { simulated, labels } = this.grainOptions;
+    for (const g of this.grains) {
+      if (simulated) {
+        const s = 3.5; // half-size of the cross
+        const q = 4.5; // half-size of the square
+        const hits = new Path2D();
+        const misses = new Path2D();
+        for (const p of g.simulated || []) {
+          const [cx, cy] = this.pixelToCanvas(p.x, p.y);
+          if (!inside(cx, cy, 8)) continue;
+          if (p.matched) {
+            hits.moveTo(cx - s, cy); hits.lineTo(cx + s, cy);
+            hits.moveTo(cx, cy - s); hits.lineTo(cx, cy + s);
+            this.drawnSimulated.matched += 1;
+          } else {
+            misses.rect(cx - q, cy - q, 2 * q, 2 * q);
+            this.drawnSimulated.missed += 1;
+          }
+        }
+        outlined(g.color, 1.2, hits);
+        outlined(g.color, 1.5, misses);
+      }
+      const rings = new Path2D();
+      const text = [];
+      for (const p of g.spots || []) {
+        const [cx, cy] = this.pixelToCanvas(p.x, p.y);
+        const r = Math.max(9, 3 * (p.sigma || 0) * this.scale + 3);
+        if (!inside(cx, cy, r + 40)) continue;
+        rings.moveTo(cx + r, cy);
+        rings.arc(cx, cy, r, 0, 2 * Math.PI);
+        this.drawnGrainSpots += 1;
+        if (labels) text.push([p.hkl.join('\u2002'), cx + r * 0.75 + 2, cy - r * 0.75 - 1]);
+      }
+      outlined(g.color, 2, rings);
+      if (text.length) {
+        ctx.font = '600 11px system-ui, "DejaVu Sans", sans-serif';
+        ctx.textBaseline = 'bottom';
+        ctx.textAlign = 'left';
+        ctx.lineJoin = 'round';
+        ctx.lineWidth = 3;
+        ctx.strokeStyle = 'rgba(0, 0, 0, 0.85)';
+        ctx.fillStyle = g.color;
+        for (const [t, x, y] of text) {
+          ctx.strokeText(t, x, y);
+          ctx.fillText(t, x, y);
+        }
+      }
+    }
   }
 }

@@ -1,16 +1,20 @@
 // Web Worker (module) of the "Images & peaks" view: owns its own instance of the wasm package, decodes each image
-// once into a DetectorImage handle kept here, and runs the peak search off the main thread, posting progress.
+// once into a DetectorImage handle kept here, and runs the peak search and the indexing off the main thread,
+// posting progress.
 //
 // Messages in:  {type: 'open', id, name, bytes: ArrayBuffer}
 //               {type: 'search', id, job, params: JSON text}
+//               {type: 'index', id, job, peaks, calibration, materials, options}
 //               {type: 'close', id}
 // Messages out: {type: 'ready'} | {type: 'boot-error', message}
 //               {type: 'opened', id, info, pixels: Float32Array (transferred)}
 //               {type: 'progress', id, job, stage, done, total}
 //               {type: 'peaks', id, job, peaks, stats, elapsed_ms, worker_ms}
+//               {type: 'index-start', id, job}
+//               {type: 'indexed', id, job, result: index_peaks(...), worker_ms}
 //               {type: 'error', id, job?, message}
 
-import init, { DetectorImage } from '../../pkg/lauekit.js';
+import init, { DetectorImage, index_peaks } from '../../pkg/lauekit.js';
 
 const images = new Map(); // id → DetectorImage
 const booted = init().then(
@@ -52,6 +56,11 @@ self.onmessage = async (ev) => {
         type: 'peaks', id: msg.id, job: msg.job, peaks: out.peaks, stats: out.stats,
         elapsed_ms: out.elapsed_ms, worker_ms: performance.now() - t0,
       });
+    } else if (msg.type === 'index') {
+      self.postMessage({ type: 'index-start', id: msg.id, job: msg.job });
+      const t0 = performance.now();
+      const result = index_peaks(msg.peaks, msg.calibration, msg.materials, msg.options);
+      self.postMessage({ type: 'indexed', id: msg.id, job: msg.job, result, worker_ms: performance.now() - t0 });
     } else if (msg.type === 'close') {
       images.get(msg.id)?.free();
       images.delete(msg.id);

@@ -1,13 +1,15 @@
 // "Images & peaks" view: open detector images (drop, file input or the bundled example), look at them (contrast,
 // colour map, zoom, pan, pixel readout with 2θ, χ from a calibration), run LaueTools' peak search in a Web Worker
-// with a progress bar, see the peaks over the image and in a sortable table, and save them as .dat / .cor.
+// with a progress bar, see the peaks over the image and in a sortable table, and save them as .dat / .cor; index
+// the peaks (LaueTools' classical look-up-table method, in the same worker) with materials from the library's
+// table, see the grains over the image (hkl labels, simulated pattern) and in a table, and save .fit / JSON.
 //
 // The worker (peaks-worker.js) owns the decoded images and runs the search; this thread keeps a Float32Array copy
 // of the pixels for drawing and uses its own wasm instance (js/wasm.js) for the small calls: defaults, settings
-// files, .det files, pixel → (2θ, χ), .dat/.cor text. For tests the view exposes `window.lauekitPeaks`.
+// files, .det files, pixel → (2θ, χ), .dat/.cor/.fit text. For tests the view exposes `window.lauekitPeaks`.
 
 import { loadWasm } from './wasm.js';
-import { ImageView, imageStats, percentile } from './imageview.js';
+import { GRAIN_COLORS, ImageView, imageStats, percentile } from './imageview.js';
 
 const EXAMPLE = {
   image: 'examples/Ge_blanc_0000.mccd',
@@ -42,9 +44,13 @@ const HINTS = {
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  images: [], // {id, name, info, pixels, stats, search: {peaks, stats, elapsed_ms, worker_ms, params} | null}
+  images: [], // {id, name, info, pixels, stats, search: {peaks, stats, elapsed_ms, worker_ms, params} | null,
+  //              index: {result, peaks, calibration, materials, worker_ms} | null}
   current: -1,
-  calibration: null, // {calibration, name}
+  calibration: null, // {calibration, name, material, ccd_label}
+  materials: [], // the library's table (wasm materials())
+  picked: new Set(), // material names to index with
+  indexing: null, // {job, id} while the worker indexes
   defaults: null,
   paramKeys: [],
   sort: { key: 'rank', dir: 1 },
@@ -77,6 +83,12 @@ const api = {
   openFiles: (files) => openFiles(files),
   loadExample: () => loadExample(),
   runSearch: () => runSearch(),
+  /** Starts indexing the current image's peaks; false (and a status message) when it cannot. */
+  runIndex: () => runIndex(),
+  /** Completed indexing runs. */
+  indexRuns: 0,
+  /** Re-reads what indexing needs (calibration, peaks, materials) into the panel. */
+  updateIndexPanel: () => updateButtons(),
   /** Text of the last file saved: {name, text}. */
   lastSaved: null,
 };
@@ -100,6 +112,8 @@ async function start() {
   state.defaults = wasm.default_peak_params();
   buildParamForm(state.defaults);
   setParams(state.defaults, "LaueTools' defaults.");
+  state.materials = wasm.materials();
+  buildMaterialPicker();
   await startWorker();
   setSearchStatus('Open an image, then “Find peaks”.');
   updateButtons();
@@ -150,10 +164,16 @@ function onWorkerMessage(m) {
     }
   } else if (m.type === 'peaks') {
     onPeaks(m);
+  } else if (m.type === 'index-start') {
+    if (state.indexing && m.job === state.indexing.job) $('index-progress').value = 0.5;
+  } else if (m.type === 'indexed') {
+    onIndexed(m);
   } else if (m.type === 'error') {
     if (pending.has(m.id)) {
       pending.get(m.id).reject(new Error(m.message));
       pending.delete(m.id);
+    } else if (state.indexing && m.job === state.indexing.job) {
+      failIndexing(`Indexing failed: ${m.message}`);
     } else if (state.running && m.job === state.running.job) {
       const img = state.images.find((i) => i.id === m.id);
       failRunning(`Peak search failed${img ? ` on ${img.name}` : ''}: ${m.message}`);
@@ -205,7 +225,7 @@ async function openImage(name, bytes) {
     worker.postMessage({ type: 'open', id, name, bytes }, [bytes]);
   });
   const pixels = reply.pixels;
-  const entry = { id, name, info: reply.info, pixels, stats: imageStats(pixels), search: null };
+  const entry = { id, name, info: reply.info, pixels, stats: imageStats(pixels), search: null, index: null };
   state.images.push(entry);
   api.opened += 1;
   renderImageList();
@@ -220,7 +240,14 @@ function loadCalibration(text, name) {
   } catch (e) {
     throw new Error(`not a LaueTools calibration: ${messageOf(e)}`);
   }
-  state.calibration = { calibration: parsed.calibration, name };
+  state.calibration = { calibration: parsed.calibration, name, material: parsed.material ?? null,
+    ccd_label: parsed.ccd_label ?? null };
+  // The calibration's material (LaueTools writes it in the .det) is a good first guess to index with.
+  const known = state.materials.find((m) => m.name.toLowerCase() === String(parsed.material ?? '').toLowerCase());
+  if (known && state.picked.size === 0) {
+    state.picked.add(known.name);
+    buildMaterialPicker();
+  }
   showCalibration();
   renderTable();
   updateButtons();
@@ -502,6 +529,7 @@ function onPeaks(m) {
   if (img) {
     const peaks = Array.from(m.peaks, (p, i) => ({ ...p, rank: i + 1 }));
     img.search = { peaks, stats: m.stats, elapsed_ms: m.elapsed_ms, worker_ms: m.worker_ms, params };
+    img.index = null; // indexed a previous peak list
     const s = m.stats;
     setSearchStatus(`${img.name}: ${peaks.length} peaks in ${Math.round(m.elapsed_ms)} ms `
       + `(${s.local_maxima} local maxima, ${s.fitted} fitted, ${s.rejected} rejected`
@@ -524,6 +552,259 @@ function failRunning(message) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Indexing (LaueTools' classical look-up-table method, in the worker)
+
+function grainColor(k) {
+  return GRAIN_COLORS[k % GRAIN_COLORS.length];
+}
+
+function swatch(k) {
+  const s = document.createElement('span');
+  s.className = 'swatch';
+  s.style.background = grainColor(k);
+  return s;
+}
+
+function buildMaterialPicker() {
+  const box = $('index-materials');
+  box.textContent = '';
+  for (const m of state.materials) {
+    const label = document.createElement('label');
+    label.title = `${m.name}: ${m.structure}, a b c = ${m.lattice.slice(0, 3).join(' ')} Å, `
+      + `α β γ = ${m.lattice.slice(3).join(' ')}°, space group ${m.space_group} (${m.laue_group}), rule ${m.rule}`;
+    const box1 = document.createElement('input');
+    box1.type = 'checkbox';
+    box1.value = m.name;
+    box1.checked = state.picked.has(m.name);
+    box1.addEventListener('change', () => {
+      if (box1.checked) state.picked.add(m.name);
+      else state.picked.delete(m.name);
+      updateButtons();
+    });
+    label.append(box1, document.createTextNode(m.name));
+    box.append(label);
+  }
+}
+
+/** Why indexing cannot run now (a sentence), or '' when it can. */
+function indexBlocker() {
+  const img = currentImage();
+  if (!img) return 'Open an image and find its peaks, then index them.';
+  if (!img.search) return 'Find the peaks first (“Find peaks”), then index them.';
+  if (!state.calibration) {
+    return 'Indexing needs the detector calibration: drop a LaueTools .det file (the example comes with calibGe111.det).';
+  }
+  if (img.search.peaks.length < 2) return 'Indexing needs at least two peaks.';
+  if (state.picked.size === 0) return 'Pick at least one material to index with.';
+  return '';
+}
+
+function readIndexOptions() {
+  const grains = Number($('index-grains').value);
+  const emin = Number($('index-emin').value);
+  const emax = Number($('index-emax').value);
+  const problems = [];
+  if (!Number.isInteger(grains) || grains < 1 || grains > 20) problems.push('grains: a whole number from 1 to 20');
+  if (!(Number.isFinite(emin) && Number.isFinite(emax) && emin > 0 && emax > emin)) {
+    problems.push(`energy band: need 0 < E min < E max (got ${$('index-emin').value}–${$('index-emax').value} keV)`);
+  }
+  return {
+    options: { grains, emin_kev: emin, emax_kev: emax, share_spots: $('index-share').checked },
+    problems,
+  };
+}
+
+function runIndex() {
+  const img = currentImage();
+  const blocker = indexBlocker();
+  if (blocker || state.indexing || !worker) {
+    if (blocker) setIndexStatus(blocker);
+    return false;
+  }
+  const { options, problems } = readIndexOptions();
+  if (problems.length) {
+    showError(`Indexing settings: ${problems.join('; ')}`);
+    return false;
+  }
+  clearError();
+  const job = ++state.job;
+  const materials = state.materials.map((m) => m.name).filter((n) => state.picked.has(n));
+  const peaks = img.search.peaks.map(({ x, y, intensity }) => ({ x, y, intensity }));
+  const calibration = state.calibration.calibration;
+  state.indexing = { job, id: img.id, peaks: img.search.peaks, calibration, materials, options };
+  const bar = $('index-progress');
+  bar.removeAttribute('value'); // indeterminate until the worker starts
+  setIndexStatus(`indexing ${peaks.length} peaks of ${img.name} as ${materials.join(', ')}…`);
+  updateButtons();
+  worker.postMessage({ type: 'index', id: img.id, job, peaks, calibration, materials, options });
+  return true;
+}
+
+function onIndexed(m) {
+  const run = state.indexing;
+  if (!run || m.job !== run.job) return;
+  state.indexing = null;
+  $('index-progress').value = 1;
+  const img = state.images.find((i) => i.id === m.id);
+  // The peaks may have been searched again meanwhile: the result belongs to the list it was computed from.
+  if (img && img.search && img.search.peaks === run.peaks) {
+    img.index = { result: m.result, peaks: run.peaks, calibration: run.calibration, materials: run.materials,
+      options: run.options, worker_ms: m.worker_ms };
+    const r = m.result;
+    const explained = r.n_peaks - r.unindexed.length;
+    const what = r.grains.length === 0
+      ? `no grain of ${run.materials.join(', ')} found`
+      : `${r.grains.length} grain${r.grains.length > 1 ? 's' : ''} (${r.grains.map((g) => `${g.material} ${g.n_indexed} spots, `
+        + `${g.matching_rate.toFixed(1)} %`).join('; ')}), ${explained} of ${r.n_peaks} peaks explained`;
+    setIndexStatus(`${img.name}: ${what} in ${Math.round(r.elapsed_ms)} ms.`);
+    api.indexRuns += 1;
+    if (img === currentImage()) showPeaks();
+  } else {
+    setIndexStatus('Indexing finished for a peak list that has changed since; index again.');
+  }
+  updateButtons();
+}
+
+function failIndexing(message) {
+  if (!state.indexing) return;
+  state.indexing = null;
+  $('index-progress').value = 0;
+  showError(message);
+  setIndexStatus('indexing failed (see the message above)');
+  updateButtons();
+}
+
+/** Peak rows with their grain (1-based), hkl and energy when indexed. */
+function withHkl(rows, index) {
+  if (!index) return rows;
+  const byPeak = new Map();
+  index.result.grains.forEach((g, k) => {
+    for (const s of g.spots) if (!byPeak.has(s.peak)) byPeak.set(s.peak, { k, s });
+  });
+  return rows.map((p) => {
+    const hit = byPeak.get(p.rank - 1);
+    if (!hit) return { ...p, grain: null, hkl: null, hklKey: null, energy: null };
+    const h = hit.s.hkl;
+    return { ...p, grain: hit.k + 1, hkl: h.join(' '), hklKey: h.map((v) => String(v + 500).padStart(4, '0')).join(''),
+      energy: hit.s.energy_kev };
+  });
+}
+
+function showGrains() {
+  const img = currentImage();
+  const index = img?.index;
+  const peaks = img?.search?.peaks ?? [];
+  const grains = (index?.result.grains ?? []).map((g, k) => ({
+    color: grainColor(k),
+    spots: g.spots.map((s) => {
+      const p = peaks[s.peak];
+      return { x: s.x, y: s.y, hkl: s.hkl, sigma: p ? Math.max(Math.abs(p.sigma_major), Math.abs(p.sigma_minor)) : 0 };
+    }),
+    simulated: g.simulated,
+  }));
+  view.setGrains(grains, { simulated: $('show-simulated').checked, labels: $('show-hkl').checked });
+  renderGrainTable();
+}
+
+function renderGrainTable() {
+  const img = currentImage();
+  const index = img?.index;
+  const body = $('grain-table').tBodies[0];
+  body.textContent = '';
+  if (!index) {
+    $('grain-count').textContent = img?.search ? 'Not indexed' : 'Not indexed (find peaks first)';
+    return;
+  }
+  const r = index.result;
+  $('grain-count').textContent = `${r.grains.length} grain${r.grains.length === 1 ? '' : 's'} · `
+    + `${r.n_peaks - r.unindexed.length} of ${r.n_peaks} peaks indexed · ${Math.round(r.elapsed_ms)} ms`;
+  r.grains.forEach((g, k) => {
+    const tr = document.createElement('tr');
+    tr.dataset.grain = String(k);
+    const cell = (text, cls) => {
+      const td = document.createElement('td');
+      if (cls) td.className = cls;
+      td.textContent = text;
+      tr.append(td);
+      return td;
+    };
+    cell(String(k + 1)).prepend(swatch(k));
+    cell(g.material);
+    cell(`${g.n_indexed} (of ${g.n_simulated} simulated)`);
+    cell(`${g.matching_rate.toFixed(2)} %`);
+    cell(Number.isFinite(g.rms_px) ? g.rms_px.toFixed(3) : '—');
+    cell(g.euler.map((v) => v.toFixed(3)).join('  '), 'ub');
+    cell(g.ub.map((row) => row.map((v) => (v < 0 ? '' : ' ') + v.toFixed(6)).join(' ')).join('\n'), 'ub');
+    const td = cell('');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'save-fit';
+    b.dataset.grain = String(k);
+    b.textContent = 'Save .fit';
+    b.title = `LaueTools .fit of grain ${k + 1}`;
+    td.append(b);
+    body.append(tr);
+  });
+  if (r.grains.length === 0) {
+    const tr = document.createElement('tr');
+    const td = document.createElement('td');
+    td.colSpan = 8;
+    td.textContent = `No grain of ${index.materials.join(', ')} explains these peaks.`;
+    tr.append(td);
+    body.append(tr);
+  }
+}
+
+function saveFit(k) {
+  const img = currentImage();
+  const index = img?.index;
+  const g = index?.result.grains[k];
+  if (!g) return;
+  try {
+    const peaks = index.peaks.map(({ x, y, intensity }) => ({ x, y, intensity }));
+    const ccd = state.calibration?.ccd_label || img.info.detector || '';
+    const text = wasm.grain_fit_text(g, peaks, index.calibration, k, img.name, ccd);
+    save(`${stem(img.name)}_g${k}.fit`, text);
+  } catch (e) {
+    showError(`Could not write the .fit file: ${messageOf(e)}`);
+  }
+}
+
+/** The JSON of `lauekit index --format json` (grains, unindexed, seconds), with the page's extras. */
+function saveIndexJson() {
+  const img = currentImage();
+  const index = img?.index;
+  if (!index) return;
+  const r = index.result;
+  const out = {
+    image: img.name,
+    calibration: index.calibration,
+    materials: index.materials,
+    emin_kev: r.emin_kev,
+    emax_kev: r.emax_kev,
+    settings: r.settings,
+    grains: r.grains.map((g) => ({
+      material: g.material,
+      ub: g.ub,
+      euler: g.euler,
+      matching_rate: g.matching_rate,
+      n_indexed: g.n_indexed,
+      n_simulated: g.n_simulated,
+      rms_px: g.rms_px,
+      spots: g.spots.map((s) => ({ peak: s.peak, hkl: s.hkl, energy_kev: s.energy_kev, residual_px: s.residual_px,
+        x: s.x, y: s.y })),
+    })),
+    unindexed: r.unindexed,
+    seconds: r.elapsed_ms / 1000,
+  };
+  save(`${stem(img.name)}_index.json`, `${JSON.stringify(out, null, 2)}\n`);
+}
+
+function setIndexStatus(text) {
+  $('index-status').textContent = text;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Peaks: overlay and table
 
 function withAngles(peaks) {
@@ -543,6 +824,7 @@ function showPeaks() {
   const img = currentImage();
   const peaks = img?.search?.peaks ?? [];
   view.setPeaks(peaks);
+  showGrains();
   $('peak-count').textContent = img?.search
     ? `${peaks.length} peaks${img.search.elapsed_ms != null ? ` · ${Math.round(img.search.elapsed_ms)} ms` : ''}`
     : 'No peaks yet';
@@ -561,11 +843,15 @@ const COLUMNS = [
   { key: 'background', label: 'bkg', digits: 1 },
   { key: 'tth', label: '2θ (°)', digits: 3, calib: true },
   { key: 'chi', label: 'χ (°)', digits: 3, calib: true },
+  { key: 'grain', label: 'grain', digits: 0, indexed: true },
+  { key: 'hkl', label: 'h k l', indexed: true },
+  { key: 'energy', label: 'E (keV)', digits: 3, indexed: true },
 ];
 
 function renderTable() {
   const table = $('peak-table');
-  const cols = COLUMNS.filter((c) => !c.calib || state.calibration);
+  const indexed = currentImage()?.index;
+  const cols = COLUMNS.filter((c) => (!c.calib || state.calibration) && (!c.indexed || indexed));
   const head = table.tHead.rows[0];
   head.textContent = '';
   for (const c of cols) {
@@ -579,13 +865,13 @@ function renderTable() {
     head.append(th);
   }
   const img = currentImage();
-  const rows = withAngles(img?.search?.peaks ?? []);
+  const rows = withHkl(withAngles(img?.search?.peaks ?? []), indexed);
   const { key, dir } = state.sort;
   rows.sort((a, b) => {
-    const u = a[key];
-    const v = b[key];
+    const u = key === 'hkl' ? a.hklKey : a[key];
+    const v = key === 'hkl' ? b.hklKey : b[key];
     if (u == null || v == null) return (u == null) - (v == null);
-    return dir * (u - v) || a.rank - b.rank;
+    return dir * (u < v ? -1 : u > v ? 1 : 0) || a.rank - b.rank;
   });
   const body = table.tBodies[0];
   body.textContent = '';
@@ -597,7 +883,8 @@ function renderTable() {
     for (const c of cols) {
       const td = document.createElement('td');
       const v = p[c.key];
-      td.textContent = v == null ? '—' : v.toFixed(c.digits);
+      td.textContent = v == null ? '—' : (typeof v === 'number' ? v.toFixed(c.digits) : v);
+      if (c.key === 'grain' && v != null) td.prepend(swatch(v - 1));
       tr.append(td);
     }
     frag.append(tr);
@@ -749,6 +1036,15 @@ function wireEvents() {
     if (state.defaults) setParams(state.defaults, "LaueTools' defaults.");
   });
   $('download-dat').addEventListener('click', saveDat);
+  $('run-index').addEventListener('click', () => runIndex());
+  for (const id of ['show-simulated', 'show-hkl']) {
+    $(id).addEventListener('change', () => { showGrains(); requestDraw(); });
+  }
+  $('download-index-json').addEventListener('click', saveIndexJson);
+  $('grain-table').tBodies[0].addEventListener('click', (e) => {
+    const b = e.target.closest('button.save-fit');
+    if (b) saveFit(Number(b.dataset.grain));
+  });
   $('download-cor').addEventListener('click', saveCor);
 
   $('peak-table').tHead.addEventListener('click', (e) => {
@@ -811,6 +1107,17 @@ function updateButtons() {
   $('download-dat').disabled = !img?.search;
   $('download-cor').disabled = !img?.search || !state.calibration;
   $('download-cor').title = state.calibration ? 'LaueTools .cor (2θ, χ, x, y, I)' : 'needs a calibration (.det)';
+  const blocker = indexBlocker();
+  $('run-index').disabled = Boolean(blocker) || !worker || Boolean(state.indexing);
+  $('run-index').title = blocker;
+  $('download-index-json').disabled = !img?.index;
+  if (!state.indexing) {
+    // Say what is missing; keep the last result's line otherwise.
+    const status = $('index-status').textContent;
+    if (blocker) setIndexStatus(blocker);
+    else if (!status || status === api.lastBlocker) setIndexStatus('Ready: press “Index”.');
+    api.lastBlocker = blocker;
+  }
 }
 
 let drawQueued = false;
