@@ -82,8 +82,9 @@ test-web:
 	CHROMEDRIVER=$(CHROMEDRIVER) LAUEKIT_EXPECT_WEBGPU=0 WASM_BINDGEN_TEST_WEBDRIVER_JSON=tests/webdriver-no-webgpu.json \
 	  cargo test --target $(WASM_TARGET) --features webgpu --test web -- --nocapture
 
-# The page in headless Chromium: the simulator view, then the images & peaks view (its peaks are compared with
-# the native golden list tests/data/golden/peaks/Ge_blanc.json). Screenshots in target/e2e/.
+# The page in headless Chromium: the simulator view, then the images & peaks view (its peaks and its indexing are
+# compared with the native golden files tests/data/golden/peaks/Ge_blanc.json and tests/data/golden/index/Ge_blanc.json).
+# Screenshots in target/e2e/.
 e2e: pkg-dev setup-node
 	CHROMIUM=$(CHROMIUM) node tests/e2e/simulator.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/peaks.e2e.mjs
