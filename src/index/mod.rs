@@ -14,6 +14,10 @@
 //! they say "spot i is family/hkl c with confidence p" as [`orientation::HklGuess`]es and call
 //! [`orientation::orientations_from_hkl_guesses`], which returns the same [`orientation::Candidate`]s as the
 //! table; [`best_grain_from_candidates`] then ranks, matches and refines them exactly as for the LUT.
+//! [`index_with_model`] is that path for a LaueNN model, in the same multi-grain loop as [`index_spots`]:
+//! per grain the network predicts the families of the spots still available, confident pairs give the
+//! candidates, and the look-up table takes over for a grain the network gives none for
+//! ([`IndexedGrain::method`] says which found it).
 //!
 //! Everything here is plain computation (no files, no threads): it runs natively and in wasm.
 
@@ -42,6 +46,19 @@ pub enum Method {
     /// angles between spot pairs against the table of inter-plane angles
     #[default]
     Lut,
+    /// hkl families predicted per spot by a LaueNN network ([`nn::HklModel`]), pairs of confident
+    /// predictions → candidate orientations ([`index_with_model`])
+    Nn,
+}
+
+impl Method {
+    /// "lut" or "nn"
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Lut => "lut",
+            Method::Nn => "nn",
+        }
+    }
 }
 
 /// Indexing settings, named as in LaueTools' `.irp` files (`[IndexRefine]`).
@@ -73,6 +90,26 @@ pub struct IndexSettings {
     /// spots of the grains already found stay available to the next ones (twins and overlapping grains share
     /// reflections); a new grain must then be more than 1° away from every grain found of its material
     pub share_spots: bool,
+    /// `--method nn`: predictions below this softmax probability are not paired
+    #[serde(default = "default_nn_min_confidence")]
+    pub nn_min_confidence: f64,
+    /// `--method nn`: at most this many pairs of predictions (most confident first) give candidates
+    #[serde(default = "default_nn_max_pairs")]
+    pub nn_max_pairs: usize,
+    /// `--method nn`: predict again on the spots left after each grain (histograms of fewer grains) instead of
+    /// once on the whole image (default: once — as accurate on 1–10-grain Cu images and faster)
+    #[serde(default = "default_nn_repredict")]
+    pub nn_repredict: bool,
+}
+
+fn default_nn_min_confidence() -> f64 {
+    0.5
+}
+fn default_nn_max_pairs() -> usize {
+    300
+}
+fn default_nn_repredict() -> bool {
+    false
 }
 
 impl Default for IndexSettings {
@@ -91,6 +128,9 @@ impl Default for IndexSettings {
             min_matching_rate: 5.0,
             refine_strain: true,
             share_spots: false,
+            nn_min_confidence: default_nn_min_confidence(),
+            nn_max_pairs: default_nn_max_pairs(),
+            nn_repredict: default_nn_repredict(),
         }
     }
 }
@@ -112,6 +152,9 @@ pub struct IndexedGrain {
     pub spots: Vec<MatchedSpot>,
     /// RMS pixel residual of the last refinement (px)
     pub rms_px: f64,
+    /// which method's candidates gave this grain (`nn`, or `lut` when the network gave none)
+    #[serde(default)]
+    pub method: Method,
 }
 
 /// All grains found and the spots left over.
@@ -123,49 +166,110 @@ pub struct IndexResult {
 }
 
 /// Indexes `spots` (any order; peak numbers are their positions) with the candidate `materials`: up to
-/// `settings.nbgrainstofind` grains, each the best over all materials.
+/// `settings.nbgrainstofind` grains, each the best over all materials (LaueTools' look-up-table method).
 pub fn index_spots(
     spots: &[ExperimentalSpot],
     materials: &[Material],
     exp: &Experiment,
     settings: &IndexSettings,
 ) -> Result<IndexResult> {
+    multi_grain(spots, materials, exp, settings, None)
+}
+
+/// As [`index_spots`], with the candidate orientations of each grain from the hkl families `model` predicts
+/// (LaueNN): per material of `materials` that the model knows (by name), the confident predictions
+/// (`nn_min_confidence`) of the spots still available are paired (`nn_max_pairs`, most confident first) into
+/// orientations ([`orientations_from_hkl_guesses`]) that [`best_grain_from_candidates`] ranks, matches and
+/// refines as for the LUT. When the network gives no grain, the look-up table is tried for that grain; each
+/// grain says which method found it ([`IndexedGrain::method`]). The network runs on the model's device
+/// (synchronous read-back: a CPU device).
+pub fn index_with_model(
+    spots: &[ExperimentalSpot],
+    materials: &[Material],
+    model: &nn::HklModel,
+    exp: &Experiment,
+    settings: &IndexSettings,
+) -> Result<IndexResult> {
+    multi_grain(spots, materials, exp, settings, Some(model))
+}
+
+/// The multi-grain loop shared by both methods.
+fn multi_grain(
+    spots: &[ExperimentalSpot],
+    materials: &[Material],
+    exp: &Experiment,
+    settings: &IndexSettings,
+    model: Option<&nn::HklModel>,
+) -> Result<IndexResult> {
     if materials.is_empty() {
         return Err(LaueError::InvalidSettings("indexing needs at least one material".into()));
     }
-    let luts: Vec<lut::AngleLut> =
-        materials.iter().map(|m| lut::AngleLut::new(m, settings.nlutmax)).collect();
+    // Model material of each requested material (by name).
+    let in_model: Vec<Option<usize>> = materials
+        .iter()
+        .map(|m| model.and_then(|md| md.meta.materials.iter().position(|x| x.name == m.name)))
+        .collect();
+    if model.is_some() && in_model.iter().all(Option::is_none) {
+        let names: Vec<&str> =
+            model.map_or(Vec::new(), |md| md.meta.materials.iter().map(|m| m.name.as_str()).collect());
+        return Err(LaueError::InvalidSettings(format!(
+            "the model knows {} — none of the materials to index",
+            names.join(", ")
+        )));
+    }
+    let mut luts: Vec<Option<lut::AngleLut>> = materials.iter().map(|_| None).collect();
     let mut available = vec![true; spots.len()];
     let mut indexed = vec![false; spots.len()];
     let mut grains: Vec<IndexedGrain> = Vec::new();
     let mut candidates = Vec::new();
+    let mut predictions: Option<Vec<nn::SpotPrediction>> = None;
     while grains.len() < settings.nbgrainstofind {
         let ranked = ranked_available(spots, &available);
         if ranked.len() < settings.minimumnumbermatches.max(2) {
             break;
         }
-        let pair_spots = &ranked[..ranked.len().min(settings.nbspots_pairs)];
         let mut best: Option<IndexedGrain> = None;
-        for (material, table) in materials.iter().zip(&luts) {
-            candidates.clear();
-            for (a, &i) in pair_spots.iter().enumerate() {
-                for &j in &pair_spots[a + 1..] {
-                    table.candidates(spots, i, j, settings.angletollut, &mut candidates);
+        if let Some(md) = model {
+            if predictions.is_none() || settings.nn_repredict {
+                predictions = Some(predict_available(md, spots, &available)?);
+            }
+            let preds = predictions.as_deref().unwrap_or(&[]);
+            for (material, k) in materials.iter().zip(&in_model) {
+                let Some(k) = *k else { continue };
+                let guesses = nn::hkl_guesses(preds, k, settings.nn_min_confidence, Some(&available));
+                candidates = orientations_from_hkl_guesses(
+                    spots,
+                    &guesses,
+                    &md.meta.materials[k],
+                    settings.angletollut,
+                    settings.nn_min_confidence,
+                    settings.nn_max_pairs,
+                );
+                if let Some(mut g) =
+                    grain_of_material(&mut candidates, spots, &available, material, exp, settings, &grains)?
+                    && best.as_ref().is_none_or(|b| better(&g, b))
+                {
+                    g.method = Method::Nn;
+                    best = Some(g);
                 }
             }
-            if settings.share_spots {
-                let sym = material.laue_group.rotations(&material.lattice)?;
-                let found: Vec<&Matrix3<f64>> =
-                    grains.iter().filter(|g| g.material == material.name).map(|g| &g.ub).collect();
-                candidates.retain(|c| {
-                    found.iter().all(|ub| crate::geometry::misorientation_deg(ub, &c.u, &sym) > 1.0)
-                });
-            }
-            if let Some(g) =
-                best_grain_from_candidates(&candidates, spots, &available, material, exp, settings)?
-                && best.as_ref().is_none_or(|b| better(&g, b))
-            {
-                best = Some(g);
+        }
+        if best.is_none() {
+            let pair_spots = &ranked[..ranked.len().min(settings.nbspots_pairs)];
+            for (material, table) in materials.iter().zip(luts.iter_mut()) {
+                let table = table.get_or_insert_with(|| lut::AngleLut::new(material, settings.nlutmax));
+                candidates.clear();
+                for (a, &i) in pair_spots.iter().enumerate() {
+                    for &j in &pair_spots[a + 1..] {
+                        table.candidates(spots, i, j, settings.angletollut, &mut candidates);
+                    }
+                }
+                if let Some(g) =
+                    grain_of_material(&mut candidates, spots, &available, material, exp, settings, &grains)?
+                    && best.as_ref().is_none_or(|b| better(&g, b))
+                {
+                    best = Some(g);
+                }
             }
         }
         let Some(grain) = best else { break };
@@ -179,6 +283,43 @@ pub fn index_spots(
     }
     let unindexed = (0..spots.len()).filter(|&i| !indexed[i]).collect();
     Ok(IndexResult { grains, unindexed })
+}
+
+/// The best grain of one material from its candidates; with shared spots, candidates within 1° of a grain
+/// already found of that material are left out.
+fn grain_of_material(
+    candidates: &mut Vec<Candidate>,
+    spots: &[ExperimentalSpot],
+    available: &[bool],
+    material: &Material,
+    exp: &Experiment,
+    settings: &IndexSettings,
+    grains: &[IndexedGrain],
+) -> Result<Option<IndexedGrain>> {
+    if settings.share_spots {
+        let sym = material.laue_group.rotations(&material.lattice)?;
+        let found: Vec<&Matrix3<f64>> =
+            grains.iter().filter(|g| g.material == material.name).map(|g| &g.ub).collect();
+        candidates
+            .retain(|c| found.iter().all(|ub| crate::geometry::misorientation_deg(ub, &c.u, &sym) > 1.0));
+    }
+    best_grain_from_candidates(candidates, spots, available, material, exp, settings)
+}
+
+/// The network's predictions for the available spots (histograms over those spots only), numbered as in
+/// `spots`.
+fn predict_available(
+    model: &nn::HklModel,
+    spots: &[ExperimentalSpot],
+    available: &[bool],
+) -> Result<Vec<nn::SpotPrediction>> {
+    let idx: Vec<usize> = (0..spots.len()).filter(|&i| available[i]).collect();
+    let q: Vec<Vector3<f64>> = idx.iter().map(|&i| spots[i].q_unit).collect();
+    let mut p = model.predict(&q)?;
+    for x in &mut p {
+        x.spot = idx[x.spot];
+    }
+    Ok(p)
 }
 
 /// Between two materials' best grains: more spots explained wins, then the higher rate.
@@ -272,6 +413,7 @@ pub fn best_grain_from_candidates(
         n_simulated: matching.n_simulated,
         spots: matching.matched,
         rms_px: rms,
+        method: Method::Lut,
     }))
 }
 
