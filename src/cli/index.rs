@@ -1,4 +1,4 @@
-//! `lauekit index`: classical (look-up-table) indexing of a peak list or an image.
+//! `lauekit index`: indexing of a peak list or an image, classical (look-up table) or with a LaueNN model.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -7,9 +7,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use lauekit::crystal::Material;
 use lauekit::geometry::Calibration;
+use lauekit::index::nn::HklModel;
 use lauekit::index::{
-    Experiment, ExperimentalSpot, IndexResult, IndexSettings, fit_out::fit_text, index_spots, spots_from_cor,
-    spots_from_peaks,
+    Experiment, ExperimentalSpot, IndexResult, IndexSettings, fit_out::fit_text, index_spots,
+    index_with_model, spots_from_cor, spots_from_peaks,
 };
 use lauekit::io::peaklist::{read_cor, read_dat};
 use lauekit::io::{DetFile, ReadOptions, read_image};
@@ -23,15 +24,22 @@ pub struct IndexArgs {
     /// Calibration (.det); required for .dat and images, overrides a .cor's trailer.
     #[arg(long)]
     calib: Option<PathBuf>,
-    /// Material(s) from the table, comma-separated (e.g. GaN,Si).
-    #[arg(long, required = true)]
-    material: String,
+    /// Material(s) from the table, comma-separated (e.g. GaN,Si); with --method nn, default: the model's.
+    #[arg(long)]
+    material: Option<String>,
     /// Grains to look for at most (LaueTools' nbgrainstofind).
     #[arg(long, default_value_t = 1)]
     grains: usize,
-    /// Indexing method: lut (angles between spot pairs vs inter-plane angles).
+    /// Indexing method: lut (angles between spot pairs vs inter-plane angles) or nn (hkl families predicted
+    /// by the --model network; the look-up table for a grain the network gives none for).
     #[arg(long, default_value = "lut")]
     method: String,
+    /// --method nn: the model of `lauekit train-index` (MODEL.bpk + MODEL.json; either name, or no extension).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// --method nn: predictions below this probability are not paired.
+    #[arg(long, default_value_t = 0.5)]
+    min_confidence: f64,
     /// Energy band (keV).
     #[arg(long, default_value_t = 5.0)]
     emin: f64,
@@ -109,21 +117,40 @@ fn ccd(d: &DetFile) -> String {
 }
 
 pub fn run(a: IndexArgs) -> Result<()> {
-    if a.method != "lut" {
-        bail!("--method {}: only lut is available", a.method);
-    }
-    let materials: Vec<Material> =
-        a.material.split(',').map(|m| Material::from_table(m.trim())).collect::<Result<_, _>>()?;
+    let model = match a.method.as_str() {
+        "lut" => None,
+        "nn" => {
+            let Some(p) = &a.model else {
+                bail!("--method nn needs --model MODEL (from lauekit train-index)")
+            };
+            let (w, j) = super::train_index::model_paths(p);
+            let weights = std::fs::read(&w).with_context(|| format!("{}: cannot read", w.display()))?;
+            let meta = read(&j)?;
+            Some(HklModel::from_bytes(&weights, &meta, &lauekit::device::cpu().device)?)
+        }
+        m => bail!("--method {m}: use lut or nn"),
+    };
+    let materials: Vec<Material> = match (&a.material, &model) {
+        (Some(list), _) => {
+            list.split(',').map(|m| Material::from_table(m.trim())).collect::<Result<_, _>>()?
+        }
+        (None, Some(m)) => m.meta.materials.clone(),
+        (None, None) => bail!("--material is required with --method lut"),
+    };
     let (spots, calibration, ccd_label) = load(&a)?;
     let exp = Experiment { calibration, emin_kev: a.emin, emax_kev: a.emax };
     let settings = IndexSettings {
         nbgrainstofind: a.grains,
         share_spots: a.share_spots,
         nbspots_pairs: a.pair_spots,
+        nn_min_confidence: a.min_confidence,
         ..IndexSettings::default()
     };
     let t0 = Instant::now();
-    let result = index_spots(&spots, &materials, &exp, &settings)?;
+    let result = match &model {
+        Some(m) => index_with_model(&spots, &materials, m, &exp, &settings)?,
+        None => index_spots(&spots, &materials, &exp, &settings)?,
+    };
     let seconds = t0.elapsed().as_secs_f64();
     if let Some(out) = &a.output {
         write_fits(out, &result, &spots, &calibration, &a.input.display().to_string(), &ccd_label)?;
@@ -133,8 +160,9 @@ pub fn run(a: IndexArgs) -> Result<()> {
     } else {
         for (k, g) in result.grains.iter().enumerate() {
             println!(
-                "grain {k}: {} — {} spots indexed, matching rate {:.1} % ({} simulated), rms {:.3} px",
+                "grain {k}: {} ({}) — {} spots indexed, matching rate {:.1} % ({} simulated), rms {:.3} px",
                 g.material,
+                g.method.name(),
                 g.spots.len(),
                 g.matching_rate,
                 g.n_simulated,
@@ -149,7 +177,7 @@ pub fn run(a: IndexArgs) -> Result<()> {
     Ok(())
 }
 
-/// The JSON of issue 4: grains (material, UB, matching rate, spots), unindexed peaks, seconds.
+/// The JSON of issue 4: grains (material, method, UB, matching rate, spots), unindexed peaks, seconds.
 pub fn to_json(r: &IndexResult, seconds: f64) -> serde_json::Value {
     let grains: Vec<_> = r
         .grains
@@ -161,7 +189,7 @@ pub fn to_json(r: &IndexResult, seconds: f64) -> serde_json::Value {
                 .iter()
                 .map(|s| json!({"peak": s.peak, "hkl": s.hkl, "energy_kev": s.energy_kev, "residual_px": s.residual_px}))
                 .collect();
-            json!({"material": g.material, "ub": ub, "matching_rate": g.matching_rate, "n_indexed": g.spots.len(), "spots": spots})
+            json!({"material": g.material, "method": g.method.name(), "ub": ub, "matching_rate": g.matching_rate, "n_indexed": g.spots.len(), "spots": spots})
         })
         .collect();
     json!({"grains": grains, "unindexed": r.unindexed, "seconds": seconds})
