@@ -36,6 +36,25 @@ pub struct BenchArgs {
     /// index: the calibration (.det).
     #[arg(long)]
     calib: Option<std::path::PathBuf>,
+    /// index-nn: the model of `lauekit train-index` (MODEL.bpk + MODEL.json).
+    #[arg(long)]
+    model: Option<std::path::PathBuf>,
+    /// index-nn: simulated images per grain count.
+    #[arg(long, default_value_t = 200)]
+    images: usize,
+    /// index-nn: grain counts 1..=N.
+    #[arg(long, default_value_t = 10)]
+    max_grains: usize,
+    /// index-nn: predict again after each grain (on the spots left) instead of once per image.
+    #[arg(long)]
+    repredict: bool,
+    /// index-nn with --peaks (.dat/.cor) or --image (+ --params): LaueTools' .fit whose UB the grain is
+    /// compared with.
+    #[arg(long)]
+    reference: Option<std::path::PathBuf>,
+    /// index-nn: seed of the simulated images.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     /// Minimum measuring time (s).
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
@@ -47,7 +66,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
         "peaks" => return bench_peaks(&a),
         "peak-accuracy" => return bench_peak_accuracy(),
         "index" => return bench_index(&a),
-        w => bail!("bench {w}: use simulate, peaks, peak-accuracy or index"),
+        "index-nn" => return bench_index_nn(&a),
+        w => bail!("bench {w}: use simulate, peaks, peak-accuracy, index or index-nn"),
     }
     let v: Vec<f64> = a.ub.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>()?;
     if v.len() != 9 {
@@ -365,5 +385,216 @@ fn bench_index(a: &BenchArgs) -> Result<()> {
         times.len(),
         times[times.len() / 2]
     );
+    Ok(())
+}
+
+/// `bench index-nn`: LaueNN indexing of simulated multi-grain images (new random orientations of the model's
+/// materials, the training realism): per grain count, the share of grains recovered within 0.1° (and by
+/// which method), the share of their matched spots with the true hkl, and the time per image (prediction +
+/// orientations + refinement, on this thread; the network's forward pass alone timed apart).
+fn bench_index_nn(a: &BenchArgs) -> Result<()> {
+    use lauekit::geometry::misorientation_deg;
+    use lauekit::index::nn::{HklModel, Realism, simulate_image};
+    use lauekit::index::{Experiment, ExperimentalSpot, IndexSettings, Method, index_with_model};
+    use rand::{Rng, SeedableRng};
+    let Some(mp) = &a.model else { bail!("bench index-nn needs --model MODEL") };
+    let Some(c) = &a.calib else { bail!("bench index-nn needs --calib FILE.det") };
+    let calibration =
+        lauekit::io::DetFile::parse(&std::fs::read_to_string(c)?, &c.display().to_string())?.calibration;
+    let (w, j) = (mp.with_extension("bpk"), mp.with_extension("json"));
+    let model = HklModel::from_bytes(
+        &std::fs::read(&w)?,
+        &std::fs::read_to_string(&j)?,
+        &lauekit::device::cpu().device,
+    )?;
+    let mats = model.meta.materials.clone();
+    if a.peaks.is_some() || a.image.is_some() {
+        return bench_index_nn_real(a, &model, &calibration);
+    }
+    let syms: Vec<Vec<Matrix3<f64>>> =
+        mats.iter().map(|m| m.laue_group.rotations(&m.lattice)).collect::<lauekit::error::Result<_>>()?;
+    let exp = Experiment { calibration, emin_kev: model.meta.emin_kev, emax_kev: model.meta.emax_kev };
+    let sim = SimulationSettings {
+        emin_kev: exp.emin_kev,
+        emax_kev: exp.emax_kev,
+        calibration,
+        with_multiplicity: false,
+        cut: DetectorCut::Frame,
+    };
+    let realism = Realism::default();
+    println!(
+        "| grains | images | grains recovered ≤ 0.1° | by nn / lut | matched spots with the true hkl | \
+         false grains | median ms / image | p90 ms | of which network (median ms) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for k in 1..=a.max_grains {
+        let settings =
+            IndexSettings { nbgrainstofind: k, nn_repredict: a.repredict, ..IndexSettings::default() };
+        let (mut recovered, mut by_nn, mut by_lut, mut false_grains) = (0usize, 0usize, 0usize, 0usize);
+        let (mut spots_right, mut spots_matched) = (0usize, 0usize);
+        let (mut times, mut predict_times) = (Vec::new(), Vec::new());
+        for i in 0..a.images {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed ^ ((k as u64) << 32) ^ i as u64);
+            let truth: Vec<(usize, Matrix3<f64>)> = (0..k)
+                .map(|_| {
+                    (
+                        rng.random_range(0..mats.len()),
+                        lauekit::geometry::orientation::random_rotation(&mut rng),
+                    )
+                })
+                .collect();
+            let sims = simulate_image(&mats, &truth, &sim, &realism, &mut rng)?;
+            let spots: Vec<ExperimentalSpot> = sims
+                .iter()
+                .map(|s| ExperimentalSpot::from_pixel(s.x_px, s.y_px, s.intensity, &calibration))
+                .collect();
+            let t = Instant::now();
+            model.predict_spots(&spots)?;
+            predict_times.push(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let r = index_with_model(&spots, &mats, &model, &exp, &settings)?;
+            times.push(t.elapsed().as_secs_f64());
+            let mut used = vec![false; truth.len()];
+            for g in &r.grains {
+                let mi = mats.iter().position(|m| m.name == g.material).unwrap_or(0);
+                let hit = truth.iter().enumerate().find(|(t, (tm, u))| {
+                    !used[*t] && *tm == mi && misorientation_deg(u, &g.ub, &syms[mi]) <= 0.1
+                });
+                let Some((t, (_, u))) = hit else {
+                    false_grains += 1;
+                    continue;
+                };
+                used[t] = true;
+                recovered += 1;
+                match g.method {
+                    Method::Nn => by_nn += 1,
+                    Method::Lut => by_lut += 1,
+                }
+                let (r_, m_) = hkl_agreement(g, u, &sims, t);
+                spots_right += r_;
+                spots_matched += m_;
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        predict_times.sort_by(f64::total_cmp);
+        let n = k * a.images;
+        println!(
+            "| {k} | {} | {:.1} % ({recovered}/{n}) | {by_nn} / {by_lut} | {:.2} % ({spots_right}/{spots_matched}) | {false_grains} | {:.1} | {:.1} | {:.1} |",
+            a.images,
+            100.0 * recovered as f64 / n as f64,
+            100.0 * spots_right as f64 / spots_matched.max(1) as f64,
+            1e3 * times[times.len() / 2],
+            1e3 * times[(times.len() * 9) / 10],
+            1e3 * predict_times[predict_times.len() / 2],
+        );
+    }
+    Ok(())
+}
+
+/// Of a found grain's matched spots: how many are spots of the true grain `t` with the true hkl (the found
+/// hkl carried into the true grain's frame through the found and true orientations, so symmetry-equivalent
+/// settings count as right), and how many were matched.
+pub fn hkl_agreement(
+    g: &lauekit::index::IndexedGrain,
+    u_true: &Matrix3<f64>,
+    sims: &[lauekit::index::nn::SimSpot],
+    t: usize,
+) -> (usize, usize) {
+    let Some(b0_inv) = g.b0.try_inverse() else { return (0, g.spots.len()) };
+    let to_true = b0_inv * u_true.transpose() * g.ub * g.b0;
+    let right = g
+        .spots
+        .iter()
+        .filter(|s| {
+            let sp = &sims[s.peak];
+            let h = to_true * nalgebra::Vector3::new(s.hkl[0] as f64, s.hkl[1] as f64, s.hkl[2] as f64);
+            let h = [h.x.round() as i32, h.y.round() as i32, h.z.round() as i32];
+            sp.grain == t && h == sp.hkl
+        })
+        .count();
+    (right, g.spots.len())
+}
+
+/// `bench index-nn` on a real peak list or image: the grains, spots indexed, the misorientation to a
+/// LaueTools `.fit` (`--reference`) and the median time of `index_with_model` (prediction + orientations +
+/// refinement; the peak search not included).
+fn bench_index_nn_real(
+    a: &BenchArgs,
+    model: &lauekit::index::nn::HklModel,
+    calibration: &Calibration,
+) -> Result<()> {
+    use lauekit::index::{
+        Experiment, IndexSettings, index_spots, index_with_model, spots_from_cor, spots_from_peaks,
+    };
+    let (spots, calibration, source) = if let Some(p) = &a.peaks {
+        let name = p.display().to_string();
+        let text = std::fs::read_to_string(p)?;
+        if name.ends_with(".cor") {
+            let cor = lauekit::io::peaklist::read_cor(&text, &name)?;
+            (spots_from_cor(&cor), cor.calibration(&name)?, name)
+        } else {
+            (
+                spots_from_peaks(&lauekit::io::peaklist::read_dat(&text, &name)?, calibration),
+                *calibration,
+                name,
+            )
+        }
+    } else {
+        let Some(img) = &a.image else { bail!("--peaks or --image") };
+        let name = img.display().to_string();
+        let params = match &a.params {
+            Some(p) => lauekit::peaks::PeakSearchParams::from_json(
+                &std::fs::read_to_string(p)?,
+                &p.display().to_string(),
+            )?,
+            None => lauekit::peaks::PeakSearchParams::default(),
+        };
+        let frame =
+            lauekit::io::read_image(&std::fs::read(img)?, &name, &lauekit::io::ReadOptions::default())?;
+        let list = lauekit::peaks::peak_search(&frame, &params)?;
+        (spots_from_peaks(&list.peaks, calibration), *calibration, name)
+    };
+    let materials = model.meta.materials.clone();
+    let exp = Experiment { calibration, emin_kev: a.emin, emax_kev: a.emax };
+    let settings = IndexSettings::default();
+    let reference = match &a.reference {
+        Some(f) => {
+            Some(lauekit::io::fit::FitFile::parse(&std::fs::read_to_string(f)?, &f.display().to_string())?.ub)
+        }
+        None => None,
+    };
+    let time =
+        |f: &dyn Fn() -> Result<lauekit::index::IndexResult>| -> Result<(lauekit::index::IndexResult, f64)> {
+            let r = f()?;
+            let start = Instant::now();
+            let mut times = Vec::new();
+            while times.len() < 5 || start.elapsed().as_secs_f64() < a.seconds {
+                let t = Instant::now();
+                f()?;
+                times.push(t.elapsed().as_secs_f64());
+            }
+            times.sort_by(f64::total_cmp);
+            Ok((r, times[times.len() / 2]))
+        };
+    let (nn, t_nn) = time(&|| Ok(index_with_model(&spots, &materials, model, &exp, &settings)?))?;
+    let (_, t_lut) = time(&|| Ok(index_spots(&spots, &materials, &exp, &settings)?))?;
+    for g in &nn.grains {
+        let mi = materials.iter().position(|m| m.name == g.material).unwrap_or(0);
+        let sym = materials[mi].laue_group.rotations(&materials[mi].lattice)?;
+        let mis = reference.map(|r| lauekit::geometry::misorientation_deg(&g.ub, &r, &sym));
+        println!(
+            "lauekit index-nn source={source} spots={} material={} method={} indexed={} matching_rate={:.1} \
+             misorientation_deg={} median_s={t_nn:.6} lut_median_s={t_lut:.6}",
+            spots.len(),
+            g.material,
+            g.method.name(),
+            g.spots.len(),
+            g.matching_rate,
+            mis.map_or("-".into(), |m| format!("{m:.5}")),
+        );
+    }
+    if nn.grains.is_empty() {
+        println!("lauekit index-nn source={source} spots={} no grain", spots.len());
+    }
     Ok(())
 }
