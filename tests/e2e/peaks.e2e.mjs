@@ -11,14 +11,11 @@
 // Needs the wasm package in pkg/ and `npm ci` for playwright-core. Environment: CHROMIUM, LAUEKIT_PKG_DIR,
 // LAUEKIT_E2E_OUT (screenshots; default target/e2e). The last line is `e2e: N passed, M failed`.
 
-import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { PKG_DIR, ROOT, startServer } from './server.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PKG_DIR = path.resolve(process.env.LAUEKIT_PKG_DIR || path.join(ROOT, 'pkg'));
 const OUT_DIR = path.resolve(process.env.LAUEKIT_E2E_OUT || path.join(ROOT, 'target', 'e2e'));
 const GOLDEN = path.join(ROOT, 'tests', 'data', 'golden', 'peaks', 'Ge_blanc.json');
 const GOLDEN_INDEX = path.join(ROOT, 'tests', 'data', 'golden', 'index', 'Ge_blanc.json');
@@ -28,50 +25,6 @@ const WAIT_MS = 120_000; // upper bound of every single wait (the dev wasm build
 const OVERALL_MS = 8 * 60_000;
 const POS_TOL_PX = 1e-4; // wasm vs native peak positions (detector px)
 
-const MIME = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.det': 'text/plain; charset=utf-8',
-  '.md': 'text/markdown; charset=utf-8',
-  '.png': 'image/png',
-};
-
-function startServer() {
-  const server = http.createServer(async (req, res) => {
-    try {
-      const rel = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
-      const inPkg = rel === '/pkg' || rel.startsWith('/pkg/');
-      const base = inPkg ? PKG_DIR : ROOT;
-      const file = inPkg ? path.join(PKG_DIR, rel.slice('/pkg'.length)) : path.join(ROOT, rel);
-      if (file !== base && !file.startsWith(base + path.sep)) {
-        res.writeHead(403).end('forbidden');
-        return;
-      }
-      const stat = await fs.stat(file).catch(() => null);
-      if (!stat || !stat.isFile()) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${rel}`);
-        return;
-      }
-      const body = await fs.readFile(file);
-      res.writeHead(200, {
-        'content-type': MIME[path.extname(file).toLowerCase()] || 'application/octet-stream',
-        'content-length': body.length,
-        'cache-control': 'no-store',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } catch (e) {
-      res.writeHead(500).end(String(e));
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
 
 let passed = 0;
 let failed = 0;

@@ -6,14 +6,11 @@
 // Environment: CHROMIUM (browser binary, default /usr/bin/chromium), LAUEKIT_PKG_DIR (directory served at /pkg/,
 // default <repo>/pkg). Screenshots go to target/e2e/. The last line is `e2e: N passed, M failed`.
 
-import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { PKG_DIR, ROOT, startServer } from './server.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PKG_DIR = path.resolve(process.env.LAUEKIT_PKG_DIR || path.join(ROOT, 'pkg'));
 const OUT_DIR = path.join(ROOT, 'target', 'e2e');
 // The simulator is the page's second view (tab); #simulator opens it.
 const PAGE = '/www/index.html#simulator';
@@ -21,59 +18,6 @@ const WAIT_MS = 60_000; // upper bound of every single wait
 const OVERALL_MS = 5 * 60_000; // the whole run
 const POS_TOL = 0.5; // canvas px
 
-const MIME = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.det': 'text/plain; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.md': 'text/markdown; charset=utf-8',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.ts': 'text/plain; charset=utf-8',
-};
-
-// ---------------------------------------------------------------------------------------------------------------
-// A tiny static file server for the repository root (GitHub Pages serves the same files).
-
-function startServer() {
-  const server = http.createServer(async (req, res) => {
-    try {
-      const url = new URL(req.url, 'http://127.0.0.1');
-      const rel = decodeURIComponent(url.pathname);
-      const file = rel === '/pkg' || rel.startsWith('/pkg/')
-        ? path.join(PKG_DIR, rel.slice('/pkg'.length))
-        : path.join(ROOT, rel);
-      const base = rel.startsWith('/pkg/') ? PKG_DIR : ROOT;
-      if (file !== base && !file.startsWith(base + path.sep)) {
-        res.writeHead(403).end('forbidden');
-        return;
-      }
-      const stat = await fs.stat(file).catch(() => null);
-      if (!stat || !stat.isFile()) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${rel}`);
-        return;
-      }
-      const body = await fs.readFile(file);
-      res.writeHead(200, {
-        'content-type': MIME[path.extname(file).toLowerCase()] || 'application/octet-stream',
-        'content-length': body.length,
-        'cache-control': 'no-store',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } catch (e) {
-      res.writeHead(500).end(String(e));
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Checks
