@@ -12,18 +12,11 @@ use lauekit::simulate::{DetectorCut, SimulationSettings};
 use nalgebra::Vector3;
 use rand::SeedableRng;
 
-/// calibGe111.det of ../shared/data/real/Ge_blanc (MarCCD 165).
+/// calibGe111.det of ../shared/data/real/Ge_blanc (MarCCD 165), as bundled with the page.
 fn ge_blanc() -> Calibration {
-    Calibration {
-        distance_mm: 70.775,
-        xcen_px: 941.74,
-        ycen_px: 1082.56,
-        xbet_deg: 0.63,
-        xgam_deg: -0.682,
-        pixel_size_mm: 0.079142,
-        rows: 2048,
-        cols: 2048,
-    }
+    lauekit::io::DetFile::parse(include_str!("../www/examples/calibGe111.det"), "calibGe111.det")
+        .unwrap()
+        .calibration
 }
 
 fn small_cu_model() -> (HklModel, Material) {
