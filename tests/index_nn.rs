@@ -83,12 +83,29 @@ fn small_cu_training_learns_and_round_trips() {
     let spots = simulate_image(std::slice::from_ref(&cu), &[(0, u)], &sim, &realism, &mut rng).unwrap();
     let q: Vec<Vector3<f64>> = spots.iter().map(|s| s.q_unit).collect();
     let before = model.predict(&q).unwrap();
-    let weights = model.weights_bytes().unwrap();
+    let weights = model.weights_bytes(false).unwrap();
     let json = model.meta_json().unwrap();
     let loaded = HklModel::from_bytes(&weights, &json, &lauekit::device::cpu().device).unwrap();
     let after = loaded.predict(&q).unwrap();
     assert_eq!(before, after);
     assert_eq!(loaded.probabilities(&q).unwrap(), model.probabilities(&q).unwrap());
+
+    // Half-precision weights (the page's shipped models): half the bytes, same classes, probabilities
+    // within 1e-2 of the f32 model's.
+    let half = model.weights_bytes(true).unwrap();
+    assert!(
+        (half.len() as f64) < 0.6 * weights.len() as f64,
+        "f16 {} vs f32 {} bytes",
+        half.len(),
+        weights.len()
+    );
+    let loaded16 = HklModel::from_bytes(&half, &json, &lauekit::device::cpu().device).unwrap();
+    let p32 = model.probabilities(&q).unwrap();
+    let p16 = loaded16.probabilities(&q).unwrap();
+    let worst = p32.iter().zip(&p16).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-2, "f16 changes a probability by {worst}");
+    let classes = |p: &[lauekit::index::nn::SpotPrediction]| p.iter().map(|s| s.class).collect::<Vec<_>>();
+    assert_eq!(classes(&loaded16.predict(&q).unwrap()), classes(&before));
 
     // The confident predictions become guesses for the orientation step; the right ones give back U.
     let guesses = hkl_guesses(&before, 0, 0.9, None);

@@ -61,6 +61,9 @@ pub struct TrainIndexArgs {
     /// After training, measure the per-spot accuracy on this many fresh images per grain count 1..=10.
     #[arg(long, default_value_t = 0)]
     eval_images: usize,
+    /// Store the weights in f16 (half the size; used for the models shipped with the page).
+    #[arg(long)]
+    half: bool,
     /// Output: MODEL.bpk (weights, burnpack) and MODEL.json (classes, settings, history).
     #[arg(short, long)]
     output: PathBuf,
@@ -131,7 +134,7 @@ pub fn run(a: TrainIndexArgs) -> Result<()> {
         100.0 * best,
         t0.elapsed().as_secs_f64()
     );
-    save(&model, &a.output)?;
+    save(&model, &a.output, a.half)?;
     if a.eval_images > 0 {
         let counts: Vec<usize> = (1..=10).collect();
         let rows = accuracy_by_grain_count(
@@ -162,9 +165,9 @@ pub fn model_paths(out: &Path) -> (PathBuf, PathBuf) {
     (out.with_extension("bpk"), out.with_extension("json"))
 }
 
-fn save(model: &HklModel, out: &Path) -> Result<()> {
+fn save(model: &HklModel, out: &Path, half: bool) -> Result<()> {
     let (w, j) = model_paths(out);
-    std::fs::write(&w, model.weights_bytes()?).with_context(|| format!("writing {}", w.display()))?;
+    std::fs::write(&w, model.weights_bytes(half)?).with_context(|| format!("writing {}", w.display()))?;
     std::fs::write(&j, model.meta_json()?).with_context(|| format!("writing {}", j.display()))?;
     eprintln!("wrote {} and {}", w.display(), j.display());
     Ok(())

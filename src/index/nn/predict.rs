@@ -10,8 +10,8 @@
 //! ([`ModelMeta`]: class table, materials, histogram settings, layer sizes, training history).
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::store::{BurnpackStore, FloatCastAdapter, HalfPrecisionAdapter, ModuleSnapshot};
+use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
@@ -156,14 +156,16 @@ impl HklModel {
             .collect()
     }
 
-    /// The weights in burnpack format.
-    pub fn weights_bytes(&self) -> Result<Vec<u8>> {
-        let bytes = self
-            .net
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| LaueError::InvalidSettings(format!("saving the weights: {e}")))?;
+    /// The weights in burnpack format, f32 (`half = false`) or f16 (`half = true`: half the size, for the
+    /// models shipped to the page; the predictions change by ~1e-3 in probability, see the tests).
+    pub fn weights_bytes(&self, half: bool) -> Result<Vec<u8>> {
+        let err = |e: String| LaueError::InvalidSettings(format!("saving the weights: {e}"));
+        let mut store = BurnpackStore::from_bytes(None);
+        if half {
+            store = store.with_to_adapter(HalfPrecisionAdapter::new());
+        }
+        self.net.save_into(&mut store).map_err(|e| err(e.to_string()))?;
+        let bytes = store.get_bytes().map_err(|e| err(e.to_string()))?;
         Ok(bytes.to_vec())
     }
 
@@ -197,13 +199,20 @@ impl HklModel {
                 meta.classes.len()
             )));
         }
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
+        // The adapter turns f16 weights back into f32 and leaves f32 ones as they are.
+        let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(weights.to_vec())))
+            .with_from_adapter(FloatCastAdapter::to(DType::F32));
+        let mut net = meta.net.init(device);
+        let applied = net
+            .load_from(&mut store)
             .map_err(|e| LaueError::InvalidSettings(format!("model weights: {e}")))?;
-        let net = meta
-            .net
-            .init(device)
-            .try_load_record(record)
-            .map_err(|e| LaueError::InvalidSettings(format!("model weights: {e}")))?;
+        if !applied.errors.is_empty() || !applied.missing.is_empty() {
+            return Err(LaueError::InvalidSettings(format!(
+                "model weights do not fit the network ({} errors, {} missing tensors)",
+                applied.errors.len(),
+                applied.missing.len()
+            )));
+        }
         Ok(HklModel { net, meta })
     }
 }
