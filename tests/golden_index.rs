@@ -5,13 +5,16 @@
 //! (`../shared/data/real/Ge_blanc/Ge_blanc_0000_LT_5.fit`) so that the browser tests need no file outside the
 //! repository. The native build must reproduce it; the browser test (tests/web.rs) and the page's end-to-end test
 //! (tests/e2e/peaks.e2e.mjs) compare their wasm results with it.
-//! `UPDATE_GOLDEN=1 cargo test --test golden_index` rewrites it.
+//! `tests/data/golden/index/Ge_blanc_nn.json` is the same with LaueNN: the ready Ge model the page ships
+//! (`www/models/Ge.bpk` + `.json`, f16 weights).
+//! `UPDATE_GOLDEN=1 cargo test --test golden_index` rewrites them.
 
 use std::path::Path;
 
 use lauekit::crystal::Material;
 use lauekit::geometry::misorientation_deg;
-use lauekit::index::{Experiment, IndexSettings, index_spots, spots_from_peaks};
+use lauekit::index::nn::HklModel;
+use lauekit::index::{Experiment, IndexSettings, Method, index_spots, index_with_model, spots_from_peaks};
 use lauekit::io::{DetFile, ReadOptions, fit::FitFile, read_image};
 use lauekit::peaks::{PeakSearchParams, peak_search};
 use nalgebra::Matrix3;
@@ -45,6 +48,9 @@ struct Golden {
     /// LaueTools' fitted UB of this image (rows) and the file it comes from
     lauetools_ub: [[f64; 3]; 3],
     lauetools_fit: String,
+    /// LaueNN model (path without extension: MODEL.bpk + MODEL.json); none for the look-up table
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model: Option<String>,
 }
 
 fn rows(m: &Matrix3<f64>) -> [[f64; 3]; 3] {
@@ -57,8 +63,17 @@ fn matrix(a: &[[f64; 3]; 3]) -> Matrix3<f64> {
 
 #[test]
 fn native_indexing_matches_the_golden_file() {
+    check_golden("tests/data/golden/index/Ge_blanc.json");
+}
+
+#[test]
+fn native_lauenn_indexing_matches_the_golden_file() {
+    check_golden("tests/data/golden/index/Ge_blanc_nn.json");
+}
+
+fn check_golden(rel: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path = root.join("tests/data/golden/index/Ge_blanc.json");
+    let path = root.join(rel);
     let mut g: Golden = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let read = |rel: &str| std::fs::read_to_string(root.join(rel)).unwrap();
     let bytes = std::fs::read(root.join(&g.image)).unwrap();
@@ -69,7 +84,17 @@ fn native_indexing_matches_the_golden_file() {
     let spots = spots_from_peaks(&peaks, &det.calibration);
     let materials: Vec<Material> = g.materials.iter().map(|m| Material::from_table(m).unwrap()).collect();
     let exp = Experiment { calibration: det.calibration, emin_kev: g.emin_kev, emax_kev: g.emax_kev };
-    let result = index_spots(&spots, &materials, &exp, &IndexSettings::default()).unwrap();
+    let result = match &g.model {
+        None => index_spots(&spots, &materials, &exp, &IndexSettings::default()).unwrap(),
+        Some(m) => {
+            let weights = std::fs::read(root.join(format!("{m}.bpk"))).unwrap();
+            let meta = read(&format!("{m}.json"));
+            let model = HklModel::from_bytes(&weights, &meta, &lauekit::device::cpu().device).unwrap();
+            let r = index_with_model(&spots, &materials, &model, &exp, &IndexSettings::default()).unwrap();
+            assert!(r.grains.iter().all(|g| g.method == Method::Nn), "every grain found by the network");
+            r
+        }
+    };
     let ours: Vec<GoldenGrain> = result
         .grains
         .iter()

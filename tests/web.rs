@@ -330,3 +330,154 @@ fn wasm_indexing_equals_native_within_budget() {
     let msg = js_sys::Error::from(JsValue::from(e)).message().as_string().unwrap();
     assert!(msg.contains("grain"), "{msg}");
 }
+
+// LaueNN in wasm: the ready Ge model the page ships (www/models/Ge, f16 weights) indexes the example's peaks
+// (wasm peak search) through the JS surface to the native golden grain (tests/data/golden/index/Ge_blanc_nn.json,
+// checked natively by tests/golden_index.rs); and a small model trains in the browser with per-batch progress.
+
+const GE_MODEL_WEIGHTS: &[u8] = include_bytes!("../www/models/Ge.bpk");
+const GE_MODEL_META: &str = include_str!("../www/models/Ge.json");
+const GE_NN_GOLDEN: &str = include_str!("data/golden/index/Ge_blanc_nn.json");
+
+#[wasm_bindgen_test]
+fn wasm_lauenn_indexing_equals_native_within_budget() {
+    use lauekit::crystal::Material;
+    use lauekit::geometry::misorientation_deg;
+    let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).unwrap();
+    let img = lauekit::web::DetectorImage::new(GE_IMAGE, "Ge_blanc_0000.mccd", JsValue::UNDEFINED)
+        .map_err(JsValue::from)
+        .unwrap();
+    let out = img.peak_search(GE_PARAMS, None).map_err(JsValue::from).unwrap();
+    let peaks = get(&out, "peaks");
+    let det = lauekit::web::parse_det(GE_CALIB).map_err(JsValue::from).unwrap();
+    let calib = get(&det, "calibration");
+    let golden: GoldenIndex = serde_json::from_str(GE_NN_GOLDEN).unwrap();
+
+    let t0 = now_ms();
+    let model = lauekit::web::HklModelHandle::new(GE_MODEL_WEIGHTS, GE_MODEL_META, "Ge")
+        .map_err(JsValue::from)
+        .unwrap();
+    let load_ms = now_ms() - t0;
+    let info = model.info().map_err(JsValue::from).unwrap();
+    assert_eq!(get(&info, "n_classes").as_f64(), Some(10.0), "Ge model classes");
+
+    let mut times = Vec::new();
+    let mut last = JsValue::UNDEFINED;
+    for _ in 0..5 {
+        let t0 = now_ms();
+        last = lauekit::web::index_peaks_nn(
+            peaks.clone(),
+            calib.clone(),
+            &model,
+            JsValue::UNDEFINED,
+            JsValue::UNDEFINED,
+        )
+        .map_err(JsValue::from)
+        .unwrap();
+        times.push(now_ms() - t0);
+    }
+    let grains: js_sys::Array = get(&last, "grains").into();
+    assert_eq!(grains.length(), 1, "Ge_blanc: one grain");
+    let grain = grains.get(0);
+    assert_eq!(get(&grain, "method").as_string().as_deref(), Some("nn"), "found by the network");
+    let ub: [[f64; 3]; 3] = serde_wasm_bindgen::from_value(get(&grain, "ub")).unwrap();
+    let n = get(&grain, "n_indexed").as_f64().unwrap() as usize;
+    let d = (matrix3(&ub) - matrix3(&golden.grains[0].ub)).amax();
+    let ge = Material::from_table("Ge").unwrap();
+    let sym = ge.laue_group.rotations(&ge.lattice).unwrap();
+    let mis = misorientation_deg(&matrix3(&ub), &matrix3(&golden.lauetools_ub), &sym);
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    web_sys::console::log_1(
+        &format!(
+            "Ge_blanc LaueNN indexing in wasm (model {} bytes loaded in {load_ms:.1} ms): {n} spots, max |UB wasm − \
+             native| = {d:e}, misorientation to LaueTools {mis:.5}°, median {median:.1} ms (runs {times:.1?} ms)",
+            GE_MODEL_WEIGHTS.len()
+        )
+        .into(),
+    );
+    assert!(d < 1e-6, "wasm UB differs from native by {d}");
+    assert_eq!(n, golden.grains[0].n_indexed, "spots indexed: wasm vs native");
+    assert!(n >= 95 && mis <= 0.01, "{n} spots, {mis}° from LaueTools");
+    assert!(
+        median <= INDEX_BUDGET_MS,
+        "LaueNN indexing took {median:.1} ms in wasm (budget {INDEX_BUDGET_MS} ms)"
+    );
+
+    // A material the model does not know is an Error naming it.
+    let nope = serde_wasm_bindgen::to_value(&["Cu"]).unwrap();
+    let e = lauekit::web::index_peaks_nn(peaks, calib, &model, nope, JsValue::UNDEFINED).err().unwrap();
+    let msg = js_sys::Error::from(JsValue::from(e)).message().as_string().unwrap();
+    assert!(msg.contains("Cu") && msg.contains("Ge"), "{msg}");
+    // Broken weights are an Error, not a panic.
+    assert!(lauekit::web::HklModelHandle::new(&GE_MODEL_WEIGHTS[..100], GE_MODEL_META, "broken").is_err());
+}
+
+#[wasm_bindgen_test]
+fn wasm_trains_a_small_lauenn_model_with_progress() {
+    use serde::Serialize;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).unwrap();
+    let det = lauekit::web::parse_det(GE_CALIB).map_err(JsValue::from).unwrap();
+    let calib: serde_json::Value = serde_wasm_bindgen::from_value(get(&det, "calibration")).unwrap();
+    let request = serde_json::json!({
+        "materials": ["Cu"], "calibration": calib, "orientations": 80, "grains": 2, "epochs": 3, "seed": 0
+    })
+    .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+    .unwrap();
+    let log: Rc<RefCell<Vec<(String, f64)>>> = Rc::default();
+    let sink = log.clone();
+    let cb = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
+        let stage = js_sys::Reflect::get(&p, &"stage".into()).unwrap().as_string().unwrap();
+        let value = ["loss", "val_accuracy"]
+            .iter()
+            .find_map(|k| js_sys::Reflect::get(&p, &(*k).into()).ok().and_then(|v| v.as_f64()))
+            .unwrap_or(f64::NAN);
+        sink.borrow_mut().push((stage, value));
+    });
+    let t0 = now_ms();
+    let model = lauekit::web::train_hkl_model(request, "Cu small", cb.as_ref().unchecked_ref())
+        .map_err(JsValue::from)
+        .unwrap();
+    let ms = now_ms() - t0;
+    let log = log.borrow();
+    let count = |s: &str| log.iter().filter(|(st, _)| st == s).count();
+    let first_loss = log.iter().find(|(s, _)| s == "batch").map(|x| x.1).unwrap();
+    let last_loss = log.iter().rev().find(|(s, _)| s == "batch").map(|x| x.1).unwrap();
+    let info = model.info().map_err(JsValue::from).unwrap();
+    let val = get(&info, "val_accuracy").as_f64().unwrap();
+    web_sys::console::log_1(
+        &format!(
+            "LaueNN training in wasm (Cu, 80 orientations, 1–2 grains, 3 epochs): {ms:.0} ms, {} batches, loss \
+             {first_loss:.3} → {last_loss:.3}, validation accuracy {:.2} %",
+            count("batch"),
+            100.0 * val
+        )
+        .into(),
+    );
+    assert_eq!(count("data"), 1);
+    assert_eq!(count("data-done"), 1);
+    assert!(count("epoch") >= 1 && count("batch") >= 3, "progress {log:?}");
+    assert!(last_loss < 0.7 * first_loss, "loss {first_loss} → {last_loss}");
+    assert!(val > 0.8, "validation accuracy {val}");
+    // The trained model round-trips through its bytes (as the page saves it) and predicts the same.
+    let w = model.weights_bytes(false).map_err(JsValue::from).unwrap();
+    let back =
+        lauekit::web::HklModelHandle::new(&w, &model.meta_json().map_err(JsValue::from).unwrap(), "back")
+            .map_err(JsValue::from)
+            .unwrap();
+    assert_eq!(
+        get(&back.info().map_err(JsValue::from).unwrap(), "n_classes").as_f64(),
+        get(&info, "n_classes").as_f64()
+    );
+    // A bad request is an Error naming the problem.
+    let bad = serde_json::json!({"materials": ["Cu"], "calibration": calib, "epochs": 0})
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap();
+    let e = lauekit::web::train_hkl_model(bad, "bad", cb.as_ref().unchecked_ref()).err().unwrap();
+    let msg = js_sys::Error::from(JsValue::from(e)).message().as_string().unwrap();
+    assert!(msg.contains("epochs"), "{msg}");
+}

@@ -9,6 +9,9 @@ use crate::geometry::{Calibration, euler_to_matrix, orientation::rotate_in_lab};
 use crate::io::DetFile;
 use crate::simulate::SimulationRequest;
 
+mod nn;
+pub use nn::{HklModelHandle, index_peaks_nn, train_hkl_model};
+
 #[wasm_bindgen(start)]
 fn start() {
     crate::device::run_wasm_constructors();
@@ -407,6 +410,8 @@ struct SimulatedSpotOut {
 #[derive(Serialize)]
 struct GrainOut<'a> {
     material: &'a str,
+    /// "nn" (found from the network's hkl predictions) or "lut" (look-up table)
+    method: &'static str,
     /// LaueTools' "UB matrix in q = (UB) B0 G*", rows
     ub: [[f64; 3]; 3],
     b0: [[f64; 3]; 3],
@@ -444,7 +449,7 @@ pub fn index_peaks(
     materials: JsValue,
     options: JsValue,
 ) -> Result<JsValue, JsError> {
-    use crate::index::{Experiment, index_spots, matching::simulate_fundamentals};
+    use crate::index::{Experiment, index_spots};
     let (spots, calibration) = experimental_spots(peaks, calibration)?;
     let names: Vec<String> = from_js(materials, "materials")?;
     let mats: Vec<crate::crystal::Material> = names
@@ -457,11 +462,24 @@ pub fn index_peaks(
     let t0 = js_sys::Date::now();
     let result = index_spots(&spots, &mats, &exp, &settings).map_err(err)?;
     let elapsed_ms = js_sys::Date::now() - t0;
+    index_output(&result, &spots, &mats, &exp, &settings, elapsed_ms)
+}
+
+/// The JS object of an indexing result (shared by both methods).
+fn index_output(
+    result: &crate::index::IndexResult,
+    spots: &[crate::index::ExperimentalSpot],
+    mats: &[crate::crystal::Material],
+    exp: &crate::index::Experiment,
+    settings: &crate::index::IndexSettings,
+    elapsed_ms: f64,
+) -> Result<JsValue, JsError> {
+    use crate::index::matching::simulate_fundamentals;
     let mut grains = Vec::with_capacity(result.grains.len());
     for g in &result.grains {
         let material =
             mats.iter().find(|m| m.name == g.material).ok_or_else(|| JsError::new("grain material"))?;
-        let sim = simulate_fundamentals(&g.ub, material, &exp).map_err(err)?;
+        let sim = simulate_fundamentals(&g.ub, material, exp).map_err(err)?;
         let simulated = sim
             .iter()
             .map(|s| SimulatedSpotOut {
@@ -474,6 +492,7 @@ pub fn index_peaks(
             .collect();
         grains.push(GrainOut {
             material: &g.material,
+            method: g.method.name(),
             ub: rows(&g.ub),
             b0: rows(&g.b0),
             euler: crate::geometry::orientation::lauetools_fit_euler(&(g.ub * g.b0)),
@@ -493,9 +512,9 @@ pub fn index_peaks(
         grains,
         unindexed: &result.unindexed,
         n_peaks: spots.len(),
-        settings: &settings,
-        emin_kev,
-        emax_kev,
+        settings,
+        emin_kev: exp.emin_kev,
+        emax_kev: exp.emax_kev,
         elapsed_ms,
     })
 }

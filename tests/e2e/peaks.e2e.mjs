@@ -424,6 +424,77 @@ async function main() {
     await page.check('#show-simulated');
     await page.check('#show-hkl');
 
+    // 10b. LaueNN: the ready Ge model (www/models/) indexes the same peaks to the same grain.
+    await page.check('input[name="index-method"][value="nn"]');
+    await page.waitForFunction(() => {
+      const nn = window.lauekitPeaks.nn;
+      const m = nn.models.get(nn.modelKey());
+      return (m && (m.status === 'loaded' || m.status === 'failed')) || nn.catalogError;
+    }, null, { timeout: WAIT_MS });
+    const model = await page.evaluate(() => {
+      const nn = window.lauekitPeaks.nn;
+      const m = nn.models.get(nn.modelKey());
+      return { key: nn.modelKey(), status: m?.status, error: m?.error ?? nn.catalogError, bytes: m?.bytes,
+        fetch: m?.fetch_ms, load: m?.load_ms, info: document.getElementById('nn-model-info').textContent,
+        disabled: document.getElementById('run-index').disabled };
+    });
+    console.log(`     LaueNN Ge model: ${(model.bytes / 1e6).toFixed(2)} MB, fetched in ${model.fetch?.toFixed(0)} ms, `
+      + `loaded in the worker in ${model.load?.toFixed(0)} ms`);
+    check('LaueNN: the ready Ge model is picked for Ge and loads; its description is shown',
+      model.key === 'ready:Ge' && model.status === 'loaded' && /hkl classes of Ge/.test(model.info) && !model.disabled,
+      JSON.stringify(model));
+    const runsBefore = await page.evaluate(() => window.lauekitPeaks.indexRuns);
+    await page.click('#run-index');
+    await page.waitForFunction((n) => window.lauekitPeaks.indexRuns > n || !document.getElementById('peaks-error').hidden,
+      runsBefore, { timeout: WAIT_MS });
+    const errNn = await errorText(page);
+    if (errNn) throw new Error(`LaueNN indexing failed: ${errNn}`);
+    const nnIdx = await page.evaluate(() => {
+      const ix = window.lauekitPeaks.current().index;
+      return { model: ix.model, grains: ix.result.grains.map((g) => ({ material: g.material, method: g.method, ub: g.ub,
+        n: g.n_indexed })), elapsed: ix.result.elapsed_ms, status: document.getElementById('index-status').textContent };
+    });
+    const n0 = nnIdx.grains[0];
+    const dNn = n0 ? Math.max(...n0.ub.flatMap((r, i) => r.map((v, j) => Math.abs(v - gold.ub[i][j])))) : Infinity;
+    console.log(`     LaueNN indexing in the page's worker: ${nnIdx.elapsed.toFixed(0)} ms, max |UB − table golden| ${dNn.toExponential(2)}`);
+    check('LaueNN: one Ge grain found by the network, 95 spots, UB = the table\'s within 1e-4',
+      nnIdx.grains.length === 1 && n0.material === 'Ge' && n0.method === 'nn' && n0.n === gold.n_indexed && dNn < 1e-4
+      && /by the network/.test(nnIdx.status), JSON.stringify({ ...nnIdx, dNn }));
+
+    // 10c. Training a model in the page: a small Ge model (60 orientations, 2 epochs) with progress and a loss curve.
+    await page.evaluate(() => { document.getElementById('nn-train').open = true; });
+    await page.fill('#train-orientations', '60');
+    await page.fill('#train-grains', '2');
+    await page.fill('#train-epochs', '2');
+    await page.click('#run-train');
+    await page.waitForFunction(() => window.lauekitPeaks.nn.lastTrain || !document.getElementById('peaks-error').hidden,
+      null, { timeout: 4 * WAIT_MS });
+    const errTrain = await errorText(page);
+    if (errTrain) throw new Error(`training failed: ${errTrain}`);
+    await page.waitForFunction(() => {
+      const nn = window.lauekitPeaks.nn;
+      return nn.models.get(nn.modelKey())?.status === 'loaded';
+    }, null, { timeout: WAIT_MS });
+    const tr = await page.evaluate(() => {
+      const nn = window.lauekitPeaks.nn;
+      const c = document.getElementById('train-curve');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let blue = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 150 && d[i] < 80) blue += 1;
+      const stages = [...new Set(nn.progressLog)];
+      return { last: nn.lastTrain, key: nn.modelKey(), stages, blue, bar: document.getElementById('train-progress').value,
+        status: document.getElementById('train-status').textContent, saveDisabled: document.getElementById('save-model').disabled };
+    });
+    console.log(`     LaueNN training in the page (Ge, 60 orientations, 1–2 grains, 2 epochs): ${tr.last.seconds.toFixed(1)} s, `
+      + `${tr.last.batches} batches, validation accuracy ${(100 * tr.last.val_accuracy).toFixed(1)} %`);
+    check('training: data, per-batch and per-epoch progress; bar full; loss curve drawn; model selected and savable',
+      ['data', 'data-done', 'batch', 'epoch'].every((s) => tr.stages.includes(s)) && tr.last.epochs === 2 && tr.bar === 1
+      && tr.blue > 20 && tr.key === tr.last.key && !tr.saveDisabled && /Trained Ge/.test(tr.status),
+      JSON.stringify(tr));
+    check('training: the small model learnt (validation accuracy > 60 %)', tr.last.val_accuracy > 0.6, tr.last.val_accuracy);
+    await page.locator('#index-panel').screenshot({ path: path.join(OUT_DIR, 'index-panel-nn.png') });
+    await page.check('input[name="index-method"][value="lut"]');
+
     // 11. A second image makes a list to switch between; each keeps its peaks.
     const bytes = await fs.readFile(path.join(ROOT, 'www', 'examples', 'Ge_blanc_0000.mccd'));
     await page.setInputFiles('#image-files', { name: 'second.mccd', mimeType: 'application/octet-stream', buffer: bytes });

@@ -4,19 +4,22 @@
 //
 // Messages in:  {type: 'open', id, name, bytes: ArrayBuffer}
 //               {type: 'search', id, job, params: JSON text}
-//               {type: 'index', id, job, peaks, calibration, materials, options}
+//               {type: 'index', id, job, peaks, calibration, materials, options, model?: key}
+//               {type: 'load-model', key, name, weights: ArrayBuffer, meta: JSON text}
 //               {type: 'close', id}
 // Messages out: {type: 'ready'} | {type: 'boot-error', message}
 //               {type: 'opened', id, info, pixels: Float32Array (transferred)}
 //               {type: 'progress', id, job, stage, done, total}
 //               {type: 'peaks', id, job, peaks, stats, elapsed_ms, worker_ms}
 //               {type: 'index-start', id, job}
-//               {type: 'indexed', id, job, result: index_peaks(...), worker_ms}
+//               {type: 'indexed', id, job, result: index_peaks(...) or index_peaks_nn(...), worker_ms}
+//               {type: 'model-loaded', key, info, worker_ms} | {type: 'model-error', key, message}
 //               {type: 'error', id, job?, message}
 
-import init, { DetectorImage, index_peaks } from '../../pkg/lauekit.js';
+import init, { DetectorImage, HklModelHandle, index_peaks, index_peaks_nn } from '../../pkg/lauekit.js';
 
 const images = new Map(); // id → DetectorImage
+const models = new Map(); // key → HklModelHandle (LaueNN models, ready or trained in the page)
 const booted = init().then(
   () => { self.postMessage({ type: 'ready' }); },
   (e) => {
@@ -59,8 +62,27 @@ self.onmessage = async (ev) => {
     } else if (msg.type === 'index') {
       self.postMessage({ type: 'index-start', id: msg.id, job: msg.job });
       const t0 = performance.now();
-      const result = index_peaks(msg.peaks, msg.calibration, msg.materials, msg.options);
+      let result;
+      if (msg.model) {
+        const model = models.get(msg.model);
+        if (!model) throw new Error(`model ${msg.model} is not loaded in the worker`);
+        result = index_peaks_nn(msg.peaks, msg.calibration, model, msg.materials, msg.options);
+      } else {
+        result = index_peaks(msg.peaks, msg.calibration, msg.materials, msg.options);
+      }
       self.postMessage({ type: 'indexed', id: msg.id, job: msg.job, result, worker_ms: performance.now() - t0 });
+    } else if (msg.type === 'load-model') {
+      const t0 = performance.now();
+      let model;
+      try {
+        model = new HklModelHandle(new Uint8Array(msg.weights), msg.meta, msg.name);
+      } catch (e) {
+        self.postMessage({ type: 'model-error', key: msg.key, message: messageOf(e) });
+        return;
+      }
+      models.get(msg.key)?.free();
+      models.set(msg.key, model);
+      self.postMessage({ type: 'model-loaded', key: msg.key, info: model.info(), worker_ms: performance.now() - t0 });
     } else if (msg.type === 'close') {
       images.get(msg.id)?.free();
       images.delete(msg.id);

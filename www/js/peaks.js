@@ -10,6 +10,7 @@
 
 import { loadWasm } from './wasm.js';
 import { GRAIN_COLORS, ImageView, imageStats, percentile } from './imageview.js';
+import { LaueNN } from './lauenn.js';
 
 const EXAMPLE = {
   image: 'examples/Ge_blanc_0000.mccd',
@@ -60,6 +61,7 @@ const state = {
 };
 let wasm = null;
 let worker = null;
+let nn = null; // LaueNN panel (lauenn.js), once the worker runs
 let nextId = 1;
 const pending = new Map(); // image id → {resolve, reject}
 const view = new ImageView($('image-canvas'));
@@ -91,6 +93,8 @@ const api = {
   updateIndexPanel: () => updateButtons(),
   /** Text of the last file saved: {name, text}. */
   lastSaved: null,
+  /** The LaueNN panel (method switch, models, training): see lauenn.js. */
+  nn: null,
 };
 window.lauekitPeaks = api;
 
@@ -115,6 +119,18 @@ async function start() {
   state.materials = wasm.materials();
   buildMaterialPicker();
   await startWorker();
+  nn = new LaueNN({
+    $,
+    worker,
+    calibration: () => state.calibration?.calibration ?? null,
+    picked: () => state.materials.map((m) => m.name).filter((n) => state.picked.has(n)),
+    band: () => ({ emin_kev: Number($('index-emin').value), emax_kev: Number($('index-emax').value) }),
+    changed: () => updateButtons(),
+    showError: (m) => showError(m, true),
+  });
+  api.nn = nn;
+  // The list of ready models arrives in the background; indexing with the table needs none of it.
+  nn.start().catch((e) => showError(`LaueNN panel: ${messageOf(e)}`, true));
   setSearchStatus('Open an image, then “Find peaks”.');
   updateButtons();
   return api;
@@ -148,6 +164,7 @@ function startWorker() {
 }
 
 function onWorkerMessage(m) {
+  if (nn && nn.onWorkerMessage(m)) return;
   if (m.type === 'opened') {
     pending.get(m.id)?.resolve(m);
     pending.delete(m.id);
@@ -247,8 +264,10 @@ function loadCalibration(text, name) {
   if (known && state.picked.size === 0) {
     state.picked.add(known.name);
     buildMaterialPicker();
+    if (nn?.method() === 'nn') nn.autoSelect();
   }
   showCalibration();
+  nn?.renderModels();
   renderTable();
   updateButtons();
   updateReadout(null);
@@ -579,6 +598,7 @@ function buildMaterialPicker() {
     box1.addEventListener('change', () => {
       if (box1.checked) state.picked.add(m.name);
       else state.picked.delete(m.name);
+      if (nn?.method() === 'nn') nn.autoSelect();
       updateButtons();
     });
     label.append(box1, document.createTextNode(m.name));
@@ -596,7 +616,7 @@ function indexBlocker() {
   }
   if (img.search.peaks.length < 2) return 'Indexing needs at least two peaks.';
   if (state.picked.size === 0) return 'Pick at least one material to index with.';
-  return '';
+  return nn ? nn.blocker() : '';
 }
 
 function readIndexOptions() {
@@ -631,12 +651,15 @@ function runIndex() {
   const materials = state.materials.map((m) => m.name).filter((n) => state.picked.has(n));
   const peaks = img.search.peaks.map(({ x, y, intensity }) => ({ x, y, intensity }));
   const calibration = state.calibration.calibration;
-  state.indexing = { job, id: img.id, peaks: img.search.peaks, calibration, materials, options };
+  const model = nn?.modelKey() ?? null;
+  const modelName = model ? nn.models.get(model)?.name : null;
+  state.indexing = { job, id: img.id, peaks: img.search.peaks, calibration, materials, options, model, modelName };
   const bar = $('index-progress');
   bar.removeAttribute('value'); // indeterminate until the worker starts
-  setIndexStatus(`indexing ${peaks.length} peaks of ${img.name} as ${materials.join(', ')}…`);
+  setIndexStatus(`indexing ${peaks.length} peaks of ${img.name} as ${materials.join(', ')}`
+    + `${modelName ? ` with the LaueNN model ${modelName}` : ' (look-up table)'}…`);
   updateButtons();
-  worker.postMessage({ type: 'index', id: img.id, job, peaks, calibration, materials, options });
+  worker.postMessage({ type: 'index', id: img.id, job, peaks, calibration, materials, options, model });
   return true;
 }
 
@@ -649,13 +672,14 @@ function onIndexed(m) {
   // The peaks may have been searched again meanwhile: the result belongs to the list it was computed from.
   if (img && img.search && img.search.peaks === run.peaks) {
     img.index = { result: m.result, peaks: run.peaks, calibration: run.calibration, materials: run.materials,
-      options: run.options, worker_ms: m.worker_ms };
+      options: run.options, worker_ms: m.worker_ms, model: run.modelName };
     const r = m.result;
     const explained = r.n_peaks - r.unindexed.length;
     const what = r.grains.length === 0
       ? `no grain of ${run.materials.join(', ')} found`
       : `${r.grains.length} grain${r.grains.length > 1 ? 's' : ''} (${r.grains.map((g) => `${g.material} ${g.n_indexed} spots, `
-        + `${g.matching_rate.toFixed(1)} %`).join('; ')}), ${explained} of ${r.n_peaks} peaks explained`;
+        + `${g.matching_rate.toFixed(1)} %, by ${g.method === 'nn' ? 'the network' : 'the table'}`).join('; ')}), `
+        + `${explained} of ${r.n_peaks} peaks explained`;
     setIndexStatus(`${img.name}: ${what} in ${Math.round(r.elapsed_ms)} ms.`);
     api.indexRuns += 1;
     if (img === currentImage()) showPeaks();
@@ -729,7 +753,7 @@ function renderGrainTable() {
       return td;
     };
     cell(String(k + 1)).prepend(swatch(k));
-    cell(g.material);
+    cell(g.material).title = g.method === 'nn' ? 'found from the network\'s hkl predictions' : 'found by the look-up table';
     cell(`${g.n_indexed} (of ${g.n_simulated} simulated)`);
     cell(`${g.matching_rate.toFixed(2)} %`);
     cell(Number.isFinite(g.rms_px) ? g.rms_px.toFixed(3) : '—');
@@ -780,11 +804,14 @@ function saveIndexJson() {
     image: img.name,
     calibration: index.calibration,
     materials: index.materials,
+    method: index.model ? 'nn' : 'lut',
+    model: index.model ?? null,
     emin_kev: r.emin_kev,
     emax_kev: r.emax_kev,
     settings: r.settings,
     grains: r.grains.map((g) => ({
       material: g.material,
+      method: g.method,
       ub: g.ub,
       euler: g.euler,
       matching_rate: g.matching_rate,

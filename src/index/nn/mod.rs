@@ -24,4 +24,4 @@ pub use predict::{
     EpochReport, GrainCountAccuracy, HklModel, ModelMeta, SpotPrediction, accuracy_by_grain_count,
     hkl_guesses,
 };
-pub use train::{TrainSettings, evaluate, train};
+pub use train::{BatchReport, TrainSettings, evaluate, train, train_with_batches};

@@ -105,6 +105,21 @@ pub fn evaluate(net: &HklNet, d: &Dataset, device: &Device) -> (f64, f64) {
     (loss_sum / d.len() as f64, right as f64 / d.len() as f64)
 }
 
+/// The figures of one mini-batch (for progress bars and live loss curves).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BatchReport {
+    /// 1-based
+    pub epoch: usize,
+    pub epochs: usize,
+    /// 1-based, within the epoch
+    pub batch: usize,
+    pub batches: usize,
+    /// class-weighted cross-entropy of this batch (dropout on)
+    pub loss: f64,
+    /// share of this batch's spots whose argmax was right
+    pub accuracy: f64,
+}
+
 /// Trains a network on `data` (materials in class-table order). `progress` gets every epoch's figures and
 /// returns false to stop.
 pub fn train(
@@ -113,6 +128,19 @@ pub fn train(
     settings: &TrainSettings,
     device: &Device,
     training_info: serde_json::Value,
+    progress: impl FnMut(&EpochReport) -> bool,
+) -> Result<HklModel> {
+    train_with_batches(data, materials, settings, device, training_info, |_| true, progress)
+}
+
+/// [`train`] that also reports every mini-batch to `on_batch` (which returns false to stop after it).
+pub fn train_with_batches(
+    data: &TrainingData,
+    materials: &[Material],
+    settings: &TrainSettings,
+    device: &Device,
+    training_info: serde_json::Value,
+    mut on_batch: impl FnMut(&BatchReport) -> bool,
     mut progress: impl FnMut(&EpochReport) -> bool,
 ) -> Result<HklModel> {
     let n_in = data.train.n_bins;
@@ -159,27 +187,44 @@ pub fn train(
     let mut since_best = 0;
     for epoch in 1..=settings.epochs {
         order.shuffle(&mut rng);
-        let (mut loss_sum, mut right) = (0.0, 0usize);
-        for chunk in order.chunks(settings.batch_size) {
+        let (mut loss_sum, mut right, mut seen) = (0.0, 0usize, 0usize);
+        let batches = order.len().div_ceil(settings.batch_size);
+        let mut stop = false;
+        for (b, chunk) in order.chunks(settings.batch_size).enumerate() {
             let (x, y) = batch_tensors(&data.train, chunk, &ad);
             let logits = net.forward(x);
             let loss = loss_fn.forward(logits.clone(), y.clone());
-            right += count_right(logits.detach(), y);
-            loss_sum += scalar(loss.clone().detach()) * chunk.len() as f64;
+            let batch_right = count_right(logits.detach(), y);
+            let batch_loss = scalar(loss.clone().detach());
+            right += batch_right;
+            seen += chunk.len();
+            loss_sum += batch_loss * chunk.len() as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &net);
             net = optim.step(settings.learning_rate, net, grads);
+            let report = BatchReport {
+                epoch,
+                epochs: settings.epochs,
+                batch: b + 1,
+                batches,
+                loss: batch_loss,
+                accuracy: batch_right as f64 / chunk.len() as f64,
+            };
+            if !on_batch(&report) {
+                stop = true;
+                break;
+            }
         }
         let valid = net.valid();
         let (val_loss, val_accuracy) = if data.validation.is_empty() {
-            (f64::NAN, right as f64 / data.train.len() as f64)
+            (f64::NAN, right as f64 / seen.max(1) as f64)
         } else {
             evaluate(&valid, &data.validation, device)
         };
         let report = EpochReport {
             epoch,
             epochs: settings.epochs,
-            train_loss: loss_sum / data.train.len() as f64,
-            train_accuracy: right as f64 / data.train.len() as f64,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_accuracy: right as f64 / seen.max(1) as f64,
             val_loss,
             val_accuracy,
             seconds: start.map_or(0.0, |s| s.elapsed().as_secs_f64()),
@@ -194,7 +239,7 @@ pub fn train(
         } else {
             since_best += 1;
         }
-        if !progress(&report) || (settings.patience > 0 && since_best >= settings.patience) {
+        if !progress(&report) || stop || (settings.patience > 0 && since_best >= settings.patience) {
             break;
         }
     }
