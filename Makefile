@@ -17,7 +17,7 @@ CHROMEDRIVER ?= /usr/bin/chromedriver
 CHROMIUM ?= /usr/bin/chromium
 export WASM_BINDGEN_TEST_TIMEOUT ?= 600
 
-.PHONY: help setup setup-rust setup-browser setup-node serve pkg pkg-dev test fmt clippy test-native test-web e2e cuda-check bench
+.PHONY: help setup setup-rust setup-browser setup-node serve pkg pkg-dev test fmt clippy test-native test-web e2e cuda-check bench bench-page-train
 
 help:
 	@echo "make serve   build everything and serve the page at http://127.0.0.1:$(PORT)/www/index.html"
@@ -95,3 +95,7 @@ cuda-check:
 
 bench:
 	bash scripts/bench-simulate.sh
+
+# Training a LaueNN Cu model in the page (headless Chromium, the page's defaults): minutes, so not in `make test`.
+bench-page-train: pkg setup-node
+	CHROMIUM=$(CHROMIUM) node tests/e2e/train-bench.mjs Cu
