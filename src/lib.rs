@@ -13,7 +13,6 @@ pub mod index;
 pub mod io;
 pub mod peaks;
 pub mod simulate;
-pub mod spotnet;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
