@@ -203,6 +203,12 @@ export class ImageView {
   setPeaks(peaks) {
     this.peaks = peaks || [];
     this.selected = -1;
+    this.peakStyles = null;
+  }
+
+  /** Per-peak circle styles ({color, dashed}), in peak order (spot quality); null: the colour map's default. */
+  setPeakStyles(styles) {
+    this.peakStyles = styles && styles.length === this.peaks.length ? styles : null;
   }
 
   /** Indexed grains to draw over the peaks, and what to show of them ({simulated, labels}). */
@@ -278,7 +284,8 @@ export class ImageView {
       const colors = OVERLAY[this.display.colormap] || OVERLAY.grey;
       ctx.lineWidth = 1.5;
       ctx.strokeStyle = colors.peak;
-      ctx.beginPath();
+      // One path per style (all peaks share one without quality styles).
+      const paths = new Map();
       this.peaks.forEach((p, index) => {
         const [cx, cy] = this.pixelToCanvas(p.x, p.y);
         const sigma = Math.max(Math.abs(p.sigma_major || 0), Math.abs(p.sigma_minor || 0));
@@ -286,10 +293,21 @@ export class ImageView {
         this.drawnPeaks.push({ index, cx, cy, r });
         if (index === this.selected) return;
         if (cx < -r || cy < -r || cx > this.cssW + r || cy > this.cssH + r) return;
-        ctx.moveTo(cx + r, cy);
-        ctx.arc(cx, cy, r, 0, 2 * Math.PI);
+        const st = this.peakStyles ? this.peakStyles[index] : null;
+        const key = st ? `${st.color}|${st.dashed ? 1 : 0}` : '';
+        if (!paths.has(key)) paths.set(key, { st, path: new Path2D() });
+        const path = paths.get(key).path;
+        path.moveTo(cx + r, cy);
+        path.arc(cx, cy, r, 0, 2 * Math.PI);
       });
-      ctx.stroke();
+      this.drawnStyled = 0;
+      for (const { st, path } of paths.values()) {
+        ctx.strokeStyle = st ? st.color : colors.peak;
+        ctx.setLineDash(st && st.dashed ? [4, 3] : []);
+        ctx.stroke(path);
+        if (st) this.drawnStyled += 1;
+      }
+      ctx.setLineDash([]);
       this.drawGrains(ctx);
       const sel = this.drawnPeaks[this.selected];
       if (sel) {
