@@ -13,6 +13,7 @@ pub mod index;
 pub mod io;
 pub mod peaks;
 pub mod simulate;
+pub mod spotnet;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 

@@ -30,13 +30,14 @@ pub struct BenchArgs {
     emin: f64,
     #[arg(long, default_value_t = 22.0)]
     emax: f64,
-    /// index: the peak list (.dat with --calib, or .cor).
+    /// index: the peak list (.dat with --calib, or .cor); characterize: a .dat.
     #[arg(long)]
     peaks: Option<std::path::PathBuf>,
     /// index: the calibration (.det).
     #[arg(long)]
     calib: Option<std::path::PathBuf>,
-    /// index-nn: the model of `lauekit train-index` (MODEL.bpk + MODEL.json).
+    /// index-nn: the model of `lauekit train-index` (MODEL.bpk + MODEL.json); characterize: spot-network
+    /// weights (default: the shipped ones).
     #[arg(long)]
     model: Option<std::path::PathBuf>,
     /// index-nn: simulated images per grain count.
@@ -67,7 +68,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
         "peak-accuracy" => return bench_peak_accuracy(),
         "index" => return bench_index(&a),
         "index-nn" => return bench_index_nn(&a),
-        w => bail!("bench {w}: use simulate, peaks, peak-accuracy, index or index-nn"),
+        "characterize" => return bench_characterize(&a),
+        w => bail!("bench {w}: use simulate, peaks, peak-accuracy, index, index-nn or characterize"),
     }
     let v: Vec<f64> = a.ub.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>()?;
     if v.len() != 9 {
@@ -114,6 +116,62 @@ pub fn run(a: BenchArgs) -> Result<()> {
         dt,
         dt / n as f64 * 1e6,
         n as f64 / dt
+    );
+    Ok(())
+}
+
+/// `bench characterize`: per-spot time of the spot CNN (flex, one batch over all the image's spots,
+/// cut-out extraction included) against our Gaussian fit of the same 32 × 32 cut-outs, at the ground
+/// truth's tolerance (xtol 1e-6) and at LaueTools' (xtol 1e-3). Peaks: --peaks .dat or the search of
+/// --params.
+fn bench_characterize(a: &BenchArgs) -> Result<()> {
+    use lauekit::peaks::fit::{Profile, fit_box};
+    use lauekit::spotnet::{GoodSpotCriteria, characterize, extract_cutout, fit_truth};
+    let Some(image) = &a.image else {
+        bail!("bench characterize needs --image FILE (and --params or --peaks)")
+    };
+    let frame = super::characterize::read_frame(image, None)?;
+    let spots = super::characterize::peak_positions(&frame, a.peaks.as_deref(), a.params.as_deref())?;
+    if spots.is_empty() {
+        bail!("{}: no peaks to characterise", image.display());
+    }
+    let device = burn::tensor::Device::flex();
+    let net = super::characterize::network(a.model.as_deref(), &device)?;
+    let crit = GoodSpotCriteria::default();
+    let time = |f: &mut dyn FnMut()| -> f64 {
+        f();
+        let mut t = Vec::new();
+        let start = Instant::now();
+        while start.elapsed().as_secs_f64() < a.seconds || t.len() < 3 {
+            let s = Instant::now();
+            f();
+            t.push(s.elapsed().as_secs_f64());
+        }
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let cnn = time(&mut || {
+        std::hint::black_box(characterize(&frame, &spots, &net, &device, &crit));
+    });
+    let fit_truth_s = time(&mut || {
+        for &(x, y) in &spots {
+            std::hint::black_box(fit_truth(&extract_cutout(&frame, x, y), 65535.0));
+        }
+    });
+    let fit_lt = time(&mut || {
+        for &(x, y) in &spots {
+            let c = extract_cutout(&frame, x, y);
+            std::hint::black_box(fit_box(&c.counts, 32, Profile::Gaussian, 1e-3, 65535.0));
+        }
+    });
+    let n = spots.len() as f64;
+    println!(
+        "lauekit characterize image={} spots={} cnn_ms_per_spot={:.4} fit_xtol1e-6_ms_per_spot={:.4} fit_xtol1e-3_ms_per_spot={:.4}",
+        image.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
+        spots.len(),
+        cnn / n * 1e3,
+        fit_truth_s / n * 1e3,
+        fit_lt / n * 1e3
     );
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! Command-line verbs. Each parses its arguments into library settings, calls the library, prints.
 
 mod bench;
+mod characterize;
 pub mod index;
 mod peaks;
 mod simulate;
 mod train_index;
+mod train_spotnet;
 
 use clap::{Parser, Subcommand};
 
@@ -23,12 +25,16 @@ enum Command {
     Peaks(peaks::PeaksArgs),
     /// Index a peak list or an image: grains (UB, hkl of each spot, matching rate), LaueTools .fit or JSON.
     Index(index::IndexArgs),
+    /// Characterise each peak of an image with the spot CNN (Sim, position, aspect ratio, area, good/bad).
+    Characterize(characterize::CharacterizeArgs),
     /// List the built-in materials table.
     Materials,
     /// Benchmarks (single thread): patterns per second and per-pattern time.
     Bench(bench::BenchArgs),
     /// Train a LaueNN hkl predictor (neural indexing) for materials in a detector geometry.
     TrainIndex(train_index::TrainIndexArgs),
+    /// Train the spot-characterisation CNN (real images at a low threshold + synthetic spots).
+    TrainSpotnet(train_spotnet::TrainSpotnetArgs),
 }
 
 pub fn run() -> std::process::ExitCode {
@@ -37,12 +43,14 @@ pub fn run() -> std::process::ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Peaks(a) => peaks::run(a),
         Command::Index(a) => index::run(a),
+        Command::Characterize(a) => characterize::run(a),
         Command::Materials => {
             print_materials();
             Ok(())
         }
         Command::Bench(a) => bench::run(a),
         Command::TrainIndex(a) => train_index::run(a),
+        Command::TrainSpotnet(a) => train_spotnet::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

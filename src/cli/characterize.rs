@@ -1,0 +1,133 @@
+//! `lauekit characterize`: the spot CNN's descriptors (Sim, position, aspect ratio, area, good/bad) for
+//! each peak of an image.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use lauekit::io::peaklist::read_dat;
+use lauekit::io::{Frame, ReadOptions, read_image};
+use lauekit::peaks::{PeakSearchParams, peak_search};
+use lauekit::spotnet::{
+    Descriptors, GoodSpotCriteria, SpotNet, characterize, embedded_spotnet, load_spotnet,
+};
+
+#[derive(Args, Debug)]
+pub struct CharacterizeArgs {
+    /// Detector image (TIFF, MarCCD .mccd, EDF, HDF5, PNG).
+    image: PathBuf,
+    /// LaueTools .dat peak list of the image (else the peaks are searched).
+    #[arg(long, conflicts_with = "params")]
+    peaks: Option<PathBuf>,
+    /// JSON of LaueTools PeakSearch keyword arguments for the peak search (default: LaueTools' defaults).
+    #[arg(long)]
+    params: Option<PathBuf>,
+    /// Detector label (MARCCD165, sCMOS, ...) when the file does not tell.
+    #[arg(long)]
+    detector: Option<String>,
+    /// Weights (burnpack) instead of the shipped ones.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// A spot is good when Sim > this ...
+    #[arg(long, default_value_t = 0.5)]
+    min_sim: f64,
+    /// ... and its predicted centre is within this distance (px) of the pixel s.
+    #[arg(long, default_value_t = 0.9)]
+    max_offset: f64,
+    /// Output format: json or text (a table).
+    #[arg(long, default_value = "text")]
+    format: String,
+}
+
+/// The image as a frame, errors naming the file.
+pub fn read_frame(path: &Path, detector: Option<&str>) -> Result<Frame> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let opts = ReadOptions { detector: detector.map(str::to_string), ..ReadOptions::default() };
+    Ok(read_image(&bytes, &path.display().to_string(), &opts)?)
+}
+
+/// Peak positions (x, y; px, LaueTools' convention) where the cut-outs are built: the peak search's
+/// detected pixel (fitted position minus Xdev, Ydev), as in training.
+pub fn peak_positions(frame: &Frame, peaks: Option<&Path>, params: Option<&Path>) -> Result<Vec<(f64, f64)>> {
+    let list = match (peaks, params) {
+        (Some(f), _) => {
+            let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
+            read_dat(&text, &f.display().to_string())?
+        }
+        (None, p) => {
+            let p = match p {
+                Some(f) => {
+                    let t = std::fs::read_to_string(f)
+                        .with_context(|| format!("{}: cannot read", f.display()))?;
+                    PeakSearchParams::from_json(&t, &f.display().to_string())?
+                }
+                None => PeakSearchParams::default(),
+            };
+            peak_search(frame, &p).with_context(|| format!("{}: peak search", frame.source))?.peaks
+        }
+    };
+    Ok(list.iter().map(|pk| (pk.x - pk.x_dev, pk.y - pk.y_dev)).collect())
+}
+
+/// The network from `--weights` or the shipped one, on `device`.
+pub fn network(weights: Option<&Path>, device: &burn::tensor::Device) -> Result<SpotNet> {
+    Ok(match weights {
+        Some(w) => {
+            let b = std::fs::read(w).with_context(|| format!("{}: cannot read", w.display()))?;
+            load_spotnet(&b, device).with_context(|| format!("{}: not spot-network weights", w.display()))?
+        }
+        None => embedded_spotnet(device)?,
+    })
+}
+
+pub fn run(a: CharacterizeArgs) -> Result<()> {
+    if a.format != "json" && a.format != "text" {
+        bail!("--format {}: use json or text", a.format);
+    }
+    let frame = read_frame(&a.image, a.detector.as_deref())?;
+    let spots = peak_positions(&frame, a.peaks.as_deref(), a.params.as_deref())?;
+    let device = burn::tensor::Device::flex();
+    let net = network(a.weights.as_deref(), &device)?;
+    let criteria = GoodSpotCriteria { min_sim: a.min_sim, max_offset_px: a.max_offset };
+    let t0 = std::time::Instant::now();
+    let d = characterize(&frame, &spots, &net, &device, &criteria);
+    let secs = t0.elapsed().as_secs_f64();
+    let n_good = d.iter().filter(|x| x.good).count();
+    if a.format == "json" {
+        let peaks: Vec<serde_json::Value> = spots
+            .iter()
+            .zip(&d)
+            .map(|(&(x, y), d): (&(f64, f64), &Descriptors)| {
+                serde_json::json!({"x": x, "y": y, "sim": d.sim, "pos_x": d.pos_x, "pos_y": d.pos_y,
+                    "asp": d.asp, "area": d.area, "good": d.good})
+            })
+            .collect();
+        let out = serde_json::json!({"image": a.image.display().to_string(), "n_peaks": d.len(), "n_good": n_good,
+            "criteria": criteria, "seconds": secs, "peaks": peaks});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{:>9} {:>9} {:>6} {:>9} {:>9} {:>6} {:>8} good",
+            "x", "y", "sim", "pos_x", "pos_y", "asp", "area_px2"
+        );
+        for (&(x, y), d) in spots.iter().zip(&d) {
+            println!(
+                "{x:>9.2} {y:>9.2} {:>6.3} {:>9.3} {:>9.3} {:>6.3} {:>8.3} {}",
+                d.sim,
+                d.pos_x,
+                d.pos_y,
+                d.asp,
+                d.area,
+                if d.good { "yes" } else { "no" }
+            );
+        }
+    }
+    eprintln!(
+        "{}: {} peaks, {} good, characterised in {:.1} ms",
+        a.image.display(),
+        d.len(),
+        n_good,
+        secs * 1e3
+    );
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! The 32 × 32 cut-out around a spot and its normalisation for the network.
+//!
+//! Edge handling: pixels of A(s) that fall outside the frame, or that the frame's mask flags, are not
+//! data. They are marked invalid in [`Cutout::valid`] and stored as 0 counts. The Gaussian fit gives them
+//! no weight (it ignores pixels ≤ 0) and the similarity skips them ([`crate::spotnet::truth`]); the
+//! network sees them at the cut-out's minimum, i.e. 0 after normalisation ([`Cutout::normalised`]), so a
+//! spot near the edge looks like a spot next to a flat dark band.
+
+use crate::io::Frame;
+
+/// Side of the cut-out (px).
+pub const CUTOUT: usize = 32;
+/// Offset of s inside the cut-out: s is at index `HALF` on both axes.
+pub const HALF: usize = 16;
+
+/// A 32 × 32 window of raw counts, row-major (row = y, column = x).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cutout {
+    /// s: the pixel the window is built on (LaueTools convention, x = column, y = row, first pixel (1, 1))
+    pub centre: (i64, i64),
+    /// counts; 0 where not valid
+    pub counts: Vec<f64>,
+    /// false outside the frame or on masked pixels
+    pub valid: Vec<bool>,
+}
+
+/// The pixel s of a peak position (x, y) in LaueTools' convention: the nearest pixel centre.
+pub fn spot_pixel(x: f64, y: f64) -> (i64, i64) {
+    (x.round() as i64, y.round() as i64)
+}
+
+/// Cuts A(s) out of `frame` for the spot at (x, y) (px, LaueTools' convention); s is the nearest pixel.
+pub fn extract_cutout(frame: &Frame, x: f64, y: f64) -> Cutout {
+    let centre = spot_pixel(x, y);
+    let mut counts = vec![0.0; CUTOUT * CUTOUT];
+    let mut valid = vec![false; CUTOUT * CUTOUT];
+    // Frame row of cut-out row 0: s_y − 1 (0-based) − 16.
+    let r0 = centre.1 - 1 - HALF as i64;
+    let c0 = centre.0 - 1 - HALF as i64;
+    for u in 0..CUTOUT {
+        let r = r0 + u as i64;
+        if r < 0 || r >= frame.rows as i64 {
+            continue;
+        }
+        for v in 0..CUTOUT {
+            let c = c0 + v as i64;
+            if c < 0 || c >= frame.cols as i64 {
+                continue;
+            }
+            let i = r as usize * frame.cols + c as usize;
+            let value = frame.pixels.get(i);
+            if value.is_finite() && !frame.is_masked(i) {
+                counts[u * CUTOUT + v] = value;
+                valid[u * CUTOUT + v] = true;
+            }
+        }
+    }
+    Cutout { centre, counts, valid }
+}
+
+impl Cutout {
+    /// The network's input: min–max scaled to [0, 1] over the valid pixels, invalid pixels at 0
+    /// (a flat window gives all zeros).
+    pub fn normalised(&self) -> Vec<f32> {
+        min_max(&self.counts, &self.valid)
+    }
+
+    /// Share of the window that is data.
+    pub fn valid_fraction(&self) -> f64 {
+        self.valid.iter().filter(|&&v| v).count() as f64 / self.valid.len() as f64
+    }
+}
+
+/// Min–max scaling to [0, 1] over the `valid` entries; the others become 0.
+pub fn min_max(counts: &[f64], valid: &[bool]) -> Vec<f32> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (&c, &ok) in counts.iter().zip(valid) {
+        if ok {
+            lo = lo.min(c);
+            hi = hi.max(c);
+        }
+    }
+    let span = hi - lo;
+    counts
+        .iter()
+        .zip(valid)
+        .map(|(&c, &ok)| if ok && span > 0.0 { ((c - lo) / span) as f32 } else { 0.0 })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::frame::Pixels;
+
+    fn ramp_frame(rows: usize, cols: usize) -> Frame {
+        let px: Vec<u16> = (0..rows * cols).map(|i| (i % 60000) as u16 + 1).collect();
+        Frame {
+            rows,
+            cols,
+            pixels: Pixels::U16(px),
+            mask: None,
+            detector: None,
+            pixel_size_mm: None,
+            metadata: Default::default(),
+            source: "ramp".into(),
+        }
+    }
+
+    #[test]
+    fn window_is_centred_on_the_nearest_pixel() {
+        let f = ramp_frame(100, 80);
+        // x = 40.4 → s_x = 40 (column 39 0-based); y = 50.6 → s_y = 51 (row 50).
+        let c = extract_cutout(&f, 40.4, 50.6);
+        assert_eq!(c.centre, (40, 51));
+        assert_eq!(c.counts[HALF * CUTOUT + HALF], (50 * 80 + 39 + 1) as f64);
+        assert_eq!(c.counts[0], ((50 - 16) * 80 + 39 - 16 + 1) as f64);
+        assert!(c.valid.iter().all(|&v| v));
+    }
+
+    #[test]
+    fn pixels_beyond_the_frame_are_invalid_and_zero() {
+        let f = ramp_frame(100, 80);
+        let c = extract_cutout(&f, 3.0, 2.0);
+        // columns −14 … 17 (1-based): 14 columns before the first pixel; rows −15 … 16: 15 rows before.
+        assert!((c.valid_fraction() - (18.0 * 17.0) / 1024.0).abs() < 1e-12);
+        assert_eq!(c.counts[0], 0.0);
+        let n = c.normalised();
+        assert_eq!(n[0], 0.0);
+        let mx = n.iter().cloned().fold(0.0f32, f32::max);
+        assert!((mx - 1.0).abs() < 1e-6);
+    }
+}

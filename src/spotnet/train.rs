@@ -1,0 +1,426 @@
+//! Training data and training of [`SpotNet`].
+//!
+//! A [`SpotSample`] is a 37 × 37 window of counts around s (from a real image or [`super::synth`]) with
+//! the ground truth of its central 32 × 32 cut-out ([`super::truth`]). Each epoch draws the same number of
+//! samples from each of 12 Sim bins of width 1/12 (with replacement where a bin is short), so that Sim is
+//! uniform, and augments each draw: one of the 8 rotations/reflections about s, then a shift of s by up to
+//! ±2 px on each axis, with μ (hence Pos*) transformed and shifted alike (Sim, Asp and Area are kept).
+//! Loss: mean absolute error; Adam (lr 1e-3), mini-batches of 32 (the paper's). Test sets are whole images
+//! left out of training.
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::cutout::{CUTOUT, HALF, min_max};
+use super::descriptors::GoodSpotCriteria;
+use super::infer::batch_tensor;
+use super::model::{SpotNet, SpotNetConfig};
+use super::synth::{SYNTH_SATURATION, WINDOW, WINDOW_HALF, random_kind, render_window};
+use super::truth::{AREA_FULL, POS_RANGE, SpotTruth, fit_window, pos_star};
+use crate::error::{LaueError, Result};
+use crate::io::Frame;
+
+/// Number of Sim bins the training draws evenly from.
+pub const SIM_BINS: usize = 12;
+
+/// A training or test window and its ground truth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpotSample {
+    /// WINDOW × WINDOW counts, s at (WINDOW_HALF, WINDOW_HALF), NaN = no data
+    pub window: Vec<f32>,
+    pub truth: SpotTruth,
+}
+
+impl SpotSample {
+    /// A sample from a window: fits the central cut-out.
+    pub fn from_window(window: Vec<f32>, saturation: f64) -> Self {
+        let (counts, valid) = crop(&window, 0, 0);
+        let truth = fit_window(&counts, &valid, saturation);
+        SpotSample { window, truth }
+    }
+
+    /// Sim bin of the sample.
+    pub fn bin(&self) -> usize {
+        ((self.truth.sim * SIM_BINS as f64) as usize).min(SIM_BINS - 1)
+    }
+
+    /// The unaugmented network input.
+    pub fn input(&self) -> Vec<f32> {
+        let (c, v) = crop(&self.window, 0, 0);
+        min_max(&c, &v)
+    }
+}
+
+/// The 32 × 32 cut-out of a window whose s is shifted by (dx, dy) px, as counts and validity.
+fn crop(window: &[f32], dx: i64, dy: i64) -> (Vec<f64>, Vec<bool>) {
+    let off = (WINDOW_HALF - HALF) as i64;
+    let (r0, c0) = ((off + dy) as usize, (off + dx) as usize);
+    let mut counts = Vec::with_capacity(CUTOUT * CUTOUT);
+    let mut valid = Vec::with_capacity(CUTOUT * CUTOUT);
+    for u in 0..CUTOUT {
+        for v in 0..CUTOUT {
+            let w = window[(r0 + u) * WINDOW + c0 + v];
+            valid.push(w.is_finite());
+            counts.push(if w.is_finite() { w as f64 } else { 0.0 });
+        }
+    }
+    (counts, valid)
+}
+
+/// Window around the spot at (x, y) (px, LaueTools' convention), NaN beyond the frame or on masked pixels.
+pub fn frame_window(frame: &Frame, x: f64, y: f64) -> Vec<f32> {
+    let (sx, sy) = super::cutout::spot_pixel(x, y);
+    let (r0, c0) = (sy - 1 - WINDOW_HALF as i64, sx - 1 - WINDOW_HALF as i64);
+    let mut out = vec![f32::NAN; WINDOW * WINDOW];
+    for u in 0..WINDOW {
+        let r = r0 + u as i64;
+        if r < 0 || r >= frame.rows as i64 {
+            continue;
+        }
+        for v in 0..WINDOW {
+            let c = c0 + v as i64;
+            if c < 0 || c >= frame.cols as i64 {
+                continue;
+            }
+            let i = r as usize * frame.cols + c as usize;
+            let value = frame.pixels.get(i);
+            if value.is_finite() && !frame.is_masked(i) {
+                out[u * WINDOW + v] = value as f32;
+            }
+        }
+    }
+    out
+}
+
+/// Samples of the spots at `peaks` of a real frame.
+pub fn frame_samples(frame: &Frame, peaks: &[(f64, f64)], saturation: f64) -> Vec<SpotSample> {
+    let windows: Vec<Vec<f32>> = peaks.iter().map(|&(x, y)| frame_window(frame, x, y)).collect();
+    fit_all(windows, saturation)
+}
+
+/// `n` synthetic samples from `seed`.
+pub fn synthetic_samples(n: usize, seed: u64) -> Vec<SpotSample> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let windows: Vec<Vec<f32>> = (0..n)
+        .map(|_| {
+            let k = random_kind(&mut rng);
+            render_window(k, &mut rng)
+        })
+        .collect();
+    fit_all(windows, SYNTH_SATURATION)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn fit_all(windows: Vec<Vec<f32>>, saturation: f64) -> Vec<SpotSample> {
+    use rayon::prelude::*;
+    windows.into_par_iter().map(|w| SpotSample::from_window(w, saturation)).collect()
+}
+#[cfg(target_arch = "wasm32")]
+fn fit_all(windows: Vec<Vec<f32>>, saturation: f64) -> Vec<SpotSample> {
+    windows.into_iter().map(|w| SpotSample::from_window(w, saturation)).collect()
+}
+
+/// Applies dihedral transform `k` (0–7) to a vector (row, col) about s.
+fn dihedral(k: u8, a: i64, b: i64) -> (i64, i64) {
+    match k {
+        0 => (a, b),
+        1 => (b, -a),
+        2 => (-a, -b),
+        3 => (-b, a),
+        4 => (a, -b),
+        5 => (-a, b),
+        6 => (b, a),
+        _ => (-b, -a),
+    }
+}
+
+fn dihedral_f(k: u8, a: f64, b: f64) -> (f64, f64) {
+    match k {
+        0 => (a, b),
+        1 => (b, -a),
+        2 => (-a, -b),
+        3 => (-b, a),
+        4 => (a, -b),
+        5 => (-a, b),
+        6 => (b, a),
+        _ => (-b, -a),
+    }
+}
+
+/// Augmented input and target of a sample: transform `k`, then s shifted by (dx, dy) ∈ [−2, 2]².
+pub fn augment(s: &SpotSample, k: u8, dx: i64, dy: i64) -> (Vec<f32>, [f32; 5]) {
+    let h = WINDOW_HALF as i64;
+    let mut w = vec![f32::NAN; WINDOW * WINDOW];
+    for r in 0..WINDOW as i64 {
+        for c in 0..WINDOW as i64 {
+            let (a, b) = dihedral(k, r - h, c - h);
+            w[((a + h) * WINDOW as i64 + b + h) as usize] = s.window[(r * WINDOW as i64 + c) as usize];
+        }
+    }
+    let (muy, mux) = dihedral_f(k, s.truth.mu_y, s.truth.mu_x);
+    let (counts, valid) = crop(&w, dx, dy);
+    (min_max(&counts, &valid), s.truth.target_with_offset(mux - dx as f64, muy - dy as f64))
+}
+
+/// Optimisation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpotTrainSettings {
+    pub epochs: usize,
+    /// samples drawn per Sim bin per epoch (the paper: 2000)
+    pub per_bin: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// seeds the weights, the draws and the augmentation
+    pub seed: u64,
+}
+
+impl Default for SpotTrainSettings {
+    fn default() -> Self {
+        SpotTrainSettings { epochs: 6, per_bin: 250, batch_size: 32, learning_rate: 1e-3, seed: 1 }
+    }
+}
+
+/// Figures of one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpotEpoch {
+    pub epoch: usize,
+    /// mean absolute error over the epoch's batches (all five outputs)
+    pub train_mae: f64,
+    /// metrics on the test samples, when there are any
+    pub test: Option<SpotMetrics>,
+    pub seconds: f64,
+}
+
+/// The paper's Table 1–3 figures on a test set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpotMetrics {
+    pub n_spots: usize,
+    /// spots good by the ground truth
+    pub n_good: usize,
+    /// over good spots: mean ‖Pos_pred − Pos_true‖ (px)
+    pub pos_error_px: f64,
+    /// over good spots: R² of Pos* (x and y pooled)
+    pub r2_pos: f64,
+    pub mae_sim: f64,
+    /// px²
+    pub mae_area_px2: f64,
+    /// in Area* units (Area / 5π)
+    pub mae_area_star: f64,
+    pub mae_asp: f64,
+    /// confusion matrix, counts: [true good & predicted good, true good & predicted bad,
+    /// true bad & predicted good, true bad & predicted bad]
+    pub confusion: [usize; 4],
+}
+
+impl SpotMetrics {
+    /// Bad spots predicted good, share of all spots.
+    pub fn bad_predicted_good(&self) -> f64 {
+        self.confusion[2] as f64 / self.n_spots.max(1) as f64
+    }
+    /// Good spots predicted bad, share of all spots.
+    pub fn good_predicted_bad(&self) -> f64 {
+        self.confusion[1] as f64 / self.n_spots.max(1) as f64
+    }
+}
+
+/// Network outputs `[n × 5]` for samples (unaugmented), in chunks.
+pub fn predict_samples(net: &SpotNet, samples: &[SpotSample], device: &Device) -> Vec<f32> {
+    let mut out = Vec::with_capacity(samples.len() * 5);
+    for chunk in samples.chunks(256) {
+        let x: Vec<f32> = chunk.iter().flat_map(|s| s.input()).collect();
+        let y = net.forward(batch_tensor(x, chunk.len(), device));
+        out.extend(y.into_data().iter::<f32>());
+    }
+    out
+}
+
+/// Test metrics of network outputs against the samples' truth.
+pub fn metrics(samples: &[SpotSample], outputs: &[f32], criteria: &GoodSpotCriteria) -> SpotMetrics {
+    let mut confusion = [0usize; 4];
+    let (mut n_good, mut pos, mut sim, mut area, mut area_s, mut asp) = (0usize, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut pairs: Vec<(f64, f64)> = Vec::new();
+    for (s, o) in samples.iter().zip(outputs.chunks_exact(5)) {
+        let t = &s.truth;
+        let truly = criteria.is_good(t.sim, t.mu_x, t.mu_y);
+        let (px, py) = (o[1] as f64 * 2.0 * POS_RANGE - POS_RANGE, o[2] as f64 * 2.0 * POS_RANGE - POS_RANGE);
+        let pred = criteria.is_good(o[0] as f64, px, py);
+        confusion[match (truly, pred) {
+            (true, true) => 0,
+            (true, false) => 1,
+            (false, true) => 2,
+            (false, false) => 3,
+        }] += 1;
+        if truly {
+            n_good += 1;
+            pos += ((px - t.mu_x).powi(2) + (py - t.mu_y).powi(2)).sqrt();
+            sim += (o[0] as f64 - t.sim).abs();
+            let a_true = t.area().min(AREA_FULL);
+            area += (o[4] as f64 * AREA_FULL - a_true).abs();
+            area_s += (o[4] as f64 - a_true / AREA_FULL).abs();
+            asp += (o[3] as f64 - t.asp()).abs();
+            pairs.push((o[1] as f64, pos_star(t.mu_x)));
+            pairs.push((o[2] as f64, pos_star(t.mu_y)));
+        }
+    }
+    let n = n_good.max(1) as f64;
+    let mean = pairs.iter().map(|p| p.1).sum::<f64>() / pairs.len().max(1) as f64;
+    let ss_res: f64 = pairs.iter().map(|(p, t)| (p - t).powi(2)).sum();
+    let ss_tot: f64 = pairs.iter().map(|(_, t)| (t - mean).powi(2)).sum();
+    SpotMetrics {
+        n_spots: samples.len(),
+        n_good,
+        pos_error_px: pos / n,
+        r2_pos: if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { f64::NAN },
+        mae_sim: sim / n,
+        mae_area_px2: area / n,
+        mae_area_star: area_s / n,
+        mae_asp: asp / n,
+        confusion,
+    }
+}
+
+/// A monotonic clock that also exists in wasm (where `Instant` panics): None there.
+#[cfg(not(target_arch = "wasm32"))]
+fn now() -> Option<std::time::Instant> {
+    Some(std::time::Instant::now())
+}
+#[cfg(target_arch = "wasm32")]
+fn now() -> Option<std::time::Instant> {
+    None
+}
+
+/// Trains a [`SpotNet`] on `train` (drawn evenly over the Sim bins each epoch), reporting every epoch
+/// (with metrics on `test` when not empty). `progress` also gets (batches done, batches per epoch) and
+/// returns false to stop. Returns the network of the last epoch on `device` (inference mode).
+pub fn train_spotnet(
+    train: &[SpotSample],
+    test: &[SpotSample],
+    settings: &SpotTrainSettings,
+    device: &Device,
+    criteria: &GoodSpotCriteria,
+    mut on_epoch: impl FnMut(&SpotEpoch),
+    mut on_batch: impl FnMut(usize, usize),
+) -> Result<SpotNet> {
+    if train.is_empty() || settings.epochs == 0 || settings.per_bin == 0 || settings.batch_size == 0 {
+        return Err(LaueError::InvalidSettings(
+            "nothing to train on (samples, epochs, per-bin count)".into(),
+        ));
+    }
+    let mut bins: Vec<Vec<usize>> = vec![Vec::new(); SIM_BINS];
+    for (i, s) in train.iter().enumerate() {
+        bins[s.bin()].push(i);
+    }
+    let start = now();
+    let ad = device.clone().autodiff();
+    ad.seed(settings.seed);
+    let mut net = SpotNetConfig::default().init(&ad);
+    let mut optim = AdamConfig::new().with_epsilon(1e-7).init();
+    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed ^ 0x5107);
+    for epoch in 1..=settings.epochs {
+        let mut draw: Vec<usize> = Vec::with_capacity(SIM_BINS * settings.per_bin);
+        for b in bins.iter().filter(|b| !b.is_empty()) {
+            if b.len() >= settings.per_bin {
+                draw.extend(b.choose_multiple(&mut rng, settings.per_bin));
+            } else {
+                draw.extend((0..settings.per_bin).map(|_| b[rng.random_range(0..b.len())]));
+            }
+        }
+        draw.shuffle(&mut rng);
+        let n_batches = draw.len().div_ceil(settings.batch_size);
+        let mut loss_sum = 0.0;
+        for (bi, chunk) in draw.chunks(settings.batch_size).enumerate() {
+            let mut x = Vec::with_capacity(chunk.len() * CUTOUT * CUTOUT);
+            let mut y = Vec::with_capacity(chunk.len() * 5);
+            for &i in chunk {
+                let k = rng.random_range(0..8u8);
+                let (dx, dy) = (rng.random_range(-2..=2), rng.random_range(-2..=2));
+                let (input, target) = augment(&train[i], k, dx, dy);
+                x.extend(input);
+                y.extend(target);
+            }
+            let xt = batch_tensor(x, chunk.len(), &ad);
+            let yt = Tensor::<2>::from_data(TensorData::new(y, [chunk.len(), 5]), &ad);
+            let loss = (net.forward(xt) - yt).abs().mean();
+            loss_sum += loss.clone().detach().into_data().iter::<f64>().next().unwrap_or(f64::NAN)
+                * chunk.len() as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = optim.step(settings.learning_rate, net, grads);
+            on_batch(bi + 1, n_batches);
+        }
+        let test_metrics = if test.is_empty() {
+            None
+        } else {
+            let valid = net.valid();
+            Some(metrics(test, &predict_samples(&valid, test, device), criteria))
+        };
+        on_epoch(&SpotEpoch {
+            epoch,
+            train_mae: loss_sum / draw.len() as f64,
+            test: test_metrics,
+            seconds: start.map_or(0.0, |s| s.elapsed().as_secs_f64()),
+        });
+    }
+    Ok(net.valid())
+}
+
+/// Counts of samples per Sim bin.
+pub fn bin_counts(samples: &[SpotSample]) -> [usize; SIM_BINS] {
+    let mut c = [0usize; SIM_BINS];
+    for s in samples {
+        c[s.bin()] += 1;
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A clean elongated Gaussian at (μ_x, μ_y) = (0.6, −0.3) from s on a 37 × 37 window.
+    fn sample() -> SpotSample {
+        let h = WINDOW_HALF as f64;
+        let w: Vec<f32> = (0..WINDOW * WINDOW)
+            .map(|i| {
+                let (dy, dx) = ((i / WINDOW) as f64 - h + 0.3, (i % WINDOW) as f64 - h - 0.6);
+                (50.0 + 3000.0 * (-0.5 * (dx * dx / 1.0 + dy * dy / 4.0)).exp()) as f32
+            })
+            .collect();
+        SpotSample::from_window(w, 65535.0)
+    }
+
+    #[test]
+    fn augmented_targets_follow_the_spot() {
+        let s = sample();
+        assert!((s.truth.mu_x - 0.6).abs() < 1e-3 && (s.truth.mu_y + 0.3).abs() < 1e-3, "{:?}", s.truth);
+        for k in 0..8u8 {
+            for (dx, dy) in [(0, 0), (1, -2), (-2, 1)] {
+                let (input, target) = augment(&s, k, dx, dy);
+                // Refit the augmented (normalised) cut-out, lifted off zero so that no pixel is masked.
+                let counts: Vec<f64> = input.iter().map(|&v| 10.0 + 1000.0 * v as f64).collect();
+                let t = fit_window(&counts, &[true; CUTOUT * CUTOUT], 1e9);
+                let want = t.target();
+                for j in 1..5 {
+                    assert!(
+                        (target[j] - want[j]).abs() < 2e-3,
+                        "k={k} shift=({dx},{dy}) {target:?} vs {want:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn metrics_of_perfect_outputs_are_zero_errors() {
+        let s = vec![sample()];
+        let out = s[0].truth.target();
+        let m = metrics(&s, &out, &GoodSpotCriteria::default());
+        assert_eq!(m.n_good, 1);
+        assert_eq!(m.confusion, [1, 0, 0, 0]);
+        assert!(m.pos_error_px < 1e-5 && m.mae_sim < 1e-6 && m.mae_asp < 1e-6, "{m:?}");
+    }
+}

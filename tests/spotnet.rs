@@ -1,0 +1,100 @@
+//! The shipped spot network: its weights decode into the architecture and give the recorded outputs on
+//! fixed cut-outs; characterising clean synthetic spots on a frame finds them good and near their centres.
+
+use burn::tensor::Device;
+use lauekit::io::{Frame, Pixels};
+use lauekit::spotnet::cutout::{CUTOUT, HALF, min_max};
+use lauekit::spotnet::infer::batch_tensor;
+use lauekit::spotnet::{GoodSpotCriteria, characterize, embedded_spotnet, forward, load_spotnet};
+
+/// Fixed inputs: (background, amplitude, μ_x, μ_y, σ_x, σ_y) Gaussians sampled at pixel centres, and a
+/// deterministic "noise" window.
+fn fixed_cutouts() -> Vec<Vec<f32>> {
+    let gauss = |b: f64, a: f64, mx: f64, my: f64, sx: f64, sy: f64| -> Vec<f32> {
+        let c: Vec<f64> = (0..CUTOUT * CUTOUT)
+            .map(|i| {
+                let (dy, dx) =
+                    ((i / CUTOUT) as f64 - HALF as f64 - my, (i % CUTOUT) as f64 - HALF as f64 - mx);
+                b + a * (-0.5 * (dx * dx / (sx * sx) + dy * dy / (sy * sy))).exp()
+            })
+            .collect();
+        min_max(&c, &[true; CUTOUT * CUTOUT])
+    };
+    let noise: Vec<f64> =
+        (0..CUTOUT * CUTOUT).map(|i| ((i * 7919 % 1009) as f64).sin() * 10.0 + 100.0).collect();
+    vec![
+        gauss(100.0, 5000.0, 0.0, 0.0, 1.0, 1.0),
+        gauss(100.0, 5000.0, 0.4, -0.3, 0.8, 2.0),
+        gauss(50.0, 800.0, -0.6, 0.5, 2.0, 2.0),
+        min_max(&noise, &[true; CUTOUT * CUTOUT]),
+    ]
+}
+
+/// Outputs (Sim, Pos*_x, Pos*_y, Asp, Area*) of the shipped weights on [`fixed_cutouts`], recorded.
+const RECORDED: [[f32; 5]; 4] = [
+    [0.90576553, 0.42551833, 0.49401173, 0.9173767, 0.13743444],
+    [0.89443684, 0.76616126, 0.35045347, 0.38323435, 0.12993348],
+    [0.9280525, 0.2248588, 0.7612494, 0.93479747, 0.63141656],
+    [1.797438e-05, 0.0032575335, 0.97274864, 0.5480178, 0.08548192],
+];
+
+#[test]
+fn shipped_weights_give_the_recorded_outputs() {
+    let device = Device::flex();
+    let net = embedded_spotnet(&device).expect("the shipped weights load into SpotNet");
+    let x: Vec<f32> = fixed_cutouts().concat();
+    let out: Vec<f32> = forward(&net, batch_tensor(x, 4, &device)).into_data().iter::<f32>().collect();
+    for (i, row) in out.chunks(5).enumerate() {
+        for j in 0..5 {
+            assert!(
+                (row[j] - RECORDED[i][j]).abs() < 1e-4,
+                "cut-out {i} output {j}: {} vs {}",
+                row[j],
+                RECORDED[i][j]
+            );
+        }
+    }
+}
+
+#[test]
+fn garbage_weights_are_an_error() {
+    assert!(load_spotnet(&[1, 2, 3, 4], &Device::flex()).is_err());
+}
+
+#[test]
+fn clean_spots_on_a_frame_are_good_and_located() {
+    let (rows, cols) = (200usize, 300usize);
+    let spots = [(50.3, 60.7), (150.6, 120.2), (250.0, 30.4), (3.2, 100.0)];
+    let mut px = vec![0u16; rows * cols];
+    for (i, p) in px.iter_mut().enumerate() {
+        let (r, c) = ((i / cols) as f64 + 1.0, (i % cols) as f64 + 1.0);
+        let mut v = 100.0;
+        for &(x, y) in &spots {
+            v += 8000.0 * (-0.5 * ((c - x).powi(2) + (r - y).powi(2)) / 1.2f64.powi(2)).exp();
+        }
+        *p = v.round() as u16;
+    }
+    let frame = Frame {
+        rows,
+        cols,
+        pixels: Pixels::U16(px),
+        mask: None,
+        detector: None,
+        pixel_size_mm: None,
+        metadata: Default::default(),
+        source: "synthetic".into(),
+    };
+    let device = Device::flex();
+    let net = embedded_spotnet(&device).expect("weights");
+    let peaks: Vec<(f64, f64)> = spots.iter().map(|&(x, y)| (x, y)).collect();
+    let d = characterize(&frame, &peaks, &net, &device, &GoodSpotCriteria::default());
+    assert_eq!(d.len(), 4);
+    for (k, (&(x, y), d)) in spots.iter().zip(&d).enumerate().take(3) {
+        println!("{k}: {d:?}");
+        assert!(d.good && d.sim > 0.7, "{k}: {d:?}");
+        assert!((d.pos_x - x).abs() < 0.3 && (d.pos_y - y).abs() < 0.3, "{k}: {d:?} vs ({x}, {y})");
+        assert!((d.asp - 1.0).abs() < 0.2, "{k}: {d:?}");
+    }
+    // The spot 3 px from the left edge: finite descriptors, no panic.
+    assert!(d[3].sim.is_finite() && d[3].pos_x.is_finite(), "{:?}", d[3]);
+}
