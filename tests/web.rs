@@ -481,3 +481,91 @@ fn wasm_trains_a_small_lauenn_model_with_progress() {
     let msg = js_sys::Error::from(JsValue::from(e)).message().as_string().unwrap();
     assert!(msg.contains("epochs"), "{msg}");
 }
+
+// The spot network in wasm: the shipped weights on flex (CPU) and on WebGPU (when the browser offers it) give
+// the native descriptors of the example's peaks (tests/data/golden/spotnet/Ge_blanc.json, checked natively by
+// tests/golden_spotnet.rs) within 1e-4; timings for Ge_blanc's spots and for 500 spots.
+
+const GE_SPOT_GOLDEN: &str = include_str!("data/golden/spotnet/Ge_blanc.json");
+
+#[derive(serde::Deserialize)]
+struct GoldenSpots {
+    peaks: Vec<(f64, f64)>,
+    descriptors: Vec<lauekit::spotnet::Descriptors>,
+}
+
+async fn run_spotnet(
+    img: &lauekit::web::DetectorImage,
+    peaks: &[(f64, f64)],
+    gpu: bool,
+) -> (Vec<lauekit::spotnet::Descriptors>, String, f64) {
+    let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).unwrap();
+    let xy: Vec<serde_json::Value> = peaks.iter().map(|(x, y)| serde_json::json!({"x": x, "y": y})).collect();
+    use serde::Serialize;
+    let js = xy.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap();
+    let cut = img.spot_cutouts(js).map_err(JsValue::from).unwrap();
+    let t0 = now_ms();
+    let out = lauekit::web::characterize_cutouts(cut, JsValue::UNDEFINED, gpu)
+        .await
+        .map_err(JsValue::from)
+        .unwrap();
+    let ms = now_ms() - t0;
+    let d: Vec<lauekit::spotnet::Descriptors> =
+        serde_wasm_bindgen::from_value(get(&out, "descriptors")).unwrap();
+    (d, get(&out, "device").as_string().unwrap(), ms)
+}
+
+#[wasm_bindgen_test]
+async fn spot_network_in_wasm_equals_native_on_cpu_and_webgpu() {
+    let golden: GoldenSpots = serde_json::from_str(GE_SPOT_GOLDEN).unwrap();
+    let img = lauekit::web::DetectorImage::new(GE_IMAGE, "Ge_blanc_0000.mccd", JsValue::UNDEFINED)
+        .map_err(JsValue::from)
+        .unwrap();
+    // 500 spots: the 97 peaks and positions on a grid over the image.
+    let mut many = golden.peaks.clone();
+    let mut k = 0;
+    while many.len() < 500 {
+        many.push((40.0 + (k % 21) as f64 * 95.3, 40.0 + (k / 21) as f64 * 95.7));
+        k += 1;
+    }
+    let expect_gpu = option_env!("LAUEKIT_EXPECT_WEBGPU") == Some("1");
+    for gpu in [false, true] {
+        // The first call makes the device and uploads the weights; time the second.
+        let _ = run_spotnet(&img, &golden.peaks[..1], gpu).await;
+        let (d, device, ms) = run_spotnet(&img, &golden.peaks, gpu).await;
+        let (d500, _, ms500) = run_spotnet(&img, &many, gpu).await;
+        assert_eq!(d.len(), golden.descriptors.len());
+        assert_eq!(d500.len(), 500);
+        let mut worst = 0.0f64;
+        for (a, b) in d.iter().zip(&golden.descriptors) {
+            for (x, y) in
+                [(a.sim, b.sim), (a.pos_x, b.pos_x), (a.pos_y, b.pos_y), (a.asp, b.asp), (a.area, b.area)]
+            {
+                worst = worst.max((x - y).abs());
+            }
+        }
+        let mut worst500 = 0.0f64;
+        for (a, b) in d500.iter().zip(&golden.descriptors) {
+            worst500 = worst500.max((a.sim - b.sim).abs()).max((a.pos_x - b.pos_x).abs());
+        }
+        web_sys::console::log_1(
+            &format!(
+                "spot network on {device} (asked for {}): Ge_blanc {} spots {ms:.1} ms ({:.3} ms/spot), 500 spots \
+                 {ms500:.1} ms ({:.3} ms/spot); max |wasm − native| {worst:.2e}",
+                if gpu { "WebGPU" } else { "CPU" },
+                d.len(),
+                ms / d.len() as f64,
+                ms500 / 500.0
+            )
+            .into(),
+        );
+        assert!(worst < 1e-4, "{device}: descriptors differ from native by {worst}");
+        assert!(worst500 < 1e-4, "{device}: batch of 500 differs by {worst500}");
+        if gpu && expect_gpu {
+            assert_eq!(device, "webgpu", "WebGPU was expected in this run");
+        }
+        if !gpu {
+            assert!(device.starts_with("cpu"), "{device}");
+        }
+    }
+}

@@ -10,7 +10,9 @@ use crate::io::DetFile;
 use crate::simulate::SimulationRequest;
 
 mod nn;
+mod spotnet;
 pub use nn::{HklModelHandle, index_peaks_nn, train_hkl_model};
+pub use spotnet::{SpotCutouts, characterize_cutouts};
 
 #[wasm_bindgen(start)]
 fn start() {

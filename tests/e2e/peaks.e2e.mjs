@@ -424,6 +424,41 @@ async function main() {
     await page.check('#show-simulated');
     await page.check('#show-hkl');
 
+    // 10a. Spot quality: the CNN on the CPU in the page's worker gives the native descriptors of the 97 peaks
+    // (tests/data/golden/spotnet/Ge_blanc.json, checked natively by tests/golden_spotnet.rs).
+    const goldenSpots = JSON.parse(await fs.readFile(path.join(ROOT, 'tests', 'data', 'golden', 'spotnet', 'Ge_blanc.json'), 'utf8'));
+    await page.selectOption('#quality-device', 'cpu');
+    await page.click('#run-quality');
+    await page.waitForFunction(() => window.lauekitPeaks.quality.runs >= 1 || !document.getElementById('peaks-error').hidden,
+      null, { timeout: WAIT_MS });
+    const errQ = await errorText(page);
+    if (errQ) throw new Error(`spot characterisation failed: ${errQ}`);
+    const q = await page.evaluate(() => {
+      const lk = window.lauekitPeaks;
+      const ths = Array.from(document.querySelectorAll('#peak-table thead th'), (th) => th.dataset.key);
+      return { d: lk.current().quality.descriptors, device: lk.current().quality.device, ms: lk.current().quality.elapsed_ms,
+        cols: ths, styled: lk.view.drawnStyled, summary: document.getElementById('quality-summary').textContent };
+    });
+    let dq = 0;
+    q.d.forEach((d, i) => {
+      const g = goldenSpots.descriptors[i];
+      for (const k of ['sim', 'pos_x', 'pos_y', 'asp', 'area']) dq = Math.max(dq, Math.abs(d[k] - g[k]));
+    });
+    const nGood = goldenSpots.descriptors.filter((d) => d.good).length;
+    console.log(`     spot CNN in the page's worker (${q.device}): ${q.ms.toFixed(0)} ms for ${q.d.length} spots, max |Δ| to native ${dq.toExponential(2)}`);
+    check('spot quality: 97 descriptors = native within 1e-4; Sim/Asp/area/good columns; circles styled; summary',
+      q.d.length === 97 && dq < 1e-4 && ['sim', 'asp', 'area', 'good'].every((k) => q.cols.includes(k)) && q.styled >= 1
+      && q.summary.startsWith(`${nGood} of 97 spots good`), JSON.stringify({ dq, cols: q.cols, styled: q.styled, summary: q.summary }));
+    await page.fill('#quality-min-sim', '0.95');
+    const strict = await page.evaluate(() => document.getElementById('quality-summary').textContent);
+    const nStrict = goldenSpots.descriptors.filter((d, i) => d.sim > 0.95 && Math.hypot(d.pos_x - Math.round(goldenSpots.peaks[i][0]),
+      d.pos_y - Math.round(goldenSpots.peaks[i][1])) <= 0.9).length;
+    check('spot quality: a stricter Sim threshold (0.95) re-counts the good spots',
+      strict.startsWith(`${nStrict} of 97 spots good`) && nStrict <= nGood, `${strict} (expected ${nStrict})`);
+    await page.fill('#quality-min-sim', '0.5');
+    await page.locator('#quality-panel').screenshot({ path: path.join(OUT_DIR, 'quality-panel.png') });
+    await page.locator('#image-canvas').screenshot({ path: path.join(OUT_DIR, 'quality-image.png') });
+
     // 10b. LaueNN: the ready Ge model (www/models/) indexes the same peaks to the same grain.
     await page.check('input[name="index-method"][value="nn"]');
     await page.waitForFunction(() => {

@@ -6,6 +6,7 @@
 //               {type: 'search', id, job, params: JSON text}
 //               {type: 'index', id, job, peaks, calibration, materials, options, model?: key}
 //               {type: 'load-model', key, name, weights: ArrayBuffer, meta: JSON text}
+//               {type: 'characterize', id, job, peaks: [{x, y}], criteria, prefer_gpu}
 //               {type: 'close', id}
 // Messages out: {type: 'ready'} | {type: 'boot-error', message}
 //               {type: 'opened', id, info, pixels: Float32Array (transferred)}
@@ -14,9 +15,12 @@
 //               {type: 'index-start', id, job}
 //               {type: 'indexed', id, job, result: index_peaks(...) or index_peaks_nn(...), worker_ms}
 //               {type: 'model-loaded', key, info, worker_ms} | {type: 'model-error', key, message}
+//               {type: 'characterized', id, job, result: characterize_cutouts(...), worker_ms}
 //               {type: 'error', id, job?, message}
 
-import init, { DetectorImage, HklModelHandle, index_peaks, index_peaks_nn } from '../../pkg/lauekit.js';
+import init, {
+  DetectorImage, HklModelHandle, characterize_cutouts, index_peaks, index_peaks_nn,
+} from '../../pkg/lauekit.js';
 
 const images = new Map(); // id → DetectorImage
 const models = new Map(); // key → HklModelHandle (LaueNN models, ready or trained in the page)
@@ -71,6 +75,12 @@ self.onmessage = async (ev) => {
         result = index_peaks(msg.peaks, msg.calibration, msg.materials, msg.options);
       }
       self.postMessage({ type: 'indexed', id: msg.id, job: msg.job, result, worker_ms: performance.now() - t0 });
+    } else if (msg.type === 'characterize') {
+      const img = images.get(msg.id);
+      if (!img) throw new Error(`image ${msg.id} is not open in the worker`);
+      const t0 = performance.now();
+      const result = await characterize_cutouts(img.spot_cutouts(msg.peaks), msg.criteria, msg.prefer_gpu);
+      self.postMessage({ type: 'characterized', id: msg.id, job: msg.job, result, worker_ms: performance.now() - t0 });
     } else if (msg.type === 'load-model') {
       const t0 = performance.now();
       let model;

@@ -11,6 +11,7 @@
 import { loadWasm } from './wasm.js';
 import { GRAIN_COLORS, ImageView, imageStats, percentile } from './imageview.js';
 import { LaueNN } from './lauenn.js';
+import { SpotQuality } from './quality.js';
 
 const EXAMPLE = {
   image: 'examples/Ge_blanc_0000.mccd',
@@ -62,6 +63,7 @@ const state = {
 let wasm = null;
 let worker = null;
 let nn = null; // LaueNN panel (lauenn.js), once the worker runs
+let quality = null; // spot-quality panel (quality.js), once the worker runs
 let nextId = 1;
 const pending = new Map(); // image id → {resolve, reject}
 const view = new ImageView($('image-canvas'));
@@ -95,6 +97,8 @@ const api = {
   lastSaved: null,
   /** The LaueNN panel (method switch, models, training): see lauenn.js. */
   nn: null,
+  /** The spot-quality panel (CNN descriptors): see quality.js. */
+  quality: null,
 };
 window.lauekitPeaks = api;
 
@@ -129,6 +133,15 @@ async function start() {
     showError: (m) => showError(m, true),
   });
   api.nn = nn;
+  quality = new SpotQuality({
+    $,
+    worker,
+    image: () => currentImage(),
+    changed: () => { showPeaks(); },
+    showError: (m) => showError(m, true),
+  });
+  api.quality = quality;
+  quality.start();
   // The list of ready models arrives in the background; indexing with the table needs none of it.
   nn.start().catch((e) => showError(`LaueNN panel: ${messageOf(e)}`, true));
   setSearchStatus('Open an image, then “Find peaks”.');
@@ -165,6 +178,7 @@ function startWorker() {
 
 function onWorkerMessage(m) {
   if (nn && nn.onWorkerMessage(m)) return;
+  if (quality && quality.onWorkerMessage(m)) return;
   if (m.type === 'opened') {
     pending.get(m.id)?.resolve(m);
     pending.delete(m.id);
@@ -851,6 +865,8 @@ function showPeaks() {
   const img = currentImage();
   const peaks = img?.search?.peaks ?? [];
   view.setPeaks(peaks);
+  view.setPeakStyles(quality?.styles() ?? null);
+  quality?.render();
   showGrains();
   $('peak-count').textContent = img?.search
     ? `${peaks.length} peaks${img.search.elapsed_ms != null ? ` · ${Math.round(img.search.elapsed_ms)} ms` : ''}`
@@ -873,12 +889,17 @@ const COLUMNS = [
   { key: 'grain', label: 'grain', digits: 0, indexed: true },
   { key: 'hkl', label: 'h k l', indexed: true },
   { key: 'energy', label: 'E (keV)', digits: 3, indexed: true },
+  { key: 'sim', label: 'Sim', digits: 3, quality: true },
+  { key: 'asp', label: 'Asp', digits: 2, quality: true },
+  { key: 'area', label: 'area (px²)', digits: 2, quality: true },
+  { key: 'good', label: 'good', quality: true },
 ];
 
 function renderTable() {
   const table = $('peak-table');
   const indexed = currentImage()?.index;
-  const cols = COLUMNS.filter((c) => (!c.calib || state.calibration) && (!c.indexed || indexed));
+  const rated = Boolean(quality?.row(0));
+  const cols = COLUMNS.filter((c) => (!c.calib || state.calibration) && (!c.indexed || indexed) && (!c.quality || rated));
   const head = table.tHead.rows[0];
   head.textContent = '';
   for (const c of cols) {
@@ -892,7 +913,8 @@ function renderTable() {
     head.append(th);
   }
   const img = currentImage();
-  const rows = withHkl(withAngles(img?.search?.peaks ?? []), indexed);
+  const rows = withHkl(withAngles(img?.search?.peaks ?? []), indexed)
+    .map((p) => (rated ? { ...p, ...quality.row(p.rank - 1) } : p));
   const { key, dir } = state.sort;
   rows.sort((a, b) => {
     const u = key === 'hkl' ? a.hklKey : a[key];

@@ -1,0 +1,141 @@
+//! The spot-characterisation CNN in the page: the shipped weights on the CPU device (flex) or on WebGPU.
+//!
+//! The cut-outs are made synchronously from a [`DetectorImage`] ([`DetectorImage::spot_cutouts`]); the network
+//! then runs in an async function that owns them ([`characterize_cutouts`]), since WebGPU results can only be
+//! read back asynchronously. The network is loaded once per device and kept.
+
+use std::cell::RefCell;
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use super::{DetectorImage, err, from_js, to_js};
+use crate::spotnet::{CUTOUT, Descriptors, GoodSpotCriteria, SpotNet, decode_outputs, embedded_spotnet};
+
+/// The cut-outs of an image's spots, ready for the network (normalised, `[n, 1, 32, 32]` row-major) with the
+/// pixels s they are centred on.
+#[wasm_bindgen]
+pub struct SpotCutouts {
+    pixels: Vec<f32>,
+    centres: Vec<(i64, i64)>,
+}
+
+#[wasm_bindgen]
+impl SpotCutouts {
+    /// Number of spots.
+    #[wasm_bindgen(getter)]
+    pub fn len(&self) -> usize {
+        self.centres.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.centres.is_empty()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct XY {
+    x: f64,
+    y: f64,
+}
+
+#[wasm_bindgen]
+impl DetectorImage {
+    /// The 32 × 32 cut-outs of the spots at `peaks` (`[{x, y}]`, LaueTools' convention, e.g. `peak_search`'s
+    /// peaks), for [`characterize_cutouts`].
+    pub fn spot_cutouts(&self, peaks: JsValue) -> Result<SpotCutouts, JsError> {
+        let p: Vec<XY> = from_js(peaks, "peaks")?;
+        let mut pixels = Vec::with_capacity(p.len() * CUTOUT * CUTOUT);
+        let mut centres = Vec::with_capacity(p.len());
+        for q in &p {
+            if !(q.x.is_finite() && q.y.is_finite()) {
+                return Err(JsError::new(&format!("peaks: position ({}, {}) is not finite", q.x, q.y)));
+            }
+            let c = crate::spotnet::extract_cutout(&self.frame, q.x, q.y);
+            pixels.extend(c.normalised());
+            centres.push(c.centre);
+        }
+        Ok(SpotCutouts { pixels, centres })
+    }
+}
+
+/// The shipped network on a device, loaded on first use.
+#[derive(Clone)]
+struct LoadedNet {
+    prefer_gpu: bool,
+    label: String,
+    fallback_reason: Option<String>,
+    device: burn::tensor::Device,
+    net: SpotNet,
+}
+
+thread_local! {
+    /// One per preference (CPU, or WebGPU when asked): the device is made and the weights uploaded once.
+    static NETS: RefCell<Vec<LoadedNet>> = const { RefCell::new(Vec::new()) };
+}
+
+async fn loaded_net(prefer_gpu: bool) -> Result<LoadedNet, JsError> {
+    if let Some(l) = NETS.with(|n| n.borrow().iter().find(|l| l.prefer_gpu == prefer_gpu).cloned()) {
+        return Ok(l);
+    }
+    let d = crate::device::browser(prefer_gpu).await;
+    let net = embedded_spotnet(&d.device).map_err(err)?;
+    let l =
+        LoadedNet { prefer_gpu, label: d.label, fallback_reason: d.fallback_reason, device: d.device, net };
+    NETS.with(|n| n.borrow_mut().push(l.clone()));
+    Ok(l)
+}
+
+#[derive(Serialize)]
+struct CharacterizeOutput {
+    descriptors: Vec<Descriptors>,
+    /// the device that ran the network
+    device: String,
+    /// why WebGPU was not used when it was asked for
+    fallback_reason: Option<String>,
+    /// network time (upload, forward pass, read-back), ms
+    elapsed_ms: f64,
+}
+
+/// Runs the shipped spot network on `cutouts` (consumed) on WebGPU when `prefer_gpu` and the browser offers it,
+/// else on the CPU. `criteria`: `{min_sim, max_offset_px}` of a good spot (undefined: the paper's 0.5 and
+/// 0.9 px). Returns `{descriptors: [{sim, pos_x, pos_y, asp, area, good}], device, fallback_reason,
+/// elapsed_ms}`, one descriptor per spot in order (positions in LaueTools' convention, area in px²).
+#[wasm_bindgen]
+pub async fn characterize_cutouts(
+    cutouts: SpotCutouts,
+    criteria: JsValue,
+    prefer_gpu: bool,
+) -> Result<JsValue, JsError> {
+    let criteria: GoodSpotCriteria = if criteria.is_undefined() || criteria.is_null() {
+        GoodSpotCriteria::default()
+    } else {
+        from_js(criteria, "good-spot criteria")?
+    };
+    let LoadedNet { label, fallback_reason, device, net, .. } = loaded_net(prefer_gpu).await?;
+    let n = cutouts.centres.len();
+    if n == 0 {
+        return to_js(&CharacterizeOutput {
+            descriptors: Vec::new(),
+            device: label,
+            fallback_reason,
+            elapsed_ms: 0.0,
+        });
+    }
+    let t0 = js_sys::Date::now();
+    let x = crate::spotnet::infer::batch_tensor(cutouts.pixels, n, &device);
+    let out = crate::spotnet::forward(&net, x)
+        .into_data_async()
+        .await
+        .map_err(|e| JsError::new(&format!("reading the spot network's outputs: {e:?}")))?;
+    let floats: Vec<f32> = out
+        .try_to_vec::<f32>()
+        .map_err(|e| JsError::new(&format!("reading the spot network's outputs: {e:?}")))?;
+    let descriptors = decode_outputs(&floats, &cutouts.centres, &criteria);
+    to_js(&CharacterizeOutput {
+        descriptors,
+        device: label,
+        fallback_reason,
+        elapsed_ms: js_sys::Date::now() - t0,
+    })
+}

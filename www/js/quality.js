@@ -1,0 +1,208 @@
+// Spot quality in the "Images & peaks" view: the spot-characterisation CNN (src/spotnet) run in the peak-search
+// worker on the current image's peaks (CPU, or WebGPU when the browser has it), the spots coloured by their
+// similarity to a Gaussian (dashed: not "good"), editable good-spot thresholds, histograms of the descriptors.
+
+/** Sim → colour: red (0) → amber (0.5) → green (1). */
+export function simColor(sim) {
+  const s = Math.max(0, Math.min(1, sim));
+  const stops = [[0, [220, 38, 38]], [0.5, [245, 158, 11]], [1, [22, 163, 74]]];
+  let i = 0;
+  while (i < stops.length - 2 && s > stops[i + 1][0]) i += 1;
+  const [a, ca] = stops[i];
+  const [b, cb] = stops[i + 1];
+  const t = (s - a) / (b - a);
+  const c = ca.map((v, k) => Math.round(v + t * (cb[k] - v)));
+  return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+}
+
+/** Offset of the CNN's position from the spot pixel s = round(x), round(y) (px). */
+export function offsetPx(peak, d) {
+  return Math.hypot(d.pos_x - Math.round(peak.x), d.pos_y - Math.round(peak.y));
+}
+
+export class SpotQuality {
+  /**
+   * @param {object} o
+   * @param {(id: string) => HTMLElement} o.$
+   * @param {Worker} o.worker
+   * @param {() => object|null} o.image the current image entry ({id, name, search, quality})
+   * @param {() => void} o.changed redraw the overlay and the table
+   * @param {(msg: string) => void} o.showError
+   */
+  constructor(o) {
+    Object.assign(this, o);
+    this.job = 0;
+    this.running = null;
+    /** For tests: completed runs. */
+    this.runs = 0;
+  }
+
+  start() {
+    const $ = this.$;
+    $('run-quality').addEventListener('click', () => this.run());
+    for (const id of ['quality-min-sim', 'quality-max-offset']) {
+      $(id).addEventListener('input', () => { this.render(); this.changed(); });
+    }
+    this.render();
+  }
+
+  criteria() {
+    const minSim = Number(this.$('quality-min-sim').value);
+    const maxOffset = Number(this.$('quality-max-offset').value);
+    return {
+      min_sim: Number.isFinite(minSim) ? minSim : 0.5,
+      max_offset_px: Number.isFinite(maxOffset) ? maxOffset : 0.9,
+    };
+  }
+
+  /** Whether a spot passes the thresholds now set (the worker's `good` used the ones of its run). */
+  isGood(peak, d) {
+    const c = this.criteria();
+    return d.sim > c.min_sim && offsetPx(peak, d) <= c.max_offset_px;
+  }
+
+  /** Starts characterising the current image's peaks; false when there are none or a run is going. */
+  run() {
+    const img = this.image();
+    if (!img?.search || img.search.peaks.length === 0 || this.running) {
+      if (!img?.search) this.setStatus('Find the peaks first, then characterise them.');
+      return false;
+    }
+    const job = ++this.job;
+    const device = this.$('quality-device').value;
+    this.running = { job, id: img.id, peaks: img.search.peaks, device };
+    this.$('quality-progress').removeAttribute('value');
+    this.setStatus(`characterising ${img.search.peaks.length} spots on ${device === 'gpu' ? 'WebGPU' : 'the CPU'}…`);
+    this.render();
+    const peaks = img.search.peaks.map(({ x, y }) => ({ x, y }));
+    this.worker.postMessage({ type: 'characterize', id: img.id, job, peaks, criteria: this.criteria(),
+      prefer_gpu: device === 'gpu' });
+    return true;
+  }
+
+  /** Handles the worker's replies; true when the message was one. */
+  onWorkerMessage(m) {
+    if (m.type !== 'characterized' && !(m.type === 'error' && this.running && m.job === this.running.job)) return false;
+    const run = this.running;
+    if (!run || m.job !== run.job) return true;
+    this.running = null;
+    this.$('quality-progress').value = m.type === 'characterized' ? 1 : 0;
+    if (m.type === 'error') {
+      this.showError(`Spot characterisation failed: ${m.message}`);
+      this.setStatus('characterisation failed (see the message above)');
+      this.render();
+      return true;
+    }
+    const img = this.image();
+    if (img && img.id === run.id && img.search && img.search.peaks === run.peaks) {
+      img.quality = { descriptors: m.result.descriptors, device: m.result.device, fallback: m.result.fallback_reason,
+        elapsed_ms: m.result.elapsed_ms, worker_ms: m.worker_ms, peaks: run.peaks };
+      this.runs += 1;
+      const n = m.result.descriptors.length;
+      this.setStatus(`${n} spots characterised on ${m.result.device} in ${Math.round(m.result.elapsed_ms)} ms `
+        + `(${(m.result.elapsed_ms / Math.max(n, 1)).toFixed(2)} ms per spot)`
+        + `${m.result.fallback_reason ? `; ${m.result.fallback_reason}` : ''}.`);
+    } else {
+      this.setStatus('Characterised a peak list that has changed since; run again.');
+    }
+    this.render();
+    this.changed();
+    return true;
+  }
+
+  /** Per-peak styles for the overlay (null when the current image has no descriptors for its peaks). */
+  styles() {
+    const img = this.image();
+    const q = img?.quality;
+    if (!q || !img.search || q.peaks !== img.search.peaks) return null;
+    return img.search.peaks.map((p, i) => {
+      const d = q.descriptors[i];
+      return { color: simColor(d.sim), dashed: !this.isGood(p, d) };
+    });
+  }
+
+  /** The descriptors of peak i of the current image (for the table), or null. */
+  row(i) {
+    const img = this.image();
+    const q = img?.quality;
+    if (!q || !img.search || q.peaks !== img.search.peaks) return null;
+    const p = img.search.peaks[i];
+    const d = q.descriptors[i];
+    return { sim: d.sim, asp: d.asp, area: d.area, offset: offsetPx(p, d), good: this.isGood(p, d) ? 'yes' : 'no' };
+  }
+
+  render() {
+    const img = this.image();
+    const q = img?.quality && img.search && img.quality.peaks === img.search.peaks ? img.quality : null;
+    this.$('run-quality').disabled = !img?.search || Boolean(this.running);
+    const summary = this.$('quality-summary');
+    if (!q) {
+      summary.textContent = img?.search ? 'Not characterised yet.' : '';
+      this.drawHistograms(null);
+      return;
+    }
+    const peaks = img.search.peaks;
+    const good = peaks.filter((p, i) => this.isGood(p, q.descriptors[i])).length;
+    summary.textContent = `${good} of ${peaks.length} spots good (Sim > ${this.criteria().min_sim}, `
+      + `offset ≤ ${this.criteria().max_offset_px} px); circles coloured by Sim, dashed when not good.`;
+    this.drawHistograms(peaks.map((p, i) => ({ d: q.descriptors[i], off: offsetPx(p, q.descriptors[i]) })));
+  }
+
+  drawHistograms(rows) {
+    const c = this.$('quality-hist');
+    const dpr = window.devicePixelRatio || 1;
+    const w = c.clientWidth || 300;
+    const h = c.clientHeight || 120;
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+    const g = c.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, h);
+    if (!rows || rows.length === 0) return;
+    const panels = [
+      { label: 'Sim', lo: 0, hi: 1, get: (r) => r.d.sim, mark: this.criteria().min_sim },
+      { label: 'Asp', lo: 0, hi: 1, get: (r) => r.d.asp },
+      { label: 'Area (px²)', lo: 0, hi: 5 * Math.PI, get: (r) => r.d.area },
+      { label: '|Pos − s| (px)', lo: 0, hi: 1.6, get: (r) => r.off, mark: this.criteria().max_offset_px },
+    ];
+    const bins = 12;
+    const pw = w / panels.length;
+    g.font = '10px system-ui, sans-serif';
+    g.textAlign = 'center';
+    panels.forEach((p, k) => {
+      const counts = new Array(bins).fill(0);
+      for (const r of rows) {
+        const v = p.get(r);
+        const b = Math.min(bins - 1, Math.max(0, Math.floor(((v - p.lo) / (p.hi - p.lo)) * bins)));
+        counts[b] += 1;
+      }
+      const top = Math.max(...counts, 1);
+      const x0 = k * pw + 6;
+      const bw = (pw - 12) / bins;
+      const y0 = h - 16;
+      const ph = h - 30;
+      g.fillStyle = '#4b6cb7';
+      counts.forEach((n, b) => g.fillRect(x0 + b * bw, y0 - (ph * n) / top, Math.max(1, bw - 1), (ph * n) / top));
+      g.strokeStyle = '#999';
+      g.beginPath();
+      g.moveTo(x0, y0 + 0.5);
+      g.lineTo(x0 + bins * bw, y0 + 0.5);
+      g.stroke();
+      if (p.mark != null) {
+        const xm = x0 + ((p.mark - p.lo) / (p.hi - p.lo)) * bins * bw;
+        g.strokeStyle = '#c2410c';
+        g.beginPath();
+        g.moveTo(xm, y0);
+        g.lineTo(xm, y0 - ph - 4);
+        g.stroke();
+      }
+      g.fillStyle = '#444';
+      g.fillText(p.label, x0 + (bins * bw) / 2, h - 3);
+      g.fillText(String(top), x0 + 8, 10);
+    });
+  }
+
+  setStatus(text) {
+    this.$('quality-status').textContent = text;
+  }
+}
