@@ -49,6 +49,15 @@ pub fn read_frame(path: &Path, detector: Option<&str>) -> Result<Frame> {
 /// Peak positions (x, y; px, LaueTools' convention) where the cut-outs are built: the peak search's
 /// detected pixel (fitted position minus Xdev, Ydev), as in training.
 pub fn peak_positions(frame: &Frame, peaks: Option<&Path>, params: Option<&Path>) -> Result<Vec<(f64, f64)>> {
+    Ok(peak_list(frame, peaks, params)?.iter().map(|pk| (pk.x - pk.x_dev, pk.y - pk.y_dev)).collect())
+}
+
+/// The peaks of `--peaks` or of the search with `--params`.
+fn peak_list(
+    frame: &Frame,
+    peaks: Option<&Path>,
+    params: Option<&Path>,
+) -> Result<Vec<lauekit::peaks::Peak>> {
     let list = match (peaks, params) {
         (Some(f), _) => {
             let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
@@ -66,7 +75,7 @@ pub fn peak_positions(frame: &Frame, peaks: Option<&Path>, params: Option<&Path>
             peak_search(frame, &p).with_context(|| format!("{}: peak search", frame.source))?.peaks
         }
     };
-    Ok(list.iter().map(|pk| (pk.x - pk.x_dev, pk.y - pk.y_dev)).collect())
+    Ok(list)
 }
 
 /// The network from `--weights` or the shipped one, on `device`.
@@ -85,7 +94,10 @@ pub fn run(a: CharacterizeArgs) -> Result<()> {
         bail!("--format {}: use json or text", a.format);
     }
     let frame = read_frame(&a.image, a.detector.as_deref())?;
-    let spots = peak_positions(&frame, a.peaks.as_deref(), a.params.as_deref())?;
+    let list = peak_list(&frame, a.peaks.as_deref(), a.params.as_deref())?;
+    // Cut-outs on the detected pixels; the output keeps the list's own positions.
+    let spots: Vec<(f64, f64)> = list.iter().map(|pk| (pk.x - pk.x_dev, pk.y - pk.y_dev)).collect();
+    let listed: Vec<(f64, f64)> = list.iter().map(|pk| (pk.x, pk.y)).collect();
     let device = burn::tensor::Device::flex();
     let net = network(a.weights.as_deref(), &device)?;
     let criteria = GoodSpotCriteria { min_sim: a.min_sim, max_offset_px: a.max_offset };
@@ -94,7 +106,7 @@ pub fn run(a: CharacterizeArgs) -> Result<()> {
     let secs = t0.elapsed().as_secs_f64();
     let n_good = d.iter().filter(|x| x.good).count();
     if a.format == "json" {
-        let peaks: Vec<serde_json::Value> = spots
+        let peaks: Vec<serde_json::Value> = listed
             .iter()
             .zip(&d)
             .map(|(&(x, y), d): (&(f64, f64), &Descriptors)| {
@@ -110,7 +122,7 @@ pub fn run(a: CharacterizeArgs) -> Result<()> {
             "{:>9} {:>9} {:>6} {:>9} {:>9} {:>6} {:>8} good",
             "x", "y", "sim", "pos_x", "pos_y", "asp", "area_px2"
         );
-        for (&(x, y), d) in spots.iter().zip(&d) {
+        for (&(x, y), d) in listed.iter().zip(&d) {
             println!(
                 "{x:>9.2} {y:>9.2} {:>6.3} {:>9.3} {:>9.3} {:>6.3} {:>8.3} {}",
                 d.sim,
