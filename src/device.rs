@@ -98,17 +98,30 @@ fn cuda_native() -> Result<ComputeDevice> {
     Err(LaueError::InvalidSettings("this build has no CUDA support: rebuild with --features cuda".into()))
 }
 
-/// In the browser: WebGPU when asked for and available, otherwise the CPU with the reason recorded.
+#[cfg(feature = "webgpu")]
+thread_local! {
+    /// The WebGPU device (or the reason there is none), made once per wasm instance: burn's WebGPU runtime is
+    /// set up once, and a second `init_async` fails.
+    static BROWSER_GPU: std::cell::RefCell<Option<ComputeDevice>> = const { std::cell::RefCell::new(None) };
+}
+
+/// In the browser: WebGPU when asked for and available, otherwise the CPU with the reason recorded. The first
+/// request makes the WebGPU device; later ones get the same device (or the same fallback).
 #[cfg(feature = "webgpu")]
 pub async fn browser(prefer_gpu: bool) -> ComputeDevice {
     run_wasm_constructors();
     if !prefer_gpu {
         return cpu();
     }
-    match Device::wgpu_options().init_async().await {
+    if let Some(d) = BROWSER_GPU.with(|g| g.borrow().clone()) {
+        return d;
+    }
+    let d = match Device::wgpu_options().init_async().await {
         Ok(device) => ComputeDevice { device, label: "webgpu".into(), fallback_reason: None },
         Err(e) => ComputeDevice { fallback_reason: Some(format!("WebGPU unavailable: {e}")), ..cpu() },
-    }
+    };
+    BROWSER_GPU.with(|g| *g.borrow_mut() = Some(d.clone()));
+    d
 }
 
 /// Without WebGPU support compiled in, the browser device is the CPU.
