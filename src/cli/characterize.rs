@@ -37,6 +37,10 @@ pub struct CharacterizeArgs {
     /// Output format: json or text (a table).
     #[arg(long, default_value = "text")]
     format: String,
+    /// Where the network runs: cpu (burn's flex), wgpu (Vulkan/Metal/DX12; build with --features wgpu) or cuda
+    /// (NVIDIA; build with --features cuda).
+    #[arg(long, default_value = "cpu")]
+    device: lauekit::device::DeviceChoice,
 }
 
 /// The image as a frame, errors naming the file.
@@ -98,7 +102,7 @@ pub fn run(a: CharacterizeArgs) -> Result<()> {
     // Cut-outs on the detected pixels; the output keeps the list's own positions.
     let spots: Vec<(f64, f64)> = list.iter().map(|pk| (pk.x - pk.x_dev, pk.y - pk.y_dev)).collect();
     let listed: Vec<(f64, f64)> = list.iter().map(|pk| (pk.x, pk.y)).collect();
-    let device = burn::tensor::Device::flex();
+    let device = lauekit::device::native(a.device)?.device;
     let net = network(a.weights.as_deref(), &device)?;
     let criteria = GoodSpotCriteria { min_sim: a.min_sim, max_offset_px: a.max_offset };
     let t0 = std::time::Instant::now();
