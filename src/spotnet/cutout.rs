@@ -32,17 +32,24 @@ pub fn spot_pixel(x: f64, y: f64) -> (i64, i64) {
 /// Cuts A(s) out of `frame` for the spot at (x, y) (px, LaueTools' convention); s is the nearest pixel.
 pub fn extract_cutout(frame: &Frame, x: f64, y: f64) -> Cutout {
     let centre = spot_pixel(x, y);
-    let mut counts = vec![0.0; CUTOUT * CUTOUT];
-    let mut valid = vec![false; CUTOUT * CUTOUT];
-    // Frame row of cut-out row 0: s_y − 1 (0-based) − 16.
-    let r0 = centre.1 - 1 - HALF as i64;
-    let c0 = centre.0 - 1 - HALF as i64;
-    for u in 0..CUTOUT {
+    let (counts, valid) = read_window(frame, centre, CUTOUT, HALF);
+    Cutout { centre, counts, valid }
+}
+
+/// The `side` × `side` pixels of `frame` around pixel s (LaueTools' convention), s at index (`half`, `half`),
+/// row-major, with a flag per pixel: false (and 0) beyond the frame, on masked pixels and on non-finite values.
+pub fn read_window(frame: &Frame, s: (i64, i64), side: usize, half: usize) -> (Vec<f64>, Vec<bool>) {
+    let mut counts = vec![0.0; side * side];
+    let mut valid = vec![false; side * side];
+    // Frame row of window row 0: s_y − 1 (0-based) − half.
+    let r0 = s.1 - 1 - half as i64;
+    let c0 = s.0 - 1 - half as i64;
+    for u in 0..side {
         let r = r0 + u as i64;
         if r < 0 || r >= frame.rows as i64 {
             continue;
         }
-        for v in 0..CUTOUT {
+        for v in 0..side {
             let c = c0 + v as i64;
             if c < 0 || c >= frame.cols as i64 {
                 continue;
@@ -50,12 +57,12 @@ pub fn extract_cutout(frame: &Frame, x: f64, y: f64) -> Cutout {
             let i = r as usize * frame.cols + c as usize;
             let value = frame.pixels.get(i);
             if value.is_finite() && !frame.is_masked(i) {
-                counts[u * CUTOUT + v] = value;
-                valid[u * CUTOUT + v] = true;
+                counts[u * side + v] = value;
+                valid[u * side + v] = true;
             }
         }
     }
-    Cutout { centre, counts, valid }
+    (counts, valid)
 }
 
 impl Cutout {

@@ -74,27 +74,9 @@ fn crop(window: &[f32], dx: i64, dy: i64) -> (Vec<f64>, Vec<bool>) {
 
 /// Window around the spot at (x, y) (px, LaueTools' convention), NaN beyond the frame or on masked pixels.
 pub fn frame_window(frame: &Frame, x: f64, y: f64) -> Vec<f32> {
-    let (sx, sy) = super::cutout::spot_pixel(x, y);
-    let (r0, c0) = (sy - 1 - WINDOW_HALF as i64, sx - 1 - WINDOW_HALF as i64);
-    let mut out = vec![f32::NAN; WINDOW * WINDOW];
-    for u in 0..WINDOW {
-        let r = r0 + u as i64;
-        if r < 0 || r >= frame.rows as i64 {
-            continue;
-        }
-        for v in 0..WINDOW {
-            let c = c0 + v as i64;
-            if c < 0 || c >= frame.cols as i64 {
-                continue;
-            }
-            let i = r as usize * frame.cols + c as usize;
-            let value = frame.pixels.get(i);
-            if value.is_finite() && !frame.is_masked(i) {
-                out[u * WINDOW + v] = value as f32;
-            }
-        }
-    }
-    out
+    let (counts, valid) =
+        super::cutout::read_window(frame, super::cutout::spot_pixel(x, y), WINDOW, WINDOW_HALF);
+    counts.iter().zip(&valid).map(|(&v, &ok)| if ok { v as f32 } else { f32::NAN }).collect()
 }
 
 /// Samples of the spots at `peaks` of a real frame.
@@ -125,21 +107,8 @@ fn fit_all(windows: Vec<Vec<f32>>, saturation: f64) -> Vec<SpotSample> {
     windows.into_iter().map(|w| SpotSample::from_window(w, saturation)).collect()
 }
 
-/// Applies dihedral transform `k` (0–7) to a vector (row, col) about s.
-fn dihedral(k: u8, a: i64, b: i64) -> (i64, i64) {
-    match k {
-        0 => (a, b),
-        1 => (b, -a),
-        2 => (-a, -b),
-        3 => (-b, a),
-        4 => (a, -b),
-        5 => (-a, b),
-        6 => (b, a),
-        _ => (-b, -a),
-    }
-}
-
-fn dihedral_f(k: u8, a: f64, b: f64) -> (f64, f64) {
+/// Applies dihedral transform `k` (0–7) to a vector (row, col) about s (pixel offsets or sub-pixel ones).
+fn dihedral<T: Copy + std::ops::Neg<Output = T>>(k: u8, a: T, b: T) -> (T, T) {
     match k {
         0 => (a, b),
         1 => (b, -a),
@@ -162,7 +131,7 @@ pub fn augment(s: &SpotSample, k: u8, dx: i64, dy: i64) -> (Vec<f32>, [f32; 5]) 
             w[((a + h) * WINDOW as i64 + b + h) as usize] = s.window[(r * WINDOW as i64 + c) as usize];
         }
     }
-    let (muy, mux) = dihedral_f(k, s.truth.mu_y, s.truth.mu_x);
+    let (muy, mux) = dihedral(k, s.truth.mu_y, s.truth.mu_x);
     let (counts, valid) = crop(&w, dx, dy);
     (min_max(&counts, &valid), s.truth.target_with_offset(mux - dx as f64, muy - dy as f64))
 }
