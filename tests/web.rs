@@ -247,19 +247,24 @@ fn matrix3(a: &[[f64; 3]; 3]) -> nalgebra::Matrix3<f64> {
     nalgebra::Matrix3::from_fn(|r, c| a[r][c])
 }
 
+/// The example's peaks (wasm peak search through the JS surface) and its calibration, as the page passes them.
+fn ge_example_peaks_and_calibration() -> (JsValue, JsValue) {
+    let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).unwrap();
+    let img = lauekit::web::DetectorImage::new(GE_IMAGE, "Ge_blanc_0000.mccd", JsValue::UNDEFINED)
+        .map_err(JsValue::from)
+        .unwrap();
+    let out = img.peak_search(GE_PARAMS, None).map_err(JsValue::from).unwrap();
+    let det = lauekit::web::parse_det(GE_CALIB).map_err(JsValue::from).unwrap();
+    (get(&out, "peaks"), get(&det, "calibration"))
+}
+
 #[wasm_bindgen_test]
 fn wasm_indexing_equals_native_within_budget() {
     use lauekit::crystal::Material;
     use lauekit::geometry::misorientation_deg;
     use serde::Serialize;
     let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).unwrap();
-    let img = lauekit::web::DetectorImage::new(GE_IMAGE, "Ge_blanc_0000.mccd", JsValue::UNDEFINED)
-        .map_err(JsValue::from)
-        .unwrap();
-    let out = img.peak_search(GE_PARAMS, None).map_err(JsValue::from).unwrap();
-    let peaks = get(&out, "peaks");
-    let det = lauekit::web::parse_det(GE_CALIB).map_err(JsValue::from).unwrap();
-    let calib = get(&det, "calibration");
+    let (peaks, calib) = ge_example_peaks_and_calibration();
     let materials = serde_wasm_bindgen::to_value(&["Ge"]).unwrap();
     let golden: GoldenIndex = serde_json::from_str(GE_INDEX_GOLDEN).unwrap();
 
@@ -344,13 +349,7 @@ fn wasm_lauenn_indexing_equals_native_within_budget() {
     use lauekit::crystal::Material;
     use lauekit::geometry::misorientation_deg;
     let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).unwrap();
-    let img = lauekit::web::DetectorImage::new(GE_IMAGE, "Ge_blanc_0000.mccd", JsValue::UNDEFINED)
-        .map_err(JsValue::from)
-        .unwrap();
-    let out = img.peak_search(GE_PARAMS, None).map_err(JsValue::from).unwrap();
-    let peaks = get(&out, "peaks");
-    let det = lauekit::web::parse_det(GE_CALIB).map_err(JsValue::from).unwrap();
-    let calib = get(&det, "calibration");
+    let (peaks, calib) = ge_example_peaks_and_calibration();
     let golden: GoldenIndex = serde_json::from_str(GE_NN_GOLDEN).unwrap();
 
     let t0 = now_ms();

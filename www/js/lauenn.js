@@ -5,6 +5,8 @@
 // Models are loaded into the peak-search worker (peaks-worker.js, message 'load-model') which indexes with them;
 // this module only keeps their bytes (to save trained ones) and what they are (info from the wasm side).
 
+import { clearedPlot } from './plotcanvas.js';
+
 const MODELS_URL = new URL('../models/', import.meta.url);
 
 export class LaueNN {
@@ -347,15 +349,7 @@ export class LaueNN {
   /** The training loss per mini-batch (left axis, log scale) and the validation accuracy per epoch (right axis). */
   drawCurve(done = null) {
     const t = this.training || done;
-    const c = this.$('train-curve');
-    const dpr = window.devicePixelRatio || 1;
-    const w = c.clientWidth || 320;
-    const h = c.clientHeight || 140;
-    c.width = Math.round(w * dpr);
-    c.height = Math.round(h * dpr);
-    const g = c.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, h);
+    const { g, w, h } = clearedPlot(this.$('train-curve'), 320, 140);
     if (!t) return;
     const pad = { l: 34, r: 34, t: 8, b: 18 };
     const pw = w - pad.l - pad.r;

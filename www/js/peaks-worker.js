@@ -21,22 +21,11 @@
 import init, {
   DetectorImage, HklModelHandle, characterize_cutouts, index_peaks, index_peaks_nn,
 } from '../../pkg/lauekit.js';
+import { bootWorker, messageOf } from './worker-boot.js';
 
 const images = new Map(); // id → DetectorImage
 const models = new Map(); // key → HklModelHandle (LaueNN models, ready or trained in the page)
-const booted = init().then(
-  () => { self.postMessage({ type: 'ready' }); },
-  (e) => {
-    self.postMessage({ type: 'boot-error', message: messageOf(e) });
-    throw e;
-  },
-);
-
-function messageOf(e) {
-  if (e == null) return 'unknown error';
-  if (typeof e === 'string') return e;
-  return e.message || String(e);
-}
+const booted = bootWorker(init);
 
 self.onmessage = async (ev) => {
   const msg = ev.data;

@@ -2,6 +2,8 @@
 // worker on the current image's peaks (CPU, or WebGPU when the browser has it), the spots coloured by their
 // similarity to a Gaussian (dashed: not "good"), editable good-spot thresholds, histograms of the descriptors.
 
+import { clearedPlot } from './plotcanvas.js';
+
 /** Sim → colour: red (0) → amber (0.5) → green (1). */
 export function simColor(sim) {
   const s = Math.max(0, Math.min(1, sim));
@@ -149,15 +151,7 @@ export class SpotQuality {
   }
 
   drawHistograms(rows) {
-    const c = this.$('quality-hist');
-    const dpr = window.devicePixelRatio || 1;
-    const w = c.clientWidth || 300;
-    const h = c.clientHeight || 120;
-    c.width = Math.round(w * dpr);
-    c.height = Math.round(h * dpr);
-    const g = c.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, h);
+    const { g, w, h } = clearedPlot(this.$('quality-hist'), 300, 120);
     if (!rows || rows.length === 0) return;
     const panels = [
       { label: 'Sim', lo: 0, hi: 1, get: (r) => r.d.sim, mark: this.criteria().min_sim },

@@ -10,20 +10,9 @@
 //               {type: 'train-error', job, message}
 
 import init, { train_hkl_model } from '../../pkg/lauekit.js';
+import { bootWorker, messageOf } from './worker-boot.js';
 
-const booted = init().then(
-  () => { self.postMessage({ type: 'ready' }); },
-  (e) => {
-    self.postMessage({ type: 'boot-error', message: messageOf(e) });
-    throw e;
-  },
-);
-
-function messageOf(e) {
-  if (e == null) return 'unknown error';
-  if (typeof e === 'string') return e;
-  return e.message || String(e);
-}
+const booted = bootWorker(init);
 
 self.onmessage = async (ev) => {
   const msg = ev.data;
