@@ -3,9 +3,8 @@
 //! tensor), then [`decode_outputs`] on the floats read back (`into_data_async` on WebGPU). [`characterize`]
 //! chains them synchronously (CPU devices).
 
-use burn::module::Module;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::store::{BurnpackStore, FloatCastAdapter, ModuleSnapshot};
+use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
 
 use super::cutout::{CUTOUT, extract_cutout};
 use super::descriptors::{Descriptors, GoodSpotCriteria, decode_outputs};
@@ -21,14 +20,41 @@ pub fn spotnet_bytes() -> &'static [u8] {
     SPOTNET_BPK
 }
 
-/// A network from burnpack bytes, on `device`.
+/// Burnpack metadata key holding the network's shape ([`SpotNetConfig`] as JSON).
+pub const CONFIG_KEY: &str = "lauekit.spotnet.config";
+
+/// The shape recorded in burnpack bytes; weights without the key are the paper's network (the format of
+/// the first shipped weights).
+pub fn spotnet_config(bytes: &[u8]) -> Result<SpotNetConfig> {
+    let err = |e: String| LaueError::InvalidSettings(format!("spot network weights: {e}"));
+    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| err(format!("not a burnpack file ({e})")))?;
+    let cfg = match reader.metadata().get(CONFIG_KEY) {
+        Some(json) => serde_json::from_str::<SpotNetConfig>(json)
+            .map_err(|e| err(format!("{CONFIG_KEY} '{json}': {e}")))?,
+        None => SpotNetConfig::paper(),
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// A network from burnpack bytes (any float width; computed in f32), on `device`.
 pub fn load_spotnet(bytes: &[u8], device: &Device) -> Result<SpotNet> {
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+    let cfg = spotnet_config(bytes)?;
+    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())))
+        .with_from_adapter(FloatCastAdapter::to(DType::F32));
+    let mut net = cfg.init(device);
+    let applied = net
+        .load_from(&mut store)
         .map_err(|e| LaueError::InvalidSettings(format!("spot network weights: {e}")))?;
-    SpotNetConfig::default()
-        .init(device)
-        .try_load_record(record)
-        .map_err(|e| LaueError::InvalidSettings(format!("spot network weights: {e}")))
+    if !applied.errors.is_empty() || !applied.missing.is_empty() {
+        return Err(LaueError::InvalidSettings(format!(
+            "spot network weights do not fit the {cfg:?} network ({} errors, {} missing tensors)",
+            applied.errors.len(),
+            applied.missing.len()
+        )));
+    }
+    Ok(net)
 }
 
 /// The shipped network on `device`.
@@ -36,14 +62,13 @@ pub fn embedded_spotnet(device: &Device) -> Result<SpotNet> {
     load_spotnet(SPOTNET_BPK, device)
 }
 
-/// The network's weights as burnpack bytes.
-pub fn spotnet_to_bytes(net: &SpotNet) -> Result<Vec<u8>> {
-    let bytes = net
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| LaueError::InvalidSettings(format!("saving the spot network: {e}")))?;
-    Ok(bytes.to_vec())
+/// The network's weights as burnpack bytes (f32), with its shape in the metadata.
+pub fn spotnet_to_bytes(net: &SpotNet, config: &SpotNetConfig) -> Result<Vec<u8>> {
+    let err = |e: String| LaueError::InvalidSettings(format!("saving the spot network: {e}"));
+    let json = serde_json::to_string(config).map_err(|e| err(e.to_string()))?;
+    let mut store = BurnpackStore::from_bytes(None).metadata(CONFIG_KEY, json);
+    net.save_into(&mut store).map_err(|e| err(e.to_string()))?;
+    Ok(store.get_bytes().map_err(|e| err(e.to_string()))?.to_vec())
 }
 
 /// Input batch `[n, 1, 32, 32]` of the spots at `peaks` (x, y in px, LaueTools' convention) and the
