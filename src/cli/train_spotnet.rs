@@ -7,11 +7,11 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lauekit::io::{ReadOptions, read_image};
-use lauekit::peaks::{PeakSearchParams, peak_search};
+use lauekit::peaks::PeakSearchParams;
 use lauekit::spotnet::train::{
-    SpotMetrics, SpotSample, SpotTrainSettings, bin_counts, frame_samples, synthetic_samples, train_spotnet,
+    SpotMetrics, SpotSample, SpotTrainSettings, bin_counts, search_samples, synthetic_samples, train_spotnet,
 };
-use lauekit::spotnet::{GoodSpotCriteria, SpotNet, infer::spotnet_to_bytes};
+use lauekit::spotnet::{GoodSpotCriteria, SpotNet, SpotNetConfig, infer::spotnet_to_bytes};
 
 #[derive(Args)]
 pub struct TrainSpotnetArgs {
@@ -30,13 +30,33 @@ pub struct TrainSpotnetArgs {
     /// Peak-search threshold factor for the training/test spots (low, so that bad spots are included).
     #[arg(long, default_value_t = 0.5)]
     pub threshold_factor: f64,
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 30)]
     pub epochs: usize,
-    /// Samples drawn per Sim bin (12 bins) per epoch.
-    #[arg(long, default_value_t = 250)]
+    /// Samples drawn per Sim bin (12 bins) per epoch (the paper's 2000).
+    #[arg(long, default_value_t = 2000)]
     pub per_bin: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Learning rate of the first batch (Adam); it decays along a half cosine to --final-lr.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 1e-5)]
+    pub final_lr: f64,
+    /// Channel widths of the three convolution blocks (shipped: 16,32,64; the paper's: 32,64,128).
+    #[arg(long, value_delimiter = ',', default_values_t = [16, 32, 64])]
+    pub channels: Vec<usize>,
+    /// Space-to-depth factor of the stem: 4 (shipped: 16 channels of 8 × 8 px), 2, or 1 (none, the paper's).
+    #[arg(long, default_value_t = 4)]
+    pub stem: usize,
+    /// Weight of the two position outputs in the loss (1 = plain mean absolute error).
+    #[arg(long, default_value_t = 1.0)]
+    pub pos_weight: f64,
+    /// Share of training draws shifted by up to ±2 px (the others by up to ±1 px).
+    #[arg(long, default_value_t = 0.2)]
+    pub wide_shift_share: f64,
+    /// Share of training draws not shifted at all (the shifts above apply to the others).
+    #[arg(long, default_value_t = 0.5)]
+    pub unshifted_share: f64,
     /// Output weights (burnpack).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -45,21 +65,15 @@ pub struct TrainSpotnetArgs {
     pub report: Option<PathBuf>,
 }
 
-/// Samples of the peaks of an image at the lowered threshold, with no fit rejection, on their detected
-/// pixels.
+/// Samples of the peaks of an image at the lowered threshold (its folder's `peaksearch.json`), bad ones included.
 fn image_samples(image: &Path, factor: f64) -> Result<Vec<SpotSample>> {
     let bytes = std::fs::read(image).with_context(|| format!("{}: cannot read", image.display()))?;
     let frame = read_image(&bytes, &image.display().to_string(), &ReadOptions::default())?;
     let pfile = image.parent().unwrap_or(Path::new(".")).join("peaksearch.json");
     let text =
         std::fs::read_to_string(&pfile).with_context(|| format!("{}: cannot read", pfile.display()))?;
-    let mut p = PeakSearchParams::from_json(&text, &pfile.display().to_string())?;
-    p.intensity_threshold *= factor;
-    p.fit_pixel_dev = 1e3;
-    p.peak_size_range = (0.0, 1e3);
-    let list = peak_search(&frame, &p).with_context(|| format!("{}: peak search", image.display()))?;
-    let spots: Vec<(f64, f64)> = list.peaks.iter().map(|pk| (pk.x - pk.x_dev, pk.y - pk.y_dev)).collect();
-    Ok(frame_samples(&frame, &spots, p.saturation_value))
+    let p = PeakSearchParams::from_json(&text, &pfile.display().to_string())?;
+    search_samples(&frame, &p, factor).with_context(|| format!("{}: peak search", image.display()))
 }
 
 pub fn print_metrics(label: &str, m: &SpotMetrics) {
@@ -128,10 +142,23 @@ fn train_once(
 }
 
 pub fn run(a: TrainSpotnetArgs) -> Result<()> {
+    if a.channels.len() != 3 || a.channels.contains(&0) {
+        bail!("--channels {:?}: three positive widths are needed, e.g. 32,64,128", a.channels);
+    }
     let settings = SpotTrainSettings {
         epochs: a.epochs,
         per_bin: a.per_bin,
         seed: a.seed,
+        learning_rate: a.lr,
+        final_learning_rate: a.final_lr,
+        network: SpotNetConfig {
+            stem: a.stem,
+            channels: [a.channels[0], a.channels[1], a.channels[2]],
+            ..SpotNetConfig::default()
+        },
+        pos_weight: a.pos_weight,
+        wide_shift_share: a.wide_shift_share,
+        unshifted_share: a.unshifted_share,
         ..SpotTrainSettings::default()
     };
     let t0 = std::time::Instant::now();
@@ -186,7 +213,7 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
         if !a.cross_validate
             && let Some(o) = &a.output
         {
-            std::fs::write(o, spotnet_to_bytes(&net)?)
+            std::fs::write(o, spotnet_to_bytes(&net, &settings.network)?)
                 .with_context(|| format!("{}: cannot write", o.display()))?;
             eprintln!("weights written to {}", o.display());
         }

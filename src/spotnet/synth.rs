@@ -59,15 +59,21 @@ pub fn render_window(kind: SpotKind, rng: &mut impl Rng) -> Vec<f32> {
     let background = log_uniform(rng, 20.0, 3000.0);
     let read_noise = rng.random_range(1.0..10.0);
     // Amplitude from a signal-to-noise ratio against the background's shot noise.
-    let snr = log_uniform(rng, 0.5, 400.0);
+    // Up to the brightest spots of a reference crystal (Ge_blanc: peak / √background ≈ 3000).
+    let snr = log_uniform(rng, 0.5, 3000.0);
     let amp = snr * (background + read_noise * read_noise).sqrt();
     let c = WINDOW_HALF as f64;
     let mut blobs = Vec::new();
-    let (x, y) = (c + rng.random_range(-1.5..1.5), c + rng.random_range(-1.5..1.5));
+    // Three in four spots have their centre within ±0.6 px of s, as a peak search's brightest pixel
+    // does; the others up to ±1.5 px off.
+    let reach = if rng.random_bool(0.75) { 0.6 } else { 1.5 };
+    let (x, y) = (c + rng.random_range(-reach..reach), c + rng.random_range(-reach..reach));
     let theta = rng.random_range(0.0..std::f64::consts::PI);
     match kind {
         SpotKind::Round | SpotKind::Doublet | SpotKind::Saturated => {
-            let s = rng.random_range(0.5..2.5);
+            // Log-uniform: sharp spots (σ ≈ 0.6–0.9 px, as a good crystal on a MarCCD gives) are as frequent as
+            // broad ones.
+            let s = log_uniform(rng, 0.5, 2.5);
             let amp =
                 if kind == SpotKind::Saturated { SYNTH_SATURATION * rng.random_range(1.1..4.0) } else { amp };
             blobs.push(Blob { x, y, s1: s * rng.random_range(0.85..1.15), s2: s, theta, amp });
@@ -86,7 +92,7 @@ pub fn render_window(kind: SpotKind, rng: &mut impl Rng) -> Vec<f32> {
             }
         }
         SpotKind::Elongated => {
-            let s = rng.random_range(0.5..2.0);
+            let s = log_uniform(rng, 0.5, 2.0);
             blobs.push(Blob { x, y, s1: s, s2: s * rng.random_range(1.3..4.0), theta, amp });
         }
         SpotKind::Streak => {

@@ -3,10 +3,11 @@
 //! A [`SpotSample`] is a 37 × 37 window of counts around s (from a real image or [`super::synth`]) with
 //! the ground truth of its central 32 × 32 cut-out ([`super::truth`]). Each epoch draws the same number of
 //! samples from each of 12 Sim bins of width 1/12 (with replacement where a bin is short), so that Sim is
-//! uniform, and augments each draw: one of the 8 rotations/reflections about s, then a shift of s by up to
-//! ±2 px on each axis, with μ (hence Pos*) transformed and shifted alike (Sim, Asp and Area are kept).
-//! Loss: mean absolute error; Adam (lr 1e-3), mini-batches of 32 (the paper's). Test sets are whole images
-//! left out of training.
+//! uniform, and augments each draw: one of the 8 rotations/reflections about s, then (for half of the draws)
+//! a shift of s by up to ±1 px on each axis (±2 px for a fifth of those), with μ (hence Pos*) transformed and
+//! shifted alike (Sim, Asp and Area are kept). Loss: mean absolute error; Adam from a learning rate of 1e-3
+//! decaying along a half cosine to 1e-5, mini-batches of 32 (the paper's). Test sets are whole images left
+//! out of training.
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
@@ -24,6 +25,7 @@ use super::synth::{SYNTH_SATURATION, WINDOW, WINDOW_HALF, random_kind, render_wi
 use super::truth::{AREA_FULL, POS_RANGE, SpotTruth, fit_window, pos_star};
 use crate::error::{LaueError, Result};
 use crate::io::Frame;
+use crate::peaks::{PeakSearchParams, peak_search};
 
 /// Number of Sim bins the training draws evenly from.
 pub const SIM_BINS: usize = 12;
@@ -85,6 +87,31 @@ pub fn frame_samples(frame: &Frame, peaks: &[(f64, f64)], saturation: f64) -> Ve
     fit_all(windows, saturation)
 }
 
+/// Samples of a real frame's spots for training and testing: its peaks found with `params`, and those found at
+/// `factor` × their IntensityThreshold with no fit rejection (FitPixelDev and PeakSizeRange opened) so that bad
+/// spots are included, on their detected pixels, each pixel once. (The second search alone misses many of the
+/// first's spots: with the rejection opened, fits of weak neighbours wander onto a bright spot and the
+/// duplicate removal keeps theirs.)
+pub fn search_samples(frame: &Frame, params: &PeakSearchParams, factor: f64) -> Result<Vec<SpotSample>> {
+    let mut low = params.clone();
+    low.intensity_threshold *= factor;
+    low.fit_pixel_dev = 1e3;
+    low.peak_size_range = (0.0, 1e3);
+    let mut pixels: Vec<(i64, i64)> = Vec::new();
+    let mut spots: Vec<(f64, f64)> = Vec::new();
+    for p in [params, &low] {
+        for pk in peak_search(frame, p)?.peaks {
+            let at = (pk.x - pk.x_dev, pk.y - pk.y_dev);
+            let s = super::cutout::spot_pixel(at.0, at.1);
+            if !pixels.contains(&s) {
+                pixels.push(s);
+                spots.push(at);
+            }
+        }
+    }
+    Ok(frame_samples(frame, &spots, params.saturation_value))
+}
+
 /// `n` synthetic samples from `seed`.
 pub fn synthetic_samples(n: usize, seed: u64) -> Vec<SpotSample> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -143,14 +170,39 @@ pub struct SpotTrainSettings {
     /// samples drawn per Sim bin per epoch (the paper: 2000)
     pub per_bin: usize,
     pub batch_size: usize,
+    /// learning rate of the first batch; it decays along a half cosine to `final_learning_rate` at the
+    /// last batch (a constant rate left the position outputs swinging from epoch to epoch)
     pub learning_rate: f64,
+    pub final_learning_rate: f64,
     /// seeds the weights, the draws and the augmentation
     pub seed: u64,
+    /// the network's shape (the shipped one by default; [`SpotNetConfig::paper`] for the paper's)
+    pub network: SpotNetConfig,
+    /// weight of the two Pos* outputs in the (otherwise mean absolute) loss: the position is wanted to
+    /// 0.02 in Pos* units (0.044 px), finer than the other outputs
+    pub pos_weight: f64,
+    /// share of draws shifted by up to ±2 px per axis; the others by up to ±1 px (real spots' s is their
+    /// brightest pixel, so their centres are within about ±0.7 px of it)
+    pub wide_shift_share: f64,
+    /// share of draws not shifted at all (drawn before the two above): the real test spots sit within ±0.6 px
+    /// of s, and training mostly on shifted copies left the position 30 % less precise there
+    pub unshifted_share: f64,
 }
 
 impl Default for SpotTrainSettings {
     fn default() -> Self {
-        SpotTrainSettings { epochs: 6, per_bin: 250, batch_size: 32, learning_rate: 1e-3, seed: 1 }
+        SpotTrainSettings {
+            epochs: 30,
+            per_bin: 2000,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            final_learning_rate: 1e-5,
+            seed: 1,
+            network: SpotNetConfig::default(),
+            pos_weight: 1.0,
+            wide_shift_share: 0.2,
+            unshifted_share: 0.5,
+        }
     }
 }
 
@@ -287,9 +339,17 @@ pub fn train_spotnet(
     let start = now();
     let ad = device.clone().autodiff();
     ad.seed(settings.seed);
-    let mut net = SpotNetConfig::default().init(&ad);
+    settings.network.validate()?;
+    let mut net = settings.network.init(&ad);
     let mut optim = AdamConfig::new().with_epsilon(1e-7).init();
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed ^ 0x5107);
+    let active_bins = bins.iter().filter(|b| !b.is_empty()).count();
+    let total_steps = settings.epochs * (active_bins * settings.per_bin).div_ceil(settings.batch_size);
+    let mut step = 0usize;
+    // Normalised so that the loss stays a mean absolute error when all weights are 1.
+    let pw = settings.pos_weight as f32;
+    let norm = 5.0 / (3.0 + 2.0 * pw);
+    let loss_weights = [norm, pw * norm, pw * norm, norm, norm];
     for epoch in 1..=settings.epochs {
         let mut draw: Vec<usize> = Vec::with_capacity(SIM_BINS * settings.per_bin);
         for b in bins.iter().filter(|b| !b.is_empty()) {
@@ -307,18 +367,28 @@ pub fn train_spotnet(
             let mut y = Vec::with_capacity(chunk.len() * 5);
             for &i in chunk {
                 let k = rng.random_range(0..8u8);
-                let (dx, dy) = (rng.random_range(-2..=2), rng.random_range(-2..=2));
+                let r = if rng.random_bool(settings.unshifted_share.clamp(0.0, 1.0)) {
+                    0
+                } else if rng.random_bool(settings.wide_shift_share.clamp(0.0, 1.0)) {
+                    2
+                } else {
+                    1
+                };
+                let (dx, dy) = (rng.random_range(-r..=r), rng.random_range(-r..=r));
                 let (input, target) = augment(&train[i], k, dx, dy);
                 x.extend(input);
                 y.extend(target);
             }
             let xt = batch_tensor(x, chunk.len(), &ad);
             let yt = Tensor::<2>::from_data(TensorData::new(y, [chunk.len(), 5]), &ad);
-            let loss = (net.forward(xt) - yt).abs().mean();
+            let w = Tensor::<2>::from_data(TensorData::new(loss_weights.to_vec(), [1, 5]), &ad);
+            let loss = ((net.forward(xt) - yt).abs() * w).mean();
             loss_sum += loss.clone().detach().into_data().iter::<f64>().next().unwrap_or(f64::NAN)
                 * chunk.len() as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = optim.step(settings.learning_rate, net, grads);
+            let lr = cosine_rate(settings.learning_rate, settings.final_learning_rate, step, total_steps);
+            net = optim.step(lr, net, grads);
+            step += 1;
             on_batch(bi + 1, n_batches);
         }
         let test_metrics = if test.is_empty() {
@@ -335,6 +405,12 @@ pub fn train_spotnet(
         });
     }
     Ok(net.valid())
+}
+
+/// Learning rate at `step` of `total`: half a cosine from `first` down to `last`.
+pub fn cosine_rate(first: f64, last: f64, step: usize, total: usize) -> f64 {
+    let t = if total > 1 { step.min(total - 1) as f64 / (total - 1) as f64 } else { 1.0 };
+    last + 0.5 * (first - last) * (1.0 + (std::f64::consts::PI * t).cos())
 }
 
 /// Counts of samples per Sim bin.
@@ -381,6 +457,13 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn learning_rate_decays_from_first_to_last() {
+        assert!((cosine_rate(1e-3, 1e-5, 0, 101) - 1e-3).abs() < 1e-15);
+        assert!((cosine_rate(1e-3, 1e-5, 50, 101) - 5.05e-4).abs() < 1e-12);
+        assert!((cosine_rate(1e-3, 1e-5, 100, 101) - 1e-5).abs() < 1e-15);
     }
 
     #[test]
