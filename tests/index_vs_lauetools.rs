@@ -121,6 +121,43 @@ fn ge_blanc_our_peak_search() {
     check_ge_blanc(&spots, "Ge_blanc, lauekit peaks");
 }
 
+/// The pipeline with the spot network's positions (issue 5): the good spots of Ge_blanc (the image the shipped
+/// network was not trained on) take the CNN's position, the others keep the fit's; the grain is LaueTools' within
+/// 0.01° and the pixel residuals are no larger than with the fitted positions.
+#[test]
+fn ge_blanc_at_the_spot_network_positions() {
+    use lauekit::spotnet::{
+        GoodSpotCriteria, PositionSource, characterize, embedded_spotnet, use_cnn_positions,
+    };
+    let det = DetFile::parse(&text("real/Ge_blanc/calibGe111.det"), "calibGe111.det").unwrap();
+    let image = "real/Ge_blanc/Ge_blanc_0000.mccd";
+    let frame = read_image(&std::fs::read(shared(image)).unwrap(), image, &ReadOptions::default()).unwrap();
+    let p = PeakSearchParams::from_json(&text("real/Ge_blanc/peaksearch.json"), "peaksearch.json").unwrap();
+    let fitted = peak_search(&frame, &p).unwrap().peaks;
+    let device = lauekit::device::cpu().device;
+    let net = embedded_spotnet(&device).unwrap();
+    let at: Vec<(f64, f64)> = fitted.iter().map(|p| (p.x - p.x_dev, p.y - p.y_dev)).collect();
+    let d = characterize(&frame, &at, &net, &device, &GoodSpotCriteria::default());
+    let mut moved = fitted.clone();
+    let report = use_cnn_positions(&mut moved, &d).unwrap();
+    println!("{report}");
+    assert_eq!(report.source, PositionSource::Cnn);
+    assert_eq!(report.from_cnn + report.from_fit, 97);
+    assert!(report.from_cnn >= 70, "{report}");
+    // Moved peaks stay within 0.2 px of the fit (both estimate the same centre); the others did not move.
+    for ((a, b), d) in moved.iter().zip(&fitted).zip(&d) {
+        let shift = ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt();
+        if d.good { assert!(shift < 0.2, "a good spot moved {shift} px") } else { assert_eq!(shift, 0.0) }
+    }
+    check_ge_blanc(&spots_from_peaks(&moved, &det.calibration), "Ge_blanc, spot-network positions");
+    let exp = ge_blanc_experiment();
+    let (with_fit, _) = run(&spots_from_peaks(&fitted, &det.calibration), &["Ge"], &exp, 1);
+    let (with_cnn, _) = run(&spots_from_peaks(&moved, &det.calibration), &["Ge"], &exp, 1);
+    let (rf, rc) = (with_fit.grains[0].rms_px, with_cnn.grains[0].rms_px);
+    println!("rms: fitted positions {rf:.4} px, spot-network positions {rc:.4} px");
+    assert!(rc <= rf + 0.005, "rms {rc} px at the CNN positions vs {rf} px at the fitted ones");
+}
+
 #[test]
 fn ge_scmos_four_grains() {
     let rel = "real/Ge_sCMOS/img_Ge_sCMOS_0000_181peaks.cor";

@@ -15,6 +15,9 @@ use lauekit::index::{
 use lauekit::io::peaklist::{read_cor, read_dat};
 use lauekit::io::{DetFile, ReadOptions, read_image};
 use lauekit::peaks::{PeakSearchParams, peak_search};
+use lauekit::spotnet::{
+    GoodSpotCriteria, PositionReport, PositionSource, characterize, embedded_spotnet, use_cnn_positions,
+};
 use serde_json::json;
 
 #[derive(Args, Debug)]
@@ -54,6 +57,10 @@ pub struct IndexArgs {
     /// Image input: peak-search settings (JSON of LaueTools PeakSearch keyword arguments).
     #[arg(long)]
     params: Option<PathBuf>,
+    /// Image input: peak positions given to indexing — fit (the peak search's Gaussian fit) or cnn (the spot
+    /// network's, for the spots it calls good; the others keep the fit).
+    #[arg(long, default_value = "fit")]
+    positions: PositionSource,
     /// Output .fit (grain k > 0 goes to NAME_g<k>.fit).
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -66,14 +73,17 @@ fn read(p: &Path) -> Result<String> {
     std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
 }
 
-/// The spots and the calibration of the input.
-fn load(a: &IndexArgs) -> Result<(Vec<ExperimentalSpot>, Calibration, String)> {
+/// The spots, the calibration of the input and where the positions came from.
+fn load(a: &IndexArgs) -> Result<(Vec<ExperimentalSpot>, Calibration, String, PositionReport)> {
     let name = a.input.display().to_string();
     let det = match &a.calib {
         Some(p) => Some(DetFile::parse(&read(p)?, &p.display().to_string())?),
         None => None,
     };
     let ext = a.input.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if a.positions == PositionSource::Cnn && (ext == "cor" || ext == "dat") {
+        bail!("{name}: --positions cnn needs the image (the network looks at the pixels), not a peak list");
+    }
     match ext.as_str() {
         "cor" => {
             let cor = read_cor(&read(&a.input)?, &name)?;
@@ -85,18 +95,21 @@ fn load(a: &IndexArgs) -> Result<(Vec<ExperimentalSpot>, Calibration, String)> {
                         .iter()
                         .map(|p| ExperimentalSpot::from_pixel(p.x, p.y, p.intensity, &d.calibration))
                         .collect();
-                    Ok((s, d.calibration, ccd(&d)))
+                    let n = cor.peaks.len();
+                    Ok((s, d.calibration, ccd(&d), PositionReport::fit(n)))
                 }
                 None => {
                     let cal = cor.calibration(&name)?;
-                    Ok((spots_from_cor(&cor), cal, cor.get("CCDLabel").unwrap_or("").to_string()))
+                    let label = cor.get("CCDLabel").unwrap_or("").to_string();
+                    Ok((spots_from_cor(&cor), cal, label, PositionReport::fit(cor.peaks.len())))
                 }
             }
         }
         "dat" => {
             let d = det.context("a .dat peak list needs --calib FILE.det")?;
             let peaks = read_dat(&read(&a.input)?, &name)?;
-            Ok((spots_from_peaks(&peaks, &d.calibration), d.calibration, ccd(&d)))
+            let report = PositionReport::fit(peaks.len());
+            Ok((spots_from_peaks(&peaks, &d.calibration), d.calibration, ccd(&d), report))
         }
         _ => {
             let d = det.context("an image needs --calib FILE.det")?;
@@ -106,8 +119,20 @@ fn load(a: &IndexArgs) -> Result<(Vec<ExperimentalSpot>, Calibration, String)> {
             };
             let bytes = std::fs::read(&a.input).with_context(|| format!("{name}: cannot read"))?;
             let frame = read_image(&bytes, &name, &ReadOptions::default())?;
-            let list = peak_search(&frame, &params).with_context(|| format!("{name}: peak search"))?;
-            Ok((spots_from_peaks(&list.peaks, &d.calibration), d.calibration, ccd(&d)))
+            let mut peaks =
+                peak_search(&frame, &params).with_context(|| format!("{name}: peak search"))?.peaks;
+            let report = match a.positions {
+                PositionSource::Fit => PositionReport::fit(peaks.len()),
+                PositionSource::Cnn => {
+                    // Cut-outs on the detected pixels, as the network was trained.
+                    let device = lauekit::device::cpu().device;
+                    let net = embedded_spotnet(&device)?;
+                    let at: Vec<(f64, f64)> = peaks.iter().map(|p| (p.x - p.x_dev, p.y - p.y_dev)).collect();
+                    let d = characterize(&frame, &at, &net, &device, &GoodSpotCriteria::default());
+                    use_cnn_positions(&mut peaks, &d)?
+                }
+            };
+            Ok((spots_from_peaks(&peaks, &d.calibration), d.calibration, ccd(&d), report))
         }
     }
 }
@@ -137,7 +162,7 @@ pub fn run(a: IndexArgs) -> Result<()> {
         (None, Some(m)) => m.meta.materials.clone(),
         (None, None) => bail!("--material is required with --method lut"),
     };
-    let (spots, calibration, ccd_label) = load(&a)?;
+    let (spots, calibration, ccd_label, positions) = load(&a)?;
     let exp = Experiment { calibration, emin_kev: a.emin, emax_kev: a.emax };
     let settings = IndexSettings {
         nbgrainstofind: a.grains,
@@ -156,7 +181,9 @@ pub fn run(a: IndexArgs) -> Result<()> {
         write_fits(out, &result, &spots, &calibration, &a.input.display().to_string(), &ccd_label)?;
     }
     if a.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&to_json(&result, seconds))?);
+        let mut j = to_json(&result, seconds);
+        j["positions"] = serde_json::to_value(positions)?;
+        println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
         for (k, g) in result.grains.iter().enumerate() {
             println!(
@@ -173,6 +200,7 @@ pub fn run(a: IndexArgs) -> Result<()> {
             }
         }
         println!("{} of {} spots unindexed; {:.1} ms", result.unindexed.len(), spots.len(), seconds * 1e3);
+        println!("{positions}");
     }
     Ok(())
 }

@@ -8,7 +8,8 @@
 //!
 //! Stages, top-down: [`cutout`] (extraction, edge padding, normalisation) → [`model`] (the burn module
 //! [`SpotNet`]) → [`infer`] (batched inference over an image's spots, in two layers so the browser can
-//! await GPU reads) → [`descriptors`] (output floats → [`Descriptors`]). [`synth`] renders synthetic
+//! await GPU reads) → [`descriptors`] (output floats → [`Descriptors`]) → [`positions`] (the network's
+//! positions for indexing instead of the fit's). [`synth`] renders synthetic
 //! spots and [`train`] builds the training set and trains. No file access here: the module compiles for
 //! wasm32; the only parallel code is native-only.
 
@@ -16,6 +17,7 @@ pub mod cutout;
 pub mod descriptors;
 pub mod infer;
 pub mod model;
+pub mod positions;
 pub mod synth;
 pub mod train;
 pub mod truth;
@@ -24,4 +26,5 @@ pub use cutout::{CUTOUT, Cutout, extract_cutout};
 pub use descriptors::{Descriptors, GoodSpotCriteria, decode_outputs};
 pub use infer::{characterize, embedded_spotnet, forward, input_batch, load_spotnet, spotnet_bytes};
 pub use model::{SpotNet, SpotNetConfig};
+pub use positions::{PositionReport, PositionSource, use_cnn_positions};
 pub use truth::{SpotTruth, fit_truth};

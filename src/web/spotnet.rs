@@ -139,3 +139,20 @@ pub async fn characterize_cutouts(
         elapsed_ms: js_sys::Date::now() - t0,
     })
 }
+
+#[derive(Serialize)]
+struct PositionsOutput {
+    peaks: Vec<crate::peaks::Peak>,
+    positions: crate::spotnet::PositionReport,
+}
+
+/// The peaks (`peak_search`'s objects) moved to the spot network's positions where `descriptors` (one per peak,
+/// in order, `good` as the page judges it now) call them good; the others keep the fitted position. Returns
+/// `{peaks, positions: {source: "cnn", from_cnn, from_fit}}`, for indexing with the network's positions.
+#[wasm_bindgen]
+pub fn cnn_positions(peaks: JsValue, descriptors: JsValue) -> Result<JsValue, JsError> {
+    let mut peaks: Vec<crate::peaks::Peak> = from_js(peaks, "peaks")?;
+    let descriptors: Vec<Descriptors> = from_js(descriptors, "spot descriptors")?;
+    let positions = crate::spotnet::use_cnn_positions(&mut peaks, &descriptors).map_err(err)?;
+    to_js(&PositionsOutput { peaks, positions })
+}

@@ -459,6 +459,30 @@ async function main() {
     await page.locator('#quality-panel').screenshot({ path: path.join(OUT_DIR, 'quality-panel.png') });
     await page.locator('#image-canvas').screenshot({ path: path.join(OUT_DIR, 'quality-image.png') });
 
+    // 10a'. Indexing at the spot network's positions: the good spots take the CNN's position, the others keep
+    // the fit's; the status says which were used and the grain is the same Ge grain.
+    await page.selectOption('#index-positions', 'cnn');
+    const runsCnn = await page.evaluate(() => window.lauekitPeaks.indexRuns);
+    await page.click('#run-index');
+    await page.waitForFunction((n) => window.lauekitPeaks.indexRuns > n || !document.getElementById('peaks-error').hidden,
+      runsCnn, { timeout: WAIT_MS });
+    const errCnn = await errorText(page);
+    if (errCnn) throw new Error(`indexing at the CNN positions failed: ${errCnn}`);
+    const cnnIdx = await page.evaluate(() => {
+      const ix = window.lauekitPeaks.current().index;
+      return { positions: ix.positions, grains: ix.result.grains.map((g) => ({ material: g.material, ub: g.ub, n: g.n_indexed,
+        rms: g.rms_px })), status: document.getElementById('index-status').textContent };
+    });
+    const c0 = cnnIdx.grains[0];
+    const dCnn = c0 ? Math.max(...c0.ub.flatMap((r, i) => r.map((v, j) => Math.abs(v - gold.ub[i][j])))) : Infinity;
+    console.log(`     indexing at the CNN positions: ${JSON.stringify(cnnIdx.positions)}, rms ${c0?.rms.toFixed(3)} px, `
+      + `max |UB − fit-position golden| ${dCnn.toExponential(2)}`);
+    check('indexing at the spot network\'s positions: the good spots moved, the status says so, the same Ge grain',
+      cnnIdx.positions.source === 'cnn' && cnnIdx.positions.from_cnn === nGood && cnnIdx.positions.from_fit === 97 - nGood
+      && /spot network's for/.test(cnnIdx.status) && cnnIdx.grains.length === 1 && c0.material === 'Ge'
+      && Math.abs(c0.n - gold.n_indexed) <= 2 && dCnn < 2e-3, JSON.stringify({ ...cnnIdx, dCnn }));
+    await page.selectOption('#index-positions', 'fit');
+
     // 10b. LaueNN: the ready Ge model (www/models/) indexes the same peaks to the same grain.
     await page.check('input[name="index-method"][value="nn"]');
     await page.waitForFunction(() => {

@@ -4,7 +4,8 @@
 //
 // Messages in:  {type: 'open', id, name, bytes: ArrayBuffer}
 //               {type: 'search', id, job, params: JSON text}
-//               {type: 'index', id, job, peaks, calibration, materials, options, model?: key}
+//               {type: 'index', id, job, peaks, calibration, materials, options, model?: key,
+//                descriptors?: spot-network descriptors per peak (index at the network's positions)}
 //               {type: 'load-model', key, name, weights: ArrayBuffer, meta: JSON text}
 //               {type: 'characterize', id, job, peaks: [{x, y}], criteria, prefer_gpu}
 //               {type: 'close', id}
@@ -13,13 +14,13 @@
 //               {type: 'progress', id, job, stage, done, total}
 //               {type: 'peaks', id, job, peaks, stats, elapsed_ms, worker_ms}
 //               {type: 'index-start', id, job}
-//               {type: 'indexed', id, job, result: index_peaks(...) or index_peaks_nn(...), worker_ms}
+//               {type: 'indexed', id, job, result: index_peaks(...) or index_peaks_nn(...), positions, worker_ms}
 //               {type: 'model-loaded', key, info, worker_ms} | {type: 'model-error', key, message}
 //               {type: 'characterized', id, job, result: characterize_cutouts(...), worker_ms}
 //               {type: 'error', id, job?, message}
 
 import init, {
-  DetectorImage, HklModelHandle, characterize_cutouts, index_peaks, index_peaks_nn,
+  DetectorImage, HklModelHandle, characterize_cutouts, cnn_positions, index_peaks, index_peaks_nn,
 } from '../../pkg/lauekit.js';
 import { bootWorker, messageOf } from './worker-boot.js';
 
@@ -55,15 +56,18 @@ self.onmessage = async (ev) => {
     } else if (msg.type === 'index') {
       self.postMessage({ type: 'index-start', id: msg.id, job: msg.job });
       const t0 = performance.now();
+      let peaks = msg.peaks;
+      let positions = { source: 'fit', from_cnn: 0, from_fit: peaks.length };
+      if (msg.descriptors) ({ peaks, positions } = cnn_positions(msg.peaks, msg.descriptors));
       let result;
       if (msg.model) {
         const model = models.get(msg.model);
         if (!model) throw new Error(`model ${msg.model} is not loaded in the worker`);
-        result = index_peaks_nn(msg.peaks, msg.calibration, model, msg.materials, msg.options);
+        result = index_peaks_nn(peaks, msg.calibration, model, msg.materials, msg.options);
       } else {
-        result = index_peaks(msg.peaks, msg.calibration, msg.materials, msg.options);
+        result = index_peaks(peaks, msg.calibration, msg.materials, msg.options);
       }
-      self.postMessage({ type: 'indexed', id: msg.id, job: msg.job, result, worker_ms: performance.now() - t0 });
+      self.postMessage({ type: 'indexed', id: msg.id, job: msg.job, result, positions, worker_ms: performance.now() - t0 });
     } else if (msg.type === 'characterize') {
       const img = images.get(msg.id);
       if (!img) throw new Error(`image ${msg.id} is not open in the worker`);

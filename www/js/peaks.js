@@ -137,7 +137,7 @@ async function start() {
     $,
     worker,
     image: () => currentImage(),
-    changed: () => { showPeaks(); },
+    changed: () => { showPeaks(); updateButtons(); },
     showError: (m) => showError(m, true),
   });
   api.quality = quality;
@@ -630,6 +630,9 @@ function indexBlocker() {
   }
   if (img.search.peaks.length < 2) return 'Indexing needs at least two peaks.';
   if (state.picked.size === 0) return 'Pick at least one material to index with.';
+  if ($('index-positions').value === 'cnn' && !quality?.row(0)) {
+    return 'Indexing at the spot network\'s positions needs its descriptors: press “Characterise spots” first.';
+  }
   return nn ? nn.blocker() : '';
 }
 
@@ -663,7 +666,12 @@ function runIndex() {
   clearError();
   const job = ++state.job;
   const materials = state.materials.map((m) => m.name).filter((n) => state.picked.has(n));
-  const peaks = img.search.peaks.map(({ x, y, intensity }) => ({ x, y, intensity }));
+  const useCnn = $('index-positions').value === 'cnn';
+  const peaks = useCnn ? img.search.peaks : img.search.peaks.map(({ x, y, intensity }) => ({ x, y, intensity }));
+  // `good` as the thresholds now set judge it: only those spots take the network's position.
+  const descriptors = useCnn
+    ? img.quality.descriptors.map((d, i) => ({ ...d, good: quality.isGood(img.search.peaks[i], d) }))
+    : undefined;
   const calibration = state.calibration.calibration;
   const model = nn?.modelKey() ?? null;
   const modelName = model ? nn.models.get(model)?.name : null;
@@ -673,7 +681,7 @@ function runIndex() {
   setIndexStatus(`indexing ${peaks.length} peaks of ${img.name} as ${materials.join(', ')}`
     + `${modelName ? ` with the LaueNN model ${modelName}` : ' (look-up table)'}…`);
   updateButtons();
-  worker.postMessage({ type: 'index', id: img.id, job, peaks, calibration, materials, options, model });
+  worker.postMessage({ type: 'index', id: img.id, job, peaks, calibration, materials, options, model, descriptors });
   return true;
 }
 
@@ -686,7 +694,7 @@ function onIndexed(m) {
   // The peaks may have been searched again meanwhile: the result belongs to the list it was computed from.
   if (img && img.search && img.search.peaks === run.peaks) {
     img.index = { result: m.result, peaks: run.peaks, calibration: run.calibration, materials: run.materials,
-      options: run.options, worker_ms: m.worker_ms, model: run.modelName };
+      options: run.options, worker_ms: m.worker_ms, model: run.modelName, positions: m.positions };
     const r = m.result;
     const explained = r.n_peaks - r.unindexed.length;
     const what = r.grains.length === 0
@@ -694,7 +702,11 @@ function onIndexed(m) {
       : `${r.grains.length} grain${r.grains.length > 1 ? 's' : ''} (${r.grains.map((g) => `${g.material} ${g.n_indexed} spots, `
         + `${g.matching_rate.toFixed(1)} %, by ${g.method === 'nn' ? 'the network' : 'the table'}`).join('; ')}), `
         + `${explained} of ${r.n_peaks} peaks explained`;
-    setIndexStatus(`${img.name}: ${what} in ${Math.round(r.elapsed_ms)} ms.`);
+    const p = m.positions;
+    const where = p.source === 'cnn'
+      ? ` Positions: the spot network's for ${p.from_cnn} peaks, the Gaussian fit's for the ${p.from_fit} it calls bad.`
+      : ' Positions: Gaussian fit.';
+    setIndexStatus(`${img.name}: ${what} in ${Math.round(r.elapsed_ms)} ms.${where}`);
     api.indexRuns += 1;
     if (img === currentImage()) showPeaks();
   } else {
@@ -836,6 +848,7 @@ function saveIndexJson() {
         x: s.x, y: s.y })),
     })),
     unindexed: r.unindexed,
+    positions: index.positions,
     seconds: r.elapsed_ms / 1000,
   };
   save(`${stem(img.name)}_index.json`, `${JSON.stringify(out, null, 2)}\n`);
@@ -1090,6 +1103,7 @@ function wireEvents() {
     $(id).addEventListener('change', () => { showGrains(); requestDraw(); });
   }
   $('download-index-json').addEventListener('click', saveIndexJson);
+  $('index-positions').addEventListener('change', () => updateButtons());
   $('grain-table').tBodies[0].addEventListener('click', (e) => {
     const b = e.target.closest('button.save-fit');
     if (b) saveFit(Number(b.dataset.grain));

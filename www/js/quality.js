@@ -17,9 +17,9 @@ export function simColor(sim) {
   return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
 }
 
-/** Offset of the CNN's position from the spot pixel s = round(x), round(y) (px). */
+/** Offset of the CNN's position from the spot pixel s (the detected pixel the cut-out is built on) (px). */
 export function offsetPx(peak, d) {
-  return Math.hypot(d.pos_x - Math.round(peak.x), d.pos_y - Math.round(peak.y));
+  return Math.hypot(d.pos_x - Math.round(peak.x - (peak.x_dev ?? 0)), d.pos_y - Math.round(peak.y - (peak.y_dev ?? 0)));
 }
 
 export class SpotQuality {
@@ -76,7 +76,9 @@ export class SpotQuality {
     this.$('quality-progress').removeAttribute('value');
     this.setStatus(`characterising ${img.search.peaks.length} spots on ${device === 'gpu' ? 'WebGPU' : 'the CPU'}…`);
     this.render();
-    const peaks = img.search.peaks.map(({ x, y }) => ({ x, y }));
+    // Cut-outs on the detected pixels (fitted position minus the fit's offset), as the network was trained and
+    // as `lauekit characterize` does.
+    const peaks = img.search.peaks.map((p) => ({ x: p.x - (p.x_dev ?? 0), y: p.y - (p.y_dev ?? 0) }));
     this.worker.postMessage({ type: 'characterize', id: img.id, job, peaks, criteria: this.criteria(),
       prefer_gpu: device === 'gpu' });
     return true;
