@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)]
 //! Golden spot descriptors: `tests/data/golden/spotnet/Ge_blanc.json` holds what the shipped spot network
 //! (`src/spotnet/spotnet.bpk`) says, natively on the CPU device (flex), about the peaks of the page's example
-//! (`www/examples/Ge_blanc_0000.mccd`, native peak search with `www/examples/peaksearch.json`). The browser test
+//! (`www/examples/Ge_blanc_0000.mccd`, native peak search with `www/examples/peaksearch.json`, cut-outs on the
+//! detected pixels). The browser test
 //! (tests/web.rs) checks that flex in wasm and WebGPU give the same numbers within 1e-4.
 //! `UPDATE_GOLDEN=1 cargo test --test golden_spotnet` rewrites it.
 
@@ -31,7 +32,9 @@ fn native_spot_descriptors_match_the_golden_file() {
         read_image(&std::fs::read(root.join(image)).unwrap(), image, &ReadOptions::default()).unwrap();
     let p =
         PeakSearchParams::from_json(&std::fs::read_to_string(root.join(params)).unwrap(), params).unwrap();
-    let peaks: Vec<(f64, f64)> = peak_search(&frame, &p).unwrap().peaks.iter().map(|p| (p.x, p.y)).collect();
+    // On the detected pixels (fitted position minus the fit's offset), as `lauekit characterize` and the page.
+    let peaks: Vec<(f64, f64)> =
+        peak_search(&frame, &p).unwrap().peaks.iter().map(|p| (p.x - p.x_dev, p.y - p.y_dev)).collect();
     let device = lauekit::device::cpu().device;
     let net = embedded_spotnet(&device).unwrap();
     let ours = characterize(&frame, &peaks, &net, &device, &GoodSpotCriteria::default());
