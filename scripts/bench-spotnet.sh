@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Spot characterisation per spot, one CPU core, in one run: lauekit's CNN (flex, one batch over the image's
-# spots, cut-out extraction included) and our own Gaussian fit of the same 32 x 32 cut-outs, next to
+# spots, cut-out extraction included; the shipped network and the paper's widths) and our own Gaussian fit of the same 32 x 32 cut-outs, next to
 # LaueTools 3.2.19's Gaussian fit of the same spots (readmccd.readoneimage_multiROIfit, the per-ROI fit that
 # PeakSearch runs through fitoneimage_manypeaks; boxsize 16 = a 32 x 32 box, xtol 1e-3, image already in
 # memory on both sides). Spots: the peaks of each image's peaksearch.json.
@@ -42,9 +42,10 @@ print(f"lauetools fit spots={len(centers)} median_s={med:.4f} ms_per_spot={med /
 PY
 )
   echo "$ours"; echo "$theirs"
-  cnn=$(sed 's/.*cnn_ms_per_spot=\([0-9.]*\).*/\1/' <<<"$ours")
+  cnn=$(sed 's/.* cnn_ms_per_spot=\([0-9.]*\).*/\1/' <<<"$ours")
   fit=$(sed 's/.*fit_xtol1e-3_ms_per_spot=\([0-9.]*\).*/\1/' <<<"$ours")
   lt=$(sed 's/.*ms_per_spot=\([0-9.]*\).*/\1/' <<<"$theirs")
-  awk -v c="$cnn" -v f="$fit" -v l="$lt" -v m="$(basename "$img")" \
-    'BEGIN { printf "%s: CNN %.1fx faster per spot than LaueTools fit; our Rust fit %.1fx faster than the CNN\n", m, l / c, c / f }'
+  paper=$(sed 's/.*paper_cnn_ms_per_spot=\([0-9.]*\).*/\1/' <<<"$ours")
+  awk -v c="$cnn" -v p="$paper" -v f="$fit" -v l="$lt" -v m="$(basename "$img")" \
+    'BEGIN { printf "%s: shipped CNN %.1fx faster per spot than LaueTools fit (paper-width CNN %.2fx); our Rust fit %.1fx faster than the shipped CNN\n", m, l / c, l / p, c / f }'
 done

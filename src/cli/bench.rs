@@ -121,7 +121,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
 }
 
 /// `bench characterize`: per-spot time of the spot CNN (flex, one batch over all the image's spots,
-/// cut-out extraction included) against our Gaussian fit of the same 32 × 32 cut-outs, at the ground
+/// cut-out extraction included; the shipped network and the paper's) against our Gaussian fit of the same 32 × 32 cut-outs, at the ground
 /// truth's tolerance (xtol 1e-6) and at LaueTools' (xtol 1e-3). Peaks: --peaks .dat or the search of
 /// --params.
 fn bench_characterize(a: &BenchArgs) -> Result<()> {
@@ -153,6 +153,12 @@ fn bench_characterize(a: &BenchArgs) -> Result<()> {
     let cnn = time(&mut || {
         std::hint::black_box(characterize(&frame, &spots, &net, &device, &crit));
     });
+    // The paper's network (32/64/128 channels on the 32 × 32 cut-out) on the same batch, for comparison:
+    // random weights cost the same as trained ones.
+    let paper = lauekit::spotnet::SpotNetConfig::paper().init(&device);
+    let cnn_paper = time(&mut || {
+        std::hint::black_box(characterize(&frame, &spots, &paper, &device, &crit));
+    });
     let fit_truth_s = time(&mut || {
         for &(x, y) in &spots {
             std::hint::black_box(fit_truth(&extract_cutout(&frame, x, y), 65535.0));
@@ -166,10 +172,11 @@ fn bench_characterize(a: &BenchArgs) -> Result<()> {
     });
     let n = spots.len() as f64;
     println!(
-        "lauekit characterize image={} spots={} cnn_ms_per_spot={:.4} fit_xtol1e-6_ms_per_spot={:.4} fit_xtol1e-3_ms_per_spot={:.4}",
+        "lauekit characterize image={} spots={} cnn_ms_per_spot={:.4} paper_cnn_ms_per_spot={:.4} fit_xtol1e-6_ms_per_spot={:.4} fit_xtol1e-3_ms_per_spot={:.4}",
         image.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
         spots.len(),
         cnn / n * 1e3,
+        cnn_paper / n * 1e3,
         fit_truth_s / n * 1e3,
         fit_lt / n * 1e3
     );
