@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use lauekit::io::{ReadOptions, read_image};
-use lauekit::peaks::{PeakSearchParams, peak_search};
+use lauekit::peaks::{Peak, PeakSearchParams, peak_search};
 use lauekit::spotnet::{Descriptors, GoodSpotCriteria, characterize, embedded_spotnet};
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -34,7 +34,7 @@ fn native_spot_descriptors_match_the_golden_file() {
         PeakSearchParams::from_json(&std::fs::read_to_string(root.join(params)).unwrap(), params).unwrap();
     // On the detected pixels (fitted position minus the fit's offset), as `lauekit characterize` and the page.
     let peaks: Vec<(f64, f64)> =
-        peak_search(&frame, &p).unwrap().peaks.iter().map(|p| (p.x - p.x_dev, p.y - p.y_dev)).collect();
+        peak_search(&frame, &p).unwrap().peaks.iter().map(Peak::detected_pixel).collect();
     let device = lauekit::device::cpu().device;
     let net = embedded_spotnet(&device).unwrap();
     let ours = characterize(&frame, &peaks, &net, &device, &GoodSpotCriteria::default());

@@ -20,7 +20,7 @@ use lauekit::index::{
 use lauekit::io::{
     ReadOptions, det::DetFile, fit::FitFile, peaklist::read_cor, peaklist::read_dat, read_image,
 };
-use lauekit::peaks::{PeakSearchParams, peak_search};
+use lauekit::peaks::{Peak, PeakSearchParams, peak_search};
 use nalgebra::Matrix3;
 
 fn shared(rel: &str) -> PathBuf {
@@ -136,7 +136,7 @@ fn ge_blanc_at_the_spot_network_positions() {
     let fitted = peak_search(&frame, &p).unwrap().peaks;
     let device = lauekit::device::cpu().device;
     let net = embedded_spotnet(&device).unwrap();
-    let at: Vec<(f64, f64)> = fitted.iter().map(|p| (p.x - p.x_dev, p.y - p.y_dev)).collect();
+    let at: Vec<(f64, f64)> = fitted.iter().map(Peak::detected_pixel).collect();
     let d = characterize(&frame, &at, &net, &device, &GoodSpotCriteria::default());
     let mut moved = fitted.clone();
     let report = use_cnn_positions(&mut moved, &d).unwrap();

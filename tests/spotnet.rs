@@ -43,12 +43,17 @@ const RECORDED: [[f32; 5]; 4] = [
 const TRUE_SHAPES: [[f32; 4]; 3] =
     [[0.5, 0.5, 1.0, 0.2], [1.5 / 2.2, 0.8 / 2.2, 0.4, 0.32], [0.5 / 2.2, 1.6 / 2.2, 1.0, 0.8]];
 
-#[test]
-fn shipped_weights_read_clean_gaussians_right() {
+/// The shipped network's outputs on [`fixed_cutouts`], 5 per cut-out, on flex.
+fn shipped_outputs() -> Vec<f32> {
     let device = Device::flex();
     let net = embedded_spotnet(&device).expect("the shipped weights load into SpotNet");
     let x: Vec<f32> = fixed_cutouts().concat();
-    let out: Vec<f32> = forward(&net, batch_tensor(x, 4, &device)).into_data().iter::<f32>().collect();
+    forward(&net, batch_tensor(x, 4, &device)).into_data().iter::<f32>().collect()
+}
+
+#[test]
+fn shipped_weights_read_clean_gaussians_right() {
+    let out = shipped_outputs();
     for (i, want) in TRUE_SHAPES.iter().enumerate() {
         let o = &out[i * 5..i * 5 + 5];
         assert!(o[0] > 0.9, "Gaussian {i}: Sim {} (a clean Gaussian is 1)", o[0]);
@@ -65,10 +70,7 @@ fn shipped_weights_read_clean_gaussians_right() {
 
 #[test]
 fn shipped_weights_give_the_recorded_outputs() {
-    let device = Device::flex();
-    let net = embedded_spotnet(&device).expect("the shipped weights load into SpotNet");
-    let x: Vec<f32> = fixed_cutouts().concat();
-    let out: Vec<f32> = forward(&net, batch_tensor(x, 4, &device)).into_data().iter::<f32>().collect();
+    let out = shipped_outputs();
     for (i, row) in out.chunks(5).enumerate() {
         println!("cut-out {i}: {row:?}");
     }

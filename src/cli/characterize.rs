@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use lauekit::io::peaklist::read_dat;
 use lauekit::io::{Frame, ReadOptions, read_image};
-use lauekit::peaks::{PeakSearchParams, peak_search};
+use lauekit::peaks::{Peak, PeakSearchParams, peak_search};
 use lauekit::spotnet::{
     Descriptors, GoodSpotCriteria, SpotNet, characterize, embedded_spotnet, load_spotnet,
 };
@@ -53,15 +53,11 @@ pub fn read_frame(path: &Path, detector: Option<&str>) -> Result<Frame> {
 /// Peak positions (x, y; px, LaueTools' convention) where the cut-outs are built: the peak search's
 /// detected pixel (fitted position minus Xdev, Ydev), as in training.
 pub fn peak_positions(frame: &Frame, peaks: Option<&Path>, params: Option<&Path>) -> Result<Vec<(f64, f64)>> {
-    Ok(peak_list(frame, peaks, params)?.iter().map(|pk| (pk.x - pk.x_dev, pk.y - pk.y_dev)).collect())
+    Ok(peak_list(frame, peaks, params)?.iter().map(Peak::detected_pixel).collect())
 }
 
 /// The peaks of `--peaks` or of the search with `--params`.
-fn peak_list(
-    frame: &Frame,
-    peaks: Option<&Path>,
-    params: Option<&Path>,
-) -> Result<Vec<lauekit::peaks::Peak>> {
+fn peak_list(frame: &Frame, peaks: Option<&Path>, params: Option<&Path>) -> Result<Vec<Peak>> {
     let list = match (peaks, params) {
         (Some(f), _) => {
             let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
@@ -100,7 +96,7 @@ pub fn run(a: CharacterizeArgs) -> Result<()> {
     let frame = read_frame(&a.image, a.detector.as_deref())?;
     let list = peak_list(&frame, a.peaks.as_deref(), a.params.as_deref())?;
     // Cut-outs on the detected pixels; the output keeps the list's own positions.
-    let spots: Vec<(f64, f64)> = list.iter().map(|pk| (pk.x - pk.x_dev, pk.y - pk.y_dev)).collect();
+    let spots: Vec<(f64, f64)> = list.iter().map(Peak::detected_pixel).collect();
     let listed: Vec<(f64, f64)> = list.iter().map(|pk| (pk.x, pk.y)).collect();
     let device = lauekit::device::native(a.device)?.device;
     let net = network(a.weights.as_deref(), &device)?;

@@ -14,7 +14,7 @@ use lauekit::index::{
 };
 use lauekit::io::peaklist::{read_cor, read_dat};
 use lauekit::io::{DetFile, ReadOptions, read_image};
-use lauekit::peaks::{PeakSearchParams, peak_search};
+use lauekit::peaks::{Peak, PeakSearchParams, peak_search};
 use lauekit::spotnet::{
     GoodSpotCriteria, PositionReport, PositionSource, characterize, embedded_spotnet, use_cnn_positions,
 };
@@ -127,7 +127,7 @@ fn load(a: &IndexArgs) -> Result<(Vec<ExperimentalSpot>, Calibration, String, Po
                     // Cut-outs on the detected pixels, as the network was trained.
                     let device = lauekit::device::cpu().device;
                     let net = embedded_spotnet(&device)?;
-                    let at: Vec<(f64, f64)> = peaks.iter().map(|p| (p.x - p.x_dev, p.y - p.y_dev)).collect();
+                    let at: Vec<(f64, f64)> = peaks.iter().map(Peak::detected_pixel).collect();
                     let d = characterize(&frame, &at, &net, &device, &GoodSpotCriteria::default());
                     use_cnn_positions(&mut peaks, &d)?
                 }

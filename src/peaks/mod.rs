@@ -43,6 +43,14 @@ pub struct Peak {
     pub max_pixel: f64,
 }
 
+impl Peak {
+    /// The detected pixel (x, y; px, LaueTools' convention): the fitted position minus `x_dev`, `y_dev`.
+    /// The spot network's cut-outs are centred here, as in its training.
+    pub fn detected_pixel(&self) -> (f64, f64) {
+        (self.x - self.x_dev, self.y - self.y_dev)
+    }
+}
+
 /// The peaks of one image, strongest first, and how the search went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeakList {

@@ -80,7 +80,7 @@ pub fn use_cnn_positions(peaks: &mut [Peak], descriptors: &[Descriptors]) -> Res
         if !d.good || !d.pos_x.is_finite() || !d.pos_y.is_finite() {
             continue;
         }
-        let (detected_x, detected_y) = (p.x - p.x_dev, p.y - p.y_dev);
+        let (detected_x, detected_y) = p.detected_pixel();
         p.x = d.pos_x;
         p.y = d.pos_y;
         p.x_dev = d.pos_x - detected_x;

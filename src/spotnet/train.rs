@@ -97,14 +97,12 @@ pub fn search_samples(frame: &Frame, params: &PeakSearchParams, factor: f64) -> 
     low.intensity_threshold *= factor;
     low.fit_pixel_dev = 1e3;
     low.peak_size_range = (0.0, 1e3);
-    let mut pixels: Vec<(i64, i64)> = Vec::new();
+    let mut pixels = std::collections::HashSet::new();
     let mut spots: Vec<(f64, f64)> = Vec::new();
     for p in [params, &low] {
         for pk in peak_search(frame, p)?.peaks {
-            let at = (pk.x - pk.x_dev, pk.y - pk.y_dev);
-            let s = super::cutout::spot_pixel(at.0, at.1);
-            if !pixels.contains(&s) {
-                pixels.push(s);
+            let at = pk.detected_pixel();
+            if pixels.insert(super::cutout::spot_pixel(at.0, at.1)) {
                 spots.push(at);
             }
         }
