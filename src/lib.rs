@@ -3,7 +3,8 @@
 //! Data flows through plain-Rust stages: [`crystal`] (lattices, symmetry, selection rules, materials) →
 //! [`geometry`] (detector calibration, orientations) → [`simulate`] (Laue patterns and synthetic images).
 //! [`io`] reads and writes LaueTools' text formats; [`device`] picks burn's compute device for the neural
-//! stages; `web` is the wasm-bindgen surface (wasm32 only).
+//! stages; [`pipeline`] runs one image through every stage from one request, [`scan`] runs raster scans of
+//! them and makes maps; `web` is the wasm-bindgen surface (wasm32 only).
 
 pub mod crystal;
 pub mod device;
@@ -12,6 +13,8 @@ pub mod geometry;
 pub mod index;
 pub mod io;
 pub mod peaks;
+pub mod pipeline;
+pub mod scan;
 pub mod simulate;
 pub mod spotnet;
 #[cfg(target_arch = "wasm32")]

@@ -26,9 +26,9 @@ pub struct BenchArgs {
     /// Orientation (LaueTools UB, 9 numbers row-major).
     #[arg(long, allow_hyphen_values = true, default_value = "1,0,0,0,1,0,0,0,1")]
     ub: String,
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = lauekit::pipeline::Band::default().emin_kev)]
     emin: f64,
-    #[arg(long, default_value_t = 22.0)]
+    #[arg(long, default_value_t = lauekit::pipeline::Band::default().emax_kev)]
     emax: f64,
     /// index: the peak list (.dat with --calib, or .cor); characterize: a .dat.
     #[arg(long)]
@@ -233,8 +233,8 @@ fn bench_peak_accuracy() -> Result<()> {
     };
     let material = Material::from_table("Ge")?;
     let settings = SimulationSettings {
-        emin_kev: 5.0,
-        emax_kev: 22.0,
+        emin_kev: lauekit::pipeline::Band::default().emin_kev,
+        emax_kev: lauekit::pipeline::Band::default().emax_kev,
         calibration,
         with_multiplicity: false,
         cut: DetectorCut::Frame,

@@ -4,7 +4,10 @@ mod bench;
 mod characterize;
 pub mod index;
 mod peaks;
+mod pipeline_args;
+mod scan;
 mod simulate;
+mod simulate_scan;
 mod train_index;
 mod train_spotnet;
 
@@ -27,6 +30,10 @@ enum Command {
     Index(index::IndexArgs),
     /// Characterise each peak of an image with the spot CNN (Sim, position, aspect ratio, area, good/bad).
     Characterize(characterize::CharacterizeArgs),
+    /// Raster scans: every image of a scan through the pipeline, results to HDF5/JSON/CSV/.ctf; maps; shards.
+    Scan(scan::ScanArgs),
+    /// Make a synthetic raster scan (Voronoi grains, a twin band, a second phase) with its truth.
+    SimulateScan(simulate_scan::SimulateScanArgs),
     /// List the built-in materials table.
     Materials,
     /// Benchmarks (single thread): patterns per second and per-pattern time.
@@ -44,6 +51,8 @@ pub fn run() -> std::process::ExitCode {
         Command::Peaks(a) => peaks::run(a),
         Command::Index(a) => index::run(a),
         Command::Characterize(a) => characterize::run(a),
+        Command::Scan(a) => scan::run(a),
+        Command::SimulateScan(a) => simulate_scan::run(a),
         Command::Materials => {
             print_materials();
             Ok(())
@@ -56,7 +65,12 @@ pub fn run() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lauekit: {e:#}");
-            std::process::ExitCode::FAILURE
+            // A scan that finished with some points failed says so with its own code.
+            if e.downcast_ref::<scan::PointsFailed>().is_some() {
+                std::process::ExitCode::from(3)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

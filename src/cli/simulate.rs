@@ -46,10 +46,10 @@ pub struct SimulateArgs {
     #[arg(long)]
     fit: Option<PathBuf>,
     /// Lowest photon energy (keV).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = lauekit::pipeline::Band::default().emin_kev)]
     emin: f64,
     /// Highest photon energy (keV).
-    #[arg(long, default_value_t = 22.0)]
+    #[arg(long, default_value_t = lauekit::pipeline::Band::default().emax_kev)]
     emax: f64,
     /// Keep spots on LaueTools' on-camera disc of this diameter (mm) instead of the pixel frame.
     #[arg(long)]

@@ -38,9 +38,9 @@ pub struct TrainIndexArgs {
     #[arg(long, default_value_t = 0.1)]
     bin: f64,
     /// Energy band (keV).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = lauekit::pipeline::Band::default().emin_kev)]
     emin: f64,
-    #[arg(long, default_value_t = 22.0)]
+    #[arg(long, default_value_t = lauekit::pipeline::Band::default().emax_kev)]
     emax: f64,
     /// Classes with fewer training spots are dropped.
     #[arg(long, default_value_t = 20)]

@@ -345,17 +345,14 @@ fn experimental_spots(
     Ok((spots, c))
 }
 
-fn rows(m: &nalgebra::Matrix3<f64>) -> [[f64; 3]; 3] {
-    [0, 1, 2].map(|r| [m[(r, 0)], m[(r, 1)], m[(r, 2)]])
-}
-
 /// Indexing options: `emin_kev`, `emax_kev` (default 5–22), `grains` (= `nbgrainstofind`) and any
 /// `IndexSettings` key with LaueTools' names; unknown keys are errors.
 fn index_options(options: JsValue) -> Result<(crate::index::IndexSettings, f64, f64), JsError> {
     use crate::index::IndexSettings;
     let bad = |e: serde_json::Error| JsError::new(&format!("indexing options: {e}"));
     let mut settings = serde_json::to_value(IndexSettings::default()).map_err(bad)?;
-    let (mut emin, mut emax) = (5.0, 22.0);
+    let band = crate::pipeline::Band::default();
+    let (mut emin, mut emax) = (band.emin_kev, band.emax_kev);
     if !(options.is_undefined() || options.is_null()) {
         let given: serde_json::Map<String, serde_json::Value> = from_js(options, "indexing options")?;
         for (key, value) in given {
@@ -381,62 +378,13 @@ fn index_options(options: JsValue) -> Result<(crate::index::IndexSettings, f64, 
         }
     }
     let settings: IndexSettings = serde_json::from_value(settings).map_err(bad)?;
-    if !(emin > 0.0 && emax > emin) {
-        return Err(JsError::new(&format!("indexing options: energy band {emin}–{emax} keV is empty")));
-    }
+    crate::pipeline::Band { emin_kev: emin, emax_kev: emax }
+        .validated()
+        .map_err(|e| JsError::new(&format!("indexing options: {e}")))?;
     if settings.nbgrainstofind == 0 {
         return Err(JsError::new("indexing options: grains must be at least 1"));
     }
     Ok((settings, emin, emax))
-}
-
-#[derive(Serialize)]
-struct IndexedSpotOut<'a> {
-    #[serde(flatten)]
-    matched: &'a crate::index::MatchedSpot,
-    /// measured position (px)
-    x: f64,
-    y: f64,
-}
-
-#[derive(Serialize)]
-struct SimulatedSpotOut {
-    x: f64,
-    y: f64,
-    hkl: [i32; 3],
-    energy_kev: f64,
-    /// an experimental spot was matched to this reflection
-    matched: bool,
-}
-
-#[derive(Serialize)]
-struct GrainOut<'a> {
-    material: &'a str,
-    /// "nn" (found from the network's hkl predictions) or "lut" (look-up table)
-    method: &'static str,
-    /// LaueTools' "UB matrix in q = (UB) B0 G*", rows
-    ub: [[f64; 3]; 3],
-    b0: [[f64; 3]; 3],
-    /// Euler angles (deg) as LaueTools writes them in `.fit` files
-    euler: [f64; 3],
-    matching_rate: f64,
-    n_indexed: usize,
-    n_simulated: usize,
-    rms_px: f64,
-    spots: Vec<IndexedSpotOut<'a>>,
-    /// the grain's simulated pattern (one spot per reflecting direction on the detector)
-    simulated: Vec<SimulatedSpotOut>,
-}
-
-#[derive(Serialize)]
-struct IndexOutput<'a> {
-    grains: Vec<GrainOut<'a>>,
-    unindexed: &'a [usize],
-    n_peaks: usize,
-    settings: &'a crate::index::IndexSettings,
-    emin_kev: f64,
-    emax_kev: f64,
-    elapsed_ms: f64,
 }
 
 /// Indexes a peak list with LaueTools' look-up-table method. `peaks`: `[{x, y, intensity}]` (as `peak_search`
@@ -467,7 +415,8 @@ pub fn index_peaks(
     index_output(&result, &spots, &mats, &exp, &settings, elapsed_ms)
 }
 
-/// The JS object of an indexing result (shared by both methods).
+/// The JS object of an indexing result (shared by both methods): the pipeline's [`IndexReport`], the same
+/// shape as `lauekit index --format json`, with spots and simulated patterns.
 fn index_output(
     result: &crate::index::IndexResult,
     spots: &[crate::index::ExperimentalSpot],
@@ -476,49 +425,7 @@ fn index_output(
     settings: &crate::index::IndexSettings,
     elapsed_ms: f64,
 ) -> Result<JsValue, JsError> {
-    use crate::index::matching::simulate_fundamentals;
-    let mut grains = Vec::with_capacity(result.grains.len());
-    for g in &result.grains {
-        let material =
-            mats.iter().find(|m| m.name == g.material).ok_or_else(|| JsError::new("grain material"))?;
-        let sim = simulate_fundamentals(&g.ub, material, exp).map_err(err)?;
-        let simulated = sim
-            .iter()
-            .map(|s| SimulatedSpotOut {
-                x: s.x_px,
-                y: s.y_px,
-                hkl: s.hkl(),
-                energy_kev: s.energy_kev,
-                matched: g.spots.iter().any(|m| m.hkl == s.hkl()),
-            })
-            .collect();
-        grains.push(GrainOut {
-            material: &g.material,
-            method: g.method.name(),
-            ub: rows(&g.ub),
-            b0: rows(&g.b0),
-            euler: crate::geometry::orientation::lauetools_fit_euler(&(g.ub * g.b0)),
-            matching_rate: g.matching_rate,
-            n_indexed: g.spots.len(),
-            n_simulated: g.n_simulated,
-            rms_px: g.rms_px,
-            spots: g
-                .spots
-                .iter()
-                .map(|m| IndexedSpotOut { matched: m, x: spots[m.peak].x_px, y: spots[m.peak].y_px })
-                .collect(),
-            simulated,
-        });
-    }
-    to_js(&IndexOutput {
-        grains,
-        unindexed: &result.unindexed,
-        n_peaks: spots.len(),
-        settings,
-        emin_kev: exp.emin_kev,
-        emax_kev: exp.emax_kev,
-        elapsed_ms,
-    })
+    to_js(&crate::pipeline::IndexReport::new(result, spots, mats, exp, settings, elapsed_ms, true))
 }
 
 /// What `grain_fit_text` reads back from a grain of `index_peaks` (other fields are ignored).

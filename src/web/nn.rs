@@ -181,10 +181,10 @@ fn default_lr() -> f64 {
     2e-3
 }
 fn default_emin() -> f64 {
-    5.0
+    crate::pipeline::Band::default().emin_kev
 }
 fn default_emax() -> f64 {
-    22.0
+    crate::pipeline::Band::default().emax_kev
 }
 fn default_radius() -> f64 {
     120.0

@@ -1,0 +1,671 @@
+//! `lauekit scan`: every image of a raster scan through one pipeline request, on all cores, results
+//! appended to a journal as points finish (a killed run resumes with the same command), then one HDF5 file
+//! (and JSON, a LaueTools-style summary, a `.ctf`). `scan maps` draws the maps, `scan merge` joins the
+//! shards of a job array, `scan sbatch` prints the SLURM script that runs one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use lauekit::geometry::Calibration;
+use lauekit::io::{DetFile, ReadOptions, read_image};
+use lauekit::pipeline::{Models, PipelineError, Prepared, run_image};
+use lauekit::scan::shard::{
+    JournalHeader, journal_header_line, journal_point_line, parse_shard, read_journal, shard_range,
+};
+use lauekit::scan::{PointResult, ScanGrid, ScanResults, software_version};
+use rayon::prelude::*;
+
+use super::pipeline_args::{PipelineArgs, load_models};
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ScanArgs {
+    #[command(subcommand)]
+    sub: Option<ScanCommand>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum ScanCommand {
+    /// Maps of a scan's results (PNG with colour bars, CSV of the values): peaks, intensity, matching rate,
+    /// grains, phase, IPF colours, KAM, misorientation to the grain mean, strain, von Mises; grain table.
+    Maps(MapsArgs),
+    /// Join the shard files of a job array into the file a single run writes.
+    Merge(MergeArgs),
+    /// Print a SLURM job-array script that runs this scan in shards and merges them (a dependent job).
+    Sbatch(SbatchArgs),
+}
+
+/// Where the images are and how the grid is laid out.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Images: a directory, one file of a LaueTools series (prefix_NNNN.ext: the whole series is taken),
+    /// several files, or one HDF5 stack (frames = points).
+    inputs: Vec<PathBuf>,
+    /// Detector calibration (.det).
+    #[arg(long)]
+    calib: Option<PathBuf>,
+    /// Grid NXxNY (x fastest); default: a square grid when the image count is a square.
+    #[arg(long)]
+    grid: Option<String>,
+    /// Serpentine scan: odd rows run from high x to low x.
+    #[arg(long)]
+    snake: bool,
+    /// Step along x and y (µm), e.g. 1,1.
+    #[arg(long, value_name = "X,Y")]
+    step_um: Option<String>,
+    /// First and last image number of the series (inclusive).
+    #[arg(long)]
+    first: Option<u64>,
+    #[arg(long)]
+    last: Option<u64>,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    /// Output: the scan's HDF5 file (a shard's with --shard).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Also write the JSON of the results here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Also write a LaueTools-style summary (tab-separated) here.
+    #[arg(long)]
+    summary: Option<PathBuf>,
+    /// Also write an HKL Channel 5 .ctf (MTEX, orix) here.
+    #[arg(long)]
+    ctf: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Shard I/N of a job array (default: from SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT when set).
+    #[arg(long)]
+    shard: Option<String>,
+    /// Replace an existing output file (never an input).
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct MapsArgs {
+    /// The scan's HDF5 file.
+    input: PathBuf,
+    /// Directory for the PNG and CSV files.
+    #[arg(long)]
+    png: PathBuf,
+    /// Grain segmentation: largest misorientation between neighbours of one grain (deg).
+    #[arg(long, default_value_t = 1.0)]
+    grain_threshold_deg: f64,
+    /// Grain segmentation: smallest grain (points).
+    #[arg(long, default_value_t = 1)]
+    min_grain_points: usize,
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    /// Shard files (any order).
+    shards: Vec<PathBuf>,
+    /// The merged HDF5 file.
+    #[arg(short, long)]
+    output: PathBuf,
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args, Debug)]
+struct SbatchArgs {
+    /// Number of array tasks (shards).
+    #[arg(long)]
+    tasks: usize,
+    /// At most this many tasks at once (%M).
+    #[arg(long)]
+    max_running: Option<usize>,
+    /// Cores per task.
+    #[arg(long, default_value_t = 4)]
+    cpus: usize,
+    /// Job name.
+    #[arg(long, default_value = "lauekit-scan")]
+    name: String,
+    /// The `lauekit scan` arguments of the run (everything after --), with -o OUT.h5.
+    #[arg(last = true)]
+    scan_args: Vec<String>,
+}
+
+/// Some points of a scan failed (exit code 3): the scan itself finished and was written.
+#[derive(Debug)]
+pub struct PointsFailed {
+    pub failed: usize,
+    pub total: usize,
+}
+
+impl std::fmt::Display for PointsFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} of {} points failed (see their error in the results)", self.failed, self.total)
+    }
+}
+
+impl std::error::Error for PointsFailed {}
+
+pub fn run(a: ScanArgs) -> Result<()> {
+    match a.sub {
+        Some(ScanCommand::Maps(m)) => maps(m),
+        Some(ScanCommand::Merge(m)) => merge(m),
+        Some(ScanCommand::Sbatch(s)) => sbatch(s),
+        None => run_scan(a.run),
+    }
+}
+
+/// Where one point's image comes from.
+#[derive(Debug, Clone)]
+enum PointImage {
+    File(PathBuf),
+    /// frame k of an HDF5 stack held in memory
+    Frame(usize),
+}
+
+struct Source {
+    points: Vec<PointImage>,
+    /// the HDF5 stack's bytes, when the input is one
+    stack: Option<(PathBuf, Vec<u8>)>,
+}
+
+impl Source {
+    fn name(&self, p: &PointImage) -> String {
+        match (p, &self.stack) {
+            (PointImage::File(f), _) => f.display().to_string(),
+            (PointImage::Frame(k), Some((f, _))) => format!("{}#{k}", f.display()),
+            (PointImage::Frame(k), None) => format!("#{k}"),
+        }
+    }
+}
+
+fn is_image_name(name: &str) -> bool {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "tif" | "tiff" | "mccd" | "edf" | "h5" | "hdf5" | "nxs" | "png" | "raw" | "bin" | "img" | "cbf"
+    ) || ext.chars().all(|c| c.is_ascii_digit())
+}
+
+fn list_series(dir: &Path, prefix: Option<&str>, ext: Option<&str>, a: &RunArgs) -> Result<Vec<PathBuf>> {
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot list", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .filter_map(|e| e.file_name().to_str().map(String::from))
+        .filter(|n| is_image_name(n))
+        .collect();
+    let series = lauekit::scan::series::select_series(&names, prefix, ext, a.first, a.last)
+        .with_context(|| format!("{}", dir.display()))?;
+    Ok(series.into_iter().map(|(_, n)| dir.join(n)).collect())
+}
+
+fn source(a: &RunArgs) -> Result<Source> {
+    if a.inputs.is_empty() {
+        bail!("give the images: a directory, a file of the series, several files or an HDF5 stack");
+    }
+    if a.inputs.len() == 1 {
+        let p = &a.inputs[0];
+        if p.is_dir() {
+            return Ok(Source {
+                points: list_series(p, None, None, a)?.into_iter().map(PointImage::File).collect(),
+                stack: None,
+            });
+        }
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".h5") || lower.ends_with(".hdf5") || lower.ends_with(".nxs") {
+            let bytes = std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
+            let f0 = read_image(&bytes, &p.display().to_string(), &ReadOptions::default())?;
+            let count: usize = f0.metadata.get("frame_count").and_then(|c| c.parse().ok()).unwrap_or(1);
+            let (first, last) =
+                (a.first.unwrap_or(0) as usize, a.last.map_or(count.saturating_sub(1), |l| l as usize));
+            if first > last || last >= count {
+                bail!("{}: {count} frames, --first {first} --last {last} is outside", p.display());
+            }
+            return Ok(Source {
+                points: (first..=last).map(PointImage::Frame).collect(),
+                stack: Some((p.clone(), bytes)),
+            });
+        }
+        if let Some(s) = lauekit::scan::series::parse_series_name(name) {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            return Ok(Source {
+                points: list_series(dir, Some(&s.prefix), Some(&s.extension), a)?
+                    .into_iter()
+                    .map(PointImage::File)
+                    .collect(),
+                stack: None,
+            });
+        }
+        bail!(
+            "{}: not a directory, an HDF5 stack or a file named as a series (prefix_NNNN.ext)",
+            p.display()
+        );
+    }
+    // Several files: sorted by their series number when they have one, else as given.
+    let mut files: Vec<(Option<u64>, PathBuf)> = a
+        .inputs
+        .iter()
+        .map(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).and_then(lauekit::scan::series::parse_series_name);
+            (n.map(|s| s.number), p.clone())
+        })
+        .collect();
+    if files.iter().all(|f| f.0.is_some()) {
+        files.sort_by_key(|f| f.0);
+        files
+            .retain(|f| f.0.is_some_and(|n| a.first.is_none_or(|x| n >= x) && a.last.is_none_or(|x| n <= x)));
+    }
+    Ok(Source { points: files.into_iter().map(|f| PointImage::File(f.1)).collect(), stack: None })
+}
+
+fn grid(a: &RunArgs, n: usize) -> Result<ScanGrid> {
+    let (nx, ny) = match &a.grid {
+        Some(g) => ScanGrid::parse_size(g)?,
+        None => {
+            let s = (n as f64).sqrt().round() as usize;
+            if s * s != n {
+                bail!("{n} images is not a square number: give --grid NXxNY");
+            }
+            (s, s)
+        }
+    };
+    if nx * ny != n {
+        bail!("--grid {nx}x{ny} is {} points but {n} images were found", nx * ny);
+    }
+    let step = match &a.step_um {
+        Some(s) => {
+            let v: Vec<f64> = s
+                .split(',')
+                .map(|x| x.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| anyhow::anyhow!("--step-um {s}: write X,Y in µm"))?;
+            match v[..] {
+                [x, y] => Some([x, y]),
+                [x] => Some([x, x]),
+                _ => bail!("--step-um {s}: write X,Y in µm"),
+            }
+        }
+        None => None,
+    };
+    Ok(ScanGrid::new(nx, ny, step, a.snake)?)
+}
+
+fn shard(a: &RunArgs) -> Result<Option<(usize, usize)>> {
+    if let Some(s) = &a.shard {
+        return Ok(Some(parse_shard(s)?));
+    }
+    match (std::env::var("SLURM_ARRAY_TASK_ID"), std::env::var("SLURM_ARRAY_TASK_COUNT")) {
+        (Ok(i), Ok(n)) => Ok(Some(parse_shard(&format!("{i}/{n}"))?)),
+        _ => Ok(None),
+    }
+}
+
+/// Refuses to write `out` over one of the inputs (whatever the path spelling), or over an existing file
+/// without --force.
+fn check_output(out: &Path, inputs: &[PathBuf], force: bool) -> Result<()> {
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    if let Some(o) = canon(out) {
+        for i in inputs {
+            if canon(i).as_ref() == Some(&o) {
+                bail!("{}: is an input; choose another output", out.display());
+            }
+        }
+        if !force {
+            bail!("{}: exists; use --force to replace it", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename (a reader never sees half a file).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+        std::process::id()
+    ));
+    let res = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.with_context(|| format!("{}: cannot write", path.display()))
+}
+
+fn journal_path(out: &Path) -> PathBuf {
+    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("scan.h5");
+    out.with_file_name(format!("{name}.journal"))
+}
+
+fn analyse(
+    src: &Source,
+    p: &PointImage,
+    cal: &Calibration,
+    job: &Prepared,
+    models: &Models,
+) -> std::result::Result<lauekit::pipeline::PointReport, PipelineError> {
+    let name = src.name(p);
+    let frame = match (p, &src.stack) {
+        (PointImage::File(f), _) => {
+            let bytes = std::fs::read(f).map_err(|e| {
+                PipelineError::Point(lauekit::LaueError::parse(&name, format!("cannot read: {e}")))
+            })?;
+            read_image(&bytes, &name, &ReadOptions::default())
+        }
+        (PointImage::Frame(k), Some((_, bytes))) => {
+            read_image(bytes, &name, &ReadOptions { frame: *k, ..Default::default() })
+        }
+        (PointImage::Frame(_), None) => {
+            return Err(PipelineError::Job(lauekit::LaueError::InvalidSettings("no stack".into())));
+        }
+    }
+    .map_err(|e| PipelineError::Point(e))?;
+    run_image(&frame, cal, job, models)
+}
+
+fn run_scan(a: RunArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let Some(out) = a.output.clone() else { bail!("give the output file: -o SCAN.h5") };
+    let calib = a.calib.as_ref().context("give the detector calibration: --calib FILE.det")?;
+    let det = DetFile::parse(
+        &std::fs::read_to_string(calib).with_context(|| format!("{}: cannot read", calib.display()))?,
+        &calib.display().to_string(),
+    )?;
+    let cal = det.calibration;
+    let src = source(&a)?;
+    let grid = grid(&a, src.points.len())?;
+    let shard = shard(&a)?;
+    let range = match shard {
+        Some((i, n)) => shard_range(grid.len(), i, n),
+        None => 0..grid.len(),
+    };
+    let request = a.pipeline.request(true)?;
+    let models = load_models(&request)?;
+    let job = request.prepare(&models)?;
+
+    // Every file read is an input that no output may replace.
+    let mut inputs: Vec<PathBuf> = a.inputs.clone();
+    inputs.push(calib.clone());
+    inputs.extend(src.points.iter().filter_map(|p| match p {
+        PointImage::File(f) => Some(f.clone()),
+        PointImage::Frame(_) => None,
+    }));
+    inputs.extend(
+        [&a.pipeline.params, &a.pipeline.psp, &a.pipeline.request, &a.pipeline.model]
+            .into_iter()
+            .flatten()
+            .cloned(),
+    );
+    for extra in [&a.json, &a.summary, &a.ctf].into_iter().flatten() {
+        check_output(extra, &inputs, a.force)?;
+    }
+    let journal = journal_path(&out);
+    let header = JournalHeader {
+        journal: JournalHeader::KIND.into(),
+        grid,
+        request: request.clone(),
+        images: src.points[range.clone()].iter().map(|p| src.name(p)).collect(),
+        points: range.clone(),
+        software: software_version(),
+    };
+    // Resume from the journal of the same scan, or start one.
+    let mut done: Vec<PointResult> = Vec::new();
+    if journal.exists() {
+        let text = std::fs::read_to_string(&journal)
+            .with_context(|| format!("{}: cannot read", journal.display()))?;
+        let (h, pts) = read_journal(&text, &journal.display().to_string())?;
+        if h != header {
+            bail!(
+                "{}: the journal of a different scan (images, grid or settings differ); remove it to start again",
+                journal.display()
+            );
+        }
+        // Rewrite it without a torn last line.
+        let mut clean = journal_header_line(&header)?;
+        for p in &pts {
+            clean.push_str(&journal_point_line(p)?);
+        }
+        write_atomic(&journal, clean.as_bytes())?;
+        done = pts;
+        if !a.quiet {
+            eprintln!(
+                "resuming: {} of {} points already done ({})",
+                done.len(),
+                range.len(),
+                journal.display()
+            );
+        }
+    } else {
+        check_output(&out, &inputs, a.force)?;
+        write_atomic(&journal, journal_header_line(&header)?.as_bytes())?;
+    }
+    let done_set: std::collections::HashSet<usize> = done.iter().map(|p| p.index).collect();
+    let todo: Vec<usize> = range.clone().filter(|i| !done_set.contains(i)).collect();
+
+    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 || threads > 1024 {
+        bail!("--threads {threads}: use 1 to 1024");
+    }
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("thread pool")?;
+    let bar = if a.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(range.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} points · {per_sec} · ETA {eta} · {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.set_position(done.len() as u64);
+        b
+    };
+    let mut jfile = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .with_context(|| format!("{}: cannot append", journal.display()))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::result::Result<PointResult, String>>(4 * threads);
+    let stop = AtomicBool::new(false);
+    let mut failed = done.iter().filter(|p| p.status == lauekit::pipeline::PointStatus::Failed).count();
+    let mut job_error: Option<String> = None;
+    std::thread::scope(|s| -> Result<()> {
+        let (src, job, models, stop, pool) = (&src, &job, &models, &stop, &pool);
+        let todo = &todo;
+        s.spawn(move || {
+            pool.install(|| {
+                todo.par_iter().for_each_with(tx, |tx, &i| {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let p = &src.points[i];
+                    let name = src.name(p);
+                    let msg = match analyse(src, p, &cal, job, models) {
+                        Ok(r) => Ok(PointResult::from_report(i, &grid, name, r)),
+                        Err(PipelineError::Point(e)) => {
+                            Ok(PointResult::failed(i, &grid, name, e.to_string()))
+                        }
+                        Err(PipelineError::Job(e)) => {
+                            stop.store(true, Ordering::Relaxed);
+                            Err(format!("{name}: {e}"))
+                        }
+                    };
+                    let _ = tx.send(msg);
+                });
+            });
+        });
+        for msg in rx {
+            match msg {
+                Ok(p) => {
+                    if p.status == lauekit::pipeline::PointStatus::Failed {
+                        failed += 1;
+                        if !a.quiet {
+                            bar.suspend(|| {
+                                eprintln!("point {} failed: {}", p.index, p.error.as_deref().unwrap_or(""))
+                            });
+                        }
+                    }
+                    jfile
+                        .write_all(journal_point_line(&p)?.as_bytes())
+                        .with_context(|| format!("{}: cannot append", journal.display()))?;
+                    bar.set_message(format!("{failed} failed"));
+                    bar.inc(1);
+                    done.push(p);
+                }
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    job_error.get_or_insert(e);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    jfile.sync_all().ok();
+    if let Some(e) = job_error {
+        bail!("scan stopped: {e} (the {} points done are kept in {})", done.len(), journal.display());
+    }
+    done.sort_by_key(|p| p.index);
+    let results = ScanResults { grid, request, software: software_version(), points: done };
+    let seconds = t0.elapsed().as_secs_f64();
+    write_atomic(&out, &lauekit::scan::h5::to_hdf5(&results, shard)?)?;
+    write_extras(&results, &a, seconds)?;
+    std::fs::remove_file(&journal).with_context(|| format!("{}: cannot remove", journal.display()))?;
+    let n = results.points.len();
+    let indexed = results.points.iter().filter(|p| !p.grains.is_empty()).count();
+    let pts_s = todo.len() as f64 / seconds.max(1e-9);
+    println!(
+        "{n} points ({indexed} indexed, {failed} failed) in {seconds:.1} s ({pts_s:.1} points/s, {threads} threads) → {}",
+        out.display()
+    );
+    if failed > 0 {
+        return Err(PointsFailed { failed, total: n }.into());
+    }
+    Ok(())
+}
+
+fn write_extras(r: &ScanResults, a: &RunArgs, seconds: f64) -> Result<()> {
+    if let Some(p) = &a.json {
+        write_atomic(
+            p,
+            serde_json::to_string_pretty(&lauekit::scan::export::to_json(r, seconds))?.as_bytes(),
+        )?;
+    }
+    if let Some(p) = &a.summary {
+        write_atomic(p, lauekit::scan::export::lauetools_summary(r, &ipf_rgb).as_bytes())?;
+    }
+    if let Some(p) = &a.ctf {
+        write_atomic(p, lauekit::scan::export::to_ctf(r).as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The IPF colour (0–1) of sample axis `axis` (0 x, 1 y, 2 z) for a grain.
+fn ipf_rgb(_g: &lauekit::pipeline::GrainReport, _axis: usize) -> [f64; 3] {
+    [f64::NAN; 3]
+}
+
+fn read_results(p: &Path) -> Result<(ScanResults, Option<(usize, usize)>)> {
+    let bytes = std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
+    Ok(lauekit::scan::h5::from_hdf5(bytes, &p.display().to_string())?)
+}
+
+fn merge(m: MergeArgs) -> Result<()> {
+    if m.shards.is_empty() {
+        bail!("give the shard files");
+    }
+    check_output(&m.output, &m.shards, m.force)?;
+    let mut parts = Vec::new();
+    let mut counts = std::collections::BTreeSet::new();
+    for s in &m.shards {
+        let (r, sh) = read_results(s)?;
+        if let Some((_, n)) = sh {
+            counts.insert(n);
+        }
+        parts.push(r);
+    }
+    if counts.len() > 1 {
+        bail!("shards of different splits ({counts:?} shards)");
+    }
+    let merged = lauekit::scan::shard::merge(parts)?;
+    write_atomic(&m.output, &lauekit::scan::h5::to_hdf5(&merged, None)?)?;
+    let failed = merged.points.iter().filter(|p| p.status == lauekit::pipeline::PointStatus::Failed).count();
+    println!(
+        "{} shards → {} points ({failed} failed) → {}",
+        m.shards.len(),
+        merged.points.len(),
+        m.output.display()
+    );
+    Ok(())
+}
+
+fn maps(m: MapsArgs) -> Result<()> {
+    let (r, _) = read_results(&m.input)?;
+    std::fs::create_dir_all(&m.png).with_context(|| format!("{}: cannot create", m.png.display()))?;
+    let _ = (&r, m.grain_threshold_deg, m.min_grain_points);
+    bail!("scan maps: not wired yet")
+}
+
+fn sbatch(s: SbatchArgs) -> Result<()> {
+    if s.tasks == 0 {
+        bail!("--tasks must be at least 1");
+    }
+    let out_pos = s.scan_args.iter().position(|x| x == "-o" || x == "--output");
+    let Some(out) = out_pos.and_then(|k| s.scan_args.get(k + 1)) else {
+        bail!("the scan arguments after -- need -o OUT.h5");
+    };
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "lauekit".into());
+    let quote = |x: &str| {
+        if x.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=,:%+".contains(c)) {
+            x.to_string()
+        } else {
+            format!("'{}'", x.replace('\'', "'\\''"))
+        }
+    };
+    let mut args: Vec<String> = s.scan_args.iter().map(|x| quote(x)).collect();
+    let shard_out = format!("{out}.shard-${{SLURM_ARRAY_TASK_ID}}-of-{}.h5", s.tasks);
+    if let Some(k) = out_pos {
+        args[k + 1] = shard_out.clone();
+    }
+    let limit = s.max_running.map(|m| format!("%{m}")).unwrap_or_default();
+    let shards: Vec<String> =
+        (0..s.tasks).map(|i| quote(&format!("{out}.shard-{i}-of-{}.h5", s.tasks))).collect();
+    println!("#!/bin/bash");
+    println!(
+        "# lauekit scan as a SLURM job array: submit with `sbatch THIS_FILE`; the merge runs when all tasks ended."
+    );
+    println!("#SBATCH --job-name={}", s.name);
+    println!("#SBATCH --array=0-{}{limit}", s.tasks - 1);
+    println!("#SBATCH --cpus-per-task={}", s.cpus);
+    println!("#SBATCH --output={}-%A_%a.log", s.name);
+    println!("set -euo pipefail");
+    println!("if [ \"${{SLURM_ARRAY_TASK_ID:-0}}\" = 0 ] && [ -z \"${{LAUEKIT_MERGE_SUBMITTED:-}}\" ]; then");
+    println!(
+        "  sbatch --dependency=afterany:${{SLURM_ARRAY_JOB_ID}} --job-name={}-merge --output={}-merge-%j.log --wrap \"{} scan merge {} -o {}\"",
+        s.name,
+        s.name,
+        quote(&exe),
+        shards.join(" "),
+        quote(out)
+    );
+    println!("fi");
+    println!(
+        "{} scan {} --shard ${{SLURM_ARRAY_TASK_ID}}/{} --threads ${{SLURM_CPUS_PER_TASK:-{}}} --quiet || [ $? -eq 3 ]",
+        quote(&exe),
+        args.join(" "),
+        s.tasks,
+        s.cpus
+    );
+    Ok(())
+}

@@ -1,0 +1,332 @@
+//! One image through every stage: peak search → spot network (optional) → indexing (look-up table or LaueNN)
+//! → orientation and deviatoric-strain refinement, from one serde [`PipelineRequest`] to one serde
+//! [`PointReport`].
+//!
+//! Every front end goes through here: the CLI builds a request from its flags, the page's worker from JSON,
+//! a scan uses one request for every point. Nothing else assembles the stages or repeats their defaults (the
+//! energy band's 5–22 keV lives in [`Band::default`]).
+//!
+//! Errors come as [`PipelineError`]: [`PipelineError::Point`] means "this image cannot be analysed, skip it"
+//! (unreadable or empty image), [`PipelineError::Job`] means "no image can be analysed with these settings,
+//! stop" (bad settings, missing or unusable model). An image that is read but gives no peaks or no grain is
+//! not an error: its report says so ([`PointStatus`]).
+
+mod report;
+
+use std::time::Instant;
+
+use nalgebra::Matrix3;
+use serde::{Deserialize, Serialize};
+
+pub use report::{GrainReport, IndexReport, PointReport, PointStatus, SpotReport, StrainReport};
+
+use crate::crystal::Material;
+use crate::error::LaueError;
+use crate::geometry::Calibration;
+use crate::index::nn::HklModel;
+use crate::index::{
+    Experiment, ExperimentalSpot, IndexSettings, Method, index_spots, index_with_model, spots_from_peaks,
+};
+use crate::io::Frame;
+use crate::peaks::{Peak, PeakSearchParams, peak_search};
+use crate::spotnet::{GoodSpotCriteria, PositionReport, PositionSource, SpotNet};
+
+/// White-beam energy band (keV).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    /// lower end (keV)
+    pub emin_kev: f64,
+    /// upper end (keV)
+    pub emax_kev: f64,
+}
+
+impl Default for Band {
+    /// BM32's band, LaueTools' default: 5–22 keV.
+    fn default() -> Self {
+        Band { emin_kev: 5.0, emax_kev: 22.0 }
+    }
+}
+
+impl Band {
+    /// The band, checked: 0 < emin < emax, both finite.
+    pub fn validated(self) -> Result<Self, LaueError> {
+        if self.emin_kev.is_finite()
+            && self.emax_kev.is_finite()
+            && self.emin_kev > 0.0
+            && self.emax_kev > self.emin_kev
+        {
+            Ok(self)
+        } else {
+            Err(LaueError::InvalidSettings(format!(
+                "energy band {}–{} keV is empty (need 0 < emin < emax)",
+                self.emin_kev, self.emax_kev
+            )))
+        }
+    }
+}
+
+/// The spot-network stage.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpotnetRequest {
+    /// characterise every peak (Sim, size, aspect ratio, good/bad) with the spot CNN
+    pub enabled: bool,
+    /// which spots are "good"
+    pub criteria: GoodSpotCriteria,
+}
+
+/// The indexing and refinement stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexRequest {
+    /// `lut` (LaueTools' table of inter-plane angles) or `nn` (a LaueNN model's hkl predictions)
+    pub method: Method,
+    /// `nn`: the model's name (the page) or path (the CLI); resolved by the front end into [`Models`]
+    pub model: Option<String>,
+    /// materials by name (table); empty with `nn`: the model's
+    pub materials: Vec<String>,
+    /// LaueTools' `[IndexRefine]` settings (grains to find, tolerances, strain refinement …)
+    pub settings: IndexSettings,
+    /// energy band of the simulation the grains are matched against
+    pub band: Band,
+    /// peak positions given to indexing: the Gaussian fit or, for the spots it calls good, the spot network's
+    pub positions: PositionSource,
+}
+
+impl Default for IndexRequest {
+    fn default() -> Self {
+        IndexRequest {
+            method: Method::Lut,
+            model: None,
+            materials: Vec::new(),
+            settings: IndexSettings::default(),
+            band: Band::default(),
+            positions: PositionSource::Fit,
+        }
+    }
+}
+
+/// Everything to do with one image, and so with every point of a scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineRequest {
+    /// LaueTools' PeakSearch settings (its keyword names)
+    pub peaks: PeakSearchParams,
+    /// the spot network
+    pub spotnet: SpotnetRequest,
+    /// indexing and refinement; None: peaks only
+    pub index: Option<IndexRequest>,
+    /// keep each peak's fitted values and each grain's spots in the report (off in scans: results, not lists)
+    pub keep_spots: bool,
+}
+
+/// Why an image could not be analysed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PipelineError {
+    /// This image cannot be analysed (unreadable, truncated, empty): mark the point failed and go on.
+    #[error("{0}")]
+    Point(LaueError),
+    /// No image can be analysed with these settings (bad settings, missing model): stop the job.
+    #[error("{0}")]
+    Job(LaueError),
+}
+
+impl PipelineError {
+    /// True when the job can go on with the next image.
+    pub fn is_point_failure(&self) -> bool {
+        matches!(self, PipelineError::Point(_))
+    }
+
+    /// The underlying error.
+    pub fn error(&self) -> &LaueError {
+        match self {
+            PipelineError::Point(e) | PipelineError::Job(e) => e,
+        }
+    }
+
+    /// Sorts a library error: problems of the input file are the point's, everything else the job's.
+    pub fn classify(e: LaueError) -> Self {
+        match e {
+            LaueError::Parse { .. } => PipelineError::Point(e),
+            other => PipelineError::Job(other),
+        }
+    }
+}
+
+/// The networks a request needs, loaded once per job (per worker) and shared by every image.
+#[derive(Debug, Default)]
+pub struct Models {
+    /// the spot CNN with its device (synchronous read-back: a CPU device)
+    pub spotnet: Option<(SpotNet, burn::tensor::Device)>,
+    /// the LaueNN hkl model (`method = nn`)
+    pub hkl: Option<HklModel>,
+}
+
+/// A request checked and resolved once per job: materials looked up, band and settings validated, the
+/// networks it needs present.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub request: PipelineRequest,
+    /// resolved materials of the indexing stage
+    pub materials: Vec<Material>,
+}
+
+impl PipelineRequest {
+    /// Checks the request against the `models` at hand and resolves its materials; every error here is the
+    /// job's.
+    pub fn prepare(&self, models: &Models) -> Result<Prepared, LaueError> {
+        self.peaks.clone().validated()?;
+        let mut materials = Vec::new();
+        if let Some(ix) = &self.index {
+            ix.band.validated()?;
+            if ix.settings.nbgrainstofind == 0 {
+                return Err(LaueError::InvalidSettings("grains to find must be at least 1".into()));
+            }
+            if ix.positions == PositionSource::Cnn && models.spotnet.is_none() {
+                return Err(LaueError::InvalidSettings("positions = cnn needs the spot network".into()));
+            }
+            match ix.method {
+                Method::Nn => {
+                    let Some(m) = &models.hkl else {
+                        return Err(LaueError::InvalidSettings(
+                            "method nn needs a LaueNN model (from lauekit train-index)".into(),
+                        ));
+                    };
+                    if ix.materials.is_empty() {
+                        materials = m.meta.materials.clone();
+                    }
+                }
+                Method::Lut => {
+                    if ix.materials.is_empty() {
+                        return Err(LaueError::InvalidSettings(
+                            "indexing with the look-up table needs at least one material".into(),
+                        ));
+                    }
+                }
+            }
+            if materials.is_empty() {
+                materials =
+                    ix.materials.iter().map(|m| Material::from_table(m.trim())).collect::<Result<_, _>>()?;
+            }
+        }
+        if self.spotnet.enabled && models.spotnet.is_none() {
+            return Err(LaueError::InvalidSettings(
+                "the spot network stage is on but no network was loaded".into(),
+            ));
+        }
+        Ok(Prepared { request: self.clone(), materials })
+    }
+}
+
+/// Runs the whole pipeline on one frame with the detector `calibration`.
+pub fn run_image(
+    frame: &Frame,
+    calibration: &Calibration,
+    job: &Prepared,
+    models: &Models,
+) -> Result<PointReport, PipelineError> {
+    let t0 = Instant::now();
+    let req = &job.request;
+    let intensity_sum = frame_intensity(frame);
+    let list = peak_search(frame, &req.peaks).map_err(PipelineError::classify)?;
+    let mut peaks = list.peaks;
+    let n_peaks = peaks.len();
+    let peaks_intensity: f64 = peaks.iter().map(|p| p.intensity_sub.max(0.0)).sum();
+
+    let descriptors = match (
+        &models.spotnet,
+        req.spotnet.enabled || req.index.as_ref().is_some_and(|i| i.positions == PositionSource::Cnn),
+    ) {
+        (Some((net, device)), true) if !peaks.is_empty() => {
+            let at: Vec<(f64, f64)> = peaks.iter().map(Peak::detected_pixel).collect();
+            Some(crate::spotnet::characterize(frame, &at, net, device, &req.spotnet.criteria))
+        }
+        _ => None,
+    };
+    let n_good = descriptors.as_ref().map(|d| d.iter().filter(|d| d.good).count());
+
+    let mut positions = PositionReport::fit(n_peaks);
+    let mut index = None;
+    if let Some(ix) = &req.index {
+        if ix.positions == PositionSource::Cnn
+            && let Some(d) = &descriptors
+        {
+            positions = crate::spotnet::use_cnn_positions(&mut peaks, d).map_err(PipelineError::Job)?;
+        }
+        let spots = spots_from_peaks(&peaks, calibration);
+        index = Some(index_experimental_spots(&spots, calibration, ix, job, models)?);
+    }
+
+    let status = if n_peaks == 0 {
+        PointStatus::NoPeaks
+    } else {
+        match &index {
+            Some(r) if r.grains.is_empty() => PointStatus::NotIndexed,
+            Some(_) => PointStatus::Indexed,
+            None => PointStatus::Searched,
+        }
+    };
+    Ok(PointReport {
+        status,
+        n_peaks,
+        intensity_sum,
+        peaks_intensity,
+        n_good_spots: n_good,
+        positions,
+        peaks: if req.keep_spots { peaks } else { Vec::new() },
+        descriptors: if req.keep_spots { descriptors.unwrap_or_default() } else { Vec::new() },
+        index,
+        elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+/// Indexes and refines a list of experimental spots (from an image's peaks, a `.dat` or a `.cor`) as the
+/// request's indexing stage says: the one place where the indexers are called.
+pub fn index_experimental_spots(
+    spots: &[ExperimentalSpot],
+    calibration: &Calibration,
+    ix: &IndexRequest,
+    job: &Prepared,
+    models: &Models,
+) -> Result<IndexReport, PipelineError> {
+    let exp =
+        Experiment { calibration: *calibration, emin_kev: ix.band.emin_kev, emax_kev: ix.band.emax_kev };
+    let t = Instant::now();
+    let result = match (ix.method, &models.hkl) {
+        (Method::Nn, Some(m)) => index_with_model(spots, &job.materials, m, &exp, &ix.settings),
+        _ => index_spots(spots, &job.materials, &exp, &ix.settings),
+    }
+    .map_err(PipelineError::Job)?;
+    let elapsed_ms = t.elapsed().as_secs_f64() * 1e3;
+    Ok(IndexReport::new(
+        &result,
+        spots,
+        &job.materials,
+        &exp,
+        &ix.settings,
+        elapsed_ms,
+        job.request.keep_spots,
+    ))
+}
+
+/// Sum of the valid, finite pixel values (counts): the "total intensity" of a map.
+pub fn frame_intensity(frame: &Frame) -> f64 {
+    let mut s = 0.0;
+    for i in 0..frame.pixels.len() {
+        let v = frame.pixels.get(i);
+        if v.is_finite() && !frame.is_masked(i) {
+            s += v;
+        }
+    }
+    s
+}
+
+/// Rows of a 3 × 3 matrix.
+pub fn rows(m: &Matrix3<f64>) -> [[f64; 3]; 3] {
+    [0, 1, 2].map(|r| [m[(r, 0)], m[(r, 1)], m[(r, 2)]])
+}
+
+/// The matrix of rows.
+pub fn from_rows(a: &[[f64; 3]; 3]) -> Matrix3<f64> {
+    Matrix3::from_fn(|r, c| a[r][c])
+}

@@ -1,0 +1,303 @@
+//! What the pipeline says about one image: the one JSON shape of an indexing result, for the CLI, the page
+//! and scans alike.
+
+use nalgebra::Matrix3;
+use serde::{Deserialize, Serialize};
+
+use super::rows;
+use crate::crystal::Material;
+use crate::index::matching::simulate_fundamentals;
+use crate::index::refine::{deviatoric_strain_crystal, strain_in_sample_frame};
+use crate::index::{
+    Experiment, ExperimentalSpot, IndexResult, IndexSettings, IndexedGrain, MatchedSpot, Method,
+};
+use crate::peaks::Peak;
+use crate::spotnet::{Descriptors, PositionReport};
+
+/// How one image (one scan point) went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointStatus {
+    /// at least one grain found
+    Indexed,
+    /// peaks found, no grain explains them
+    NotIndexed,
+    /// the peak search found nothing
+    NoPeaks,
+    /// peaks searched, indexing not asked for
+    Searched,
+    /// the image could not be analysed ([`PointReport`] absent; the scan records the reason)
+    Failed,
+}
+
+impl PointStatus {
+    /// Stable small code for columnar files (0 indexed, 1 not indexed, 2 no peaks, 3 searched, 4 failed).
+    pub fn code(self) -> u8 {
+        match self {
+            PointStatus::Indexed => 0,
+            PointStatus::NotIndexed => 1,
+            PointStatus::NoPeaks => 2,
+            PointStatus::Searched => 3,
+            PointStatus::Failed => 4,
+        }
+    }
+
+    /// Inverse of [`PointStatus::code`].
+    pub fn from_code(c: u8) -> Option<Self> {
+        Some(match c {
+            0 => PointStatus::Indexed,
+            1 => PointStatus::NotIndexed,
+            2 => PointStatus::NoPeaks,
+            3 => PointStatus::Searched,
+            4 => PointStatus::Failed,
+            _ => return None,
+        })
+    }
+
+    /// snake_case name, as in JSON
+    pub fn name(self) -> &'static str {
+        match self {
+            PointStatus::Indexed => "indexed",
+            PointStatus::NotIndexed => "not_indexed",
+            PointStatus::NoPeaks => "no_peaks",
+            PointStatus::Searched => "searched",
+            PointStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Deviatoric strain of a grain (dimensionless, not ×10⁻³), in the Voigt order of LaueTools' `strain6`
+/// columns: xx, yy, zz, yz, xz, xy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StrainReport {
+    /// in the crystal frame (orthonormal frame of B0's Cartesian axes)
+    pub crystal: [f64; 6],
+    /// in LaueTools' sample frame (lab frame tilted 40° about y)
+    pub sample: [f64; 6],
+    /// von Mises equivalent strain √(2/3 ε′:ε′) of the deviatoric tensor
+    pub von_mises: f64,
+}
+
+impl StrainReport {
+    /// The strain of a refined UB over its material's B0.
+    pub fn of(ub: &Matrix3<f64>, b0: &Matrix3<f64>) -> Self {
+        let c = deviatoric_strain_crystal(ub, b0);
+        let s = strain_in_sample_frame(&c, ub);
+        StrainReport { crystal: voigt(&c), sample: voigt(&s), von_mises: von_mises(&c) }
+    }
+}
+
+/// xx, yy, zz, yz, xz, xy of a symmetric tensor.
+pub fn voigt(e: &Matrix3<f64>) -> [f64; 6] {
+    [e[(0, 0)], e[(1, 1)], e[(2, 2)], e[(1, 2)], e[(0, 2)], e[(0, 1)]]
+}
+
+/// √(2/3 ε′:ε′) of the deviatoric part of `e`.
+pub fn von_mises(e: &Matrix3<f64>) -> f64 {
+    let d = e - Matrix3::identity() * (e.trace() / 3.0);
+    (2.0 / 3.0 * d.component_mul(&d).sum()).sqrt()
+}
+
+/// One indexed spot: the matching's values and the measured position.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpotReport {
+    /// peak number, hkl, energy, predicted position, residual
+    #[serde(flatten)]
+    pub matched: MatchedSpot,
+    /// measured position (px, LaueTools' convention)
+    pub x: f64,
+    pub y: f64,
+}
+
+/// A simulated reflection of an indexed grain (the page draws them).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SimulatedSpotReport {
+    pub x: f64,
+    pub y: f64,
+    pub hkl: [i32; 3],
+    pub energy_kev: f64,
+    /// an experimental spot was matched to this reflection
+    pub matched: bool,
+}
+
+/// One grain found in an image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrainReport {
+    pub material: String,
+    /// Laue class symbol of the material (m-3m, 6/mmm …), for symmetry-aware maps
+    pub laue_group: String,
+    /// `lut` or `nn`: which method's candidates gave the grain
+    pub method: Method,
+    /// LaueTools' "UB matrix in q = (UB) B0 G*", rows
+    pub ub: [[f64; 3]; 3],
+    /// B0 of the material (Å⁻¹), rows
+    pub b0: [[f64; 3]; 3],
+    /// Euler angles (deg) as LaueTools writes them in `.fit` files
+    pub euler: [f64; 3],
+    /// 100 · matched / simulated (%)
+    pub matching_rate: f64,
+    pub n_indexed: usize,
+    pub n_simulated: usize,
+    /// RMS pixel residual of the refinement (px)
+    pub rms_px: f64,
+    /// deviatoric strain (meaningful when the settings refine it)
+    pub strain: StrainReport,
+    /// the indexed spots (when the request keeps spots)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spots: Vec<SpotReport>,
+    /// the grain's simulated pattern (when the request keeps spots)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub simulated: Vec<SimulatedSpotReport>,
+}
+
+impl GrainReport {
+    /// The report of an indexed grain; `spots` are the experimental spots it was indexed from.
+    pub fn new(
+        g: &IndexedGrain,
+        spots: &[ExperimentalSpot],
+        material: Option<&Material>,
+        exp: &Experiment,
+        keep_spots: bool,
+    ) -> Self {
+        let laue_group = material.map_or_else(String::new, |m| m.laue_group.symbol().to_string());
+        let simulated = match (keep_spots, material) {
+            (true, Some(m)) => simulate_fundamentals(&g.ub, m, exp)
+                .map(|sim| {
+                    sim.iter()
+                        .map(|s| SimulatedSpotReport {
+                            x: s.x_px,
+                            y: s.y_px,
+                            hkl: s.hkl(),
+                            energy_kev: s.energy_kev,
+                            matched: g.spots.iter().any(|m| m.hkl == s.hkl()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        GrainReport {
+            material: g.material.clone(),
+            laue_group,
+            method: g.method,
+            ub: rows(&g.ub),
+            b0: rows(&g.b0),
+            euler: crate::geometry::orientation::lauetools_fit_euler(&(g.ub * g.b0)),
+            matching_rate: g.matching_rate,
+            n_indexed: g.spots.len(),
+            n_simulated: g.n_simulated,
+            rms_px: g.rms_px,
+            strain: StrainReport::of(&g.ub, &g.b0),
+            spots: if keep_spots {
+                g.spots
+                    .iter()
+                    .map(|m| SpotReport {
+                        matched: *m,
+                        x: spots.get(m.peak).map_or(f64::NAN, |s| s.x_px),
+                        y: spots.get(m.peak).map_or(f64::NAN, |s| s.y_px),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            simulated,
+        }
+    }
+
+    /// UB as a matrix.
+    pub fn ub_matrix(&self) -> Matrix3<f64> {
+        super::from_rows(&self.ub)
+    }
+
+    /// B0 as a matrix.
+    pub fn b0_matrix(&self) -> Matrix3<f64> {
+        super::from_rows(&self.b0)
+    }
+
+    /// The grain back as the indexer's value (spots without their matching details), for `.fit` writing.
+    pub fn to_indexed_grain(&self) -> IndexedGrain {
+        IndexedGrain {
+            material: self.material.clone(),
+            ub: self.ub_matrix(),
+            b0: self.b0_matrix(),
+            matching_rate: self.matching_rate,
+            n_simulated: self.n_simulated,
+            spots: self.spots.iter().map(|s| s.matched).collect(),
+            rms_px: self.rms_px,
+            method: self.method,
+        }
+    }
+}
+
+/// The indexing result of one image — the one JSON shape the CLI (`index --format json`), the page and
+/// scans give.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexReport {
+    pub grains: Vec<GrainReport>,
+    /// peaks no grain explains
+    pub unindexed: Vec<usize>,
+    pub n_peaks: usize,
+    /// energy band (keV)
+    pub emin_kev: f64,
+    pub emax_kev: f64,
+    /// the indexing settings used
+    pub settings: IndexSettings,
+    /// time spent indexing (ms)
+    pub elapsed_ms: f64,
+}
+
+impl IndexReport {
+    /// The report of an indexing result on `spots`.
+    pub fn new(
+        r: &IndexResult,
+        spots: &[ExperimentalSpot],
+        materials: &[Material],
+        exp: &Experiment,
+        settings: &IndexSettings,
+        elapsed_ms: f64,
+        keep_spots: bool,
+    ) -> Self {
+        let grains = r
+            .grains
+            .iter()
+            .map(|g| {
+                let m = materials.iter().find(|m| m.name == g.material);
+                GrainReport::new(g, spots, m, exp, keep_spots)
+            })
+            .collect();
+        IndexReport {
+            grains,
+            unindexed: r.unindexed.clone(),
+            n_peaks: spots.len(),
+            emin_kev: exp.emin_kev,
+            emax_kev: exp.emax_kev,
+            settings: settings.clone(),
+            elapsed_ms,
+        }
+    }
+}
+
+/// Everything the pipeline says about one image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointReport {
+    pub status: PointStatus,
+    pub n_peaks: usize,
+    /// sum of the valid pixels (counts)
+    pub intensity_sum: f64,
+    /// sum of the peaks' fitted heights above background (counts)
+    pub peaks_intensity: f64,
+    /// spots the network calls good (when it ran)
+    pub n_good_spots: Option<usize>,
+    /// which positions indexing used
+    pub positions: PositionReport,
+    /// the peaks (when the request keeps spots)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peaks: Vec<Peak>,
+    /// the spot network's descriptors, in peak order (when it ran and the request keeps spots)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub descriptors: Vec<Descriptors>,
+    /// indexing (when asked for)
+    pub index: Option<IndexReport>,
+    /// wall time for the image (ms)
+    pub elapsed_ms: f64,
+}

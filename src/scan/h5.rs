@@ -1,0 +1,258 @@
+//! A scan's results as one HDF5 file (written and read with hdf5-pure, so natively and in the browser), laid
+//! out as columns an independent reader (h5py, MATLAB) takes directly:
+//!
+//! - root attributes: `format` = "lauekit-scan", `format_version`, `software`, `nx`, `ny`, `snake` (0/1),
+//!   `step_um` ([x, y] µm, or empty), `request` (the pipeline request as JSON), `shard` ([i, n] or empty)
+//! - `points/`: one row per point, in acquisition order: `index`, `ix`, `iy` (u64), `image` (string),
+//!   `status` (u8: 0 indexed, 1 not indexed, 2 no peaks, 3 peaks only, 4 failed; names in the attribute
+//!   `status_names`), `error` (string, empty when none), `n_peaks` (u64), `intensity_sum`,
+//!   `peaks_intensity` (counts), `n_grains` (u64), `elapsed_ms`
+//! - `grains/`: one row per grain of any point: `point` (its point index), `rank` (0 = the main grain),
+//!   `material`, `laue_group` (strings), `method` (u8: 0 lut, 1 nn), `ub`, `b0` (n × 3 × 3, rows),
+//!   `euler` (n × 3, deg), `matching_rate` (%), `n_indexed`, `n_simulated` (u64), `rms_px`,
+//!   `strain_crystal`, `strain_sample` (n × 6: xx yy zz yz xz xy, dimensionless), `von_mises`
+
+use hdf5_pure::{AttrValue, File, FileBuilder};
+
+use super::{PointResult, ScanGrid, ScanResults};
+use crate::error::{LaueError, Result};
+use crate::index::Method;
+use crate::pipeline::{GrainReport, PointStatus, StrainReport};
+
+/// Format name in the root attribute `format`.
+pub const FORMAT: &str = "lauekit-scan";
+/// Version of this layout.
+pub const FORMAT_VERSION: i64 = 1;
+
+/// The HDF5 bytes of `results`; `shard` = Some((i, n)) for the i-th of n shards.
+pub fn to_hdf5(results: &ScanResults, shard: Option<(usize, usize)>) -> Result<Vec<u8>> {
+    let werr = |e: hdf5_pure::Error| LaueError::Write { file: "scan HDF5".into(), reason: e.to_string() };
+    let request = serde_json::to_string(&results.request)
+        .map_err(|e| LaueError::Write { file: "scan HDF5".into(), reason: e.to_string() })?;
+    let mut b = FileBuilder::new();
+    b.set_attr("format", AttrValue::String(FORMAT.into()));
+    b.set_attr("format_version", AttrValue::I64(FORMAT_VERSION));
+    b.set_attr("software", AttrValue::String(results.software.clone()));
+    b.set_attr("nx", AttrValue::I64(results.grid.nx as i64));
+    b.set_attr("ny", AttrValue::I64(results.grid.ny as i64));
+    b.set_attr("snake", AttrValue::I64(i64::from(results.grid.snake)));
+    b.set_attr("step_um", AttrValue::F64Array(results.grid.step_um.map_or(Vec::new(), |s| s.to_vec())));
+    b.set_attr("request", AttrValue::String(request));
+    b.set_attr("shard", AttrValue::I64Array(shard.map_or(Vec::new(), |(i, n)| vec![i as i64, n as i64])));
+
+    let p = &results.points;
+    let u64s = |f: &dyn Fn(&PointResult) -> usize| p.iter().map(|x| f(x) as u64).collect::<Vec<u64>>();
+    let f64s = |f: &dyn Fn(&PointResult) -> f64| p.iter().map(f).collect::<Vec<f64>>();
+    let mut g = b.create_group("points");
+    g.set_attr(
+        "status_names",
+        AttrValue::StringArray(
+            (0..=4).filter_map(PointStatus::from_code).map(|s| s.name().to_string()).collect(),
+        ),
+    );
+    g.create_dataset("index").with_u64_data(&u64s(&|x| x.index));
+    g.create_dataset("ix").with_u64_data(&u64s(&|x| x.ix));
+    g.create_dataset("iy").with_u64_data(&u64s(&|x| x.iy));
+    let images: Vec<&str> = p.iter().map(|x| x.image.as_str()).collect();
+    g.create_dataset("image").with_vlen_strings(&images);
+    g.create_dataset("status").with_u8_data(&p.iter().map(|x| x.status.code()).collect::<Vec<u8>>());
+    let errors: Vec<&str> = p.iter().map(|x| x.error.as_deref().unwrap_or("")).collect();
+    g.create_dataset("error").with_vlen_strings(&errors);
+    g.create_dataset("n_peaks").with_u64_data(&u64s(&|x| x.n_peaks));
+    g.create_dataset("intensity_sum").with_f64_data(&f64s(&|x| x.intensity_sum));
+    g.create_dataset("peaks_intensity").with_f64_data(&f64s(&|x| x.peaks_intensity));
+    g.create_dataset("n_grains").with_u64_data(&u64s(&|x| x.grains.len()));
+    g.create_dataset("elapsed_ms").with_f64_data(&f64s(&|x| x.elapsed_ms));
+    b.add_group(g.finish());
+
+    let rows: Vec<(&PointResult, usize, &GrainReport)> =
+        p.iter().flat_map(|x| x.grains.iter().enumerate().map(move |(k, g)| (x, k, g))).collect();
+    let n = rows.len() as u64;
+    let mut g = b.create_group("grains");
+    g.create_dataset("point").with_u64_data(&rows.iter().map(|r| r.0.index as u64).collect::<Vec<_>>());
+    g.create_dataset("rank").with_u64_data(&rows.iter().map(|r| r.1 as u64).collect::<Vec<_>>());
+    let materials: Vec<&str> = rows.iter().map(|r| r.2.material.as_str()).collect();
+    g.create_dataset("material").with_vlen_strings(&materials);
+    let groups: Vec<&str> = rows.iter().map(|r| r.2.laue_group.as_str()).collect();
+    g.create_dataset("laue_group").with_vlen_strings(&groups);
+    g.create_dataset("method")
+        .with_u8_data(&rows.iter().map(|r| u8::from(r.2.method == Method::Nn)).collect::<Vec<_>>());
+    let flat9 = |f: &dyn Fn(&GrainReport) -> [[f64; 3]; 3]| {
+        rows.iter().flat_map(|r| f(r.2).into_iter().flatten()).collect::<Vec<f64>>()
+    };
+    g.create_dataset("ub").with_f64_data(&flat9(&|g| g.ub)).with_shape(&[n, 3, 3]);
+    g.create_dataset("b0").with_f64_data(&flat9(&|g| g.b0)).with_shape(&[n, 3, 3]);
+    let euler: Vec<f64> = rows.iter().flat_map(|r| r.2.euler).collect();
+    g.create_dataset("euler").with_f64_data(&euler).with_shape(&[n, 3]);
+    let col = |f: &dyn Fn(&GrainReport) -> f64| rows.iter().map(|r| f(r.2)).collect::<Vec<f64>>();
+    g.create_dataset("matching_rate").with_f64_data(&col(&|g| g.matching_rate));
+    g.create_dataset("n_indexed")
+        .with_u64_data(&rows.iter().map(|r| r.2.n_indexed as u64).collect::<Vec<_>>());
+    g.create_dataset("n_simulated")
+        .with_u64_data(&rows.iter().map(|r| r.2.n_simulated as u64).collect::<Vec<_>>());
+    g.create_dataset("rms_px").with_f64_data(&col(&|g| g.rms_px));
+    let sc: Vec<f64> = rows.iter().flat_map(|r| r.2.strain.crystal).collect();
+    g.create_dataset("strain_crystal").with_f64_data(&sc).with_shape(&[n, 6]);
+    let ss: Vec<f64> = rows.iter().flat_map(|r| r.2.strain.sample).collect();
+    g.create_dataset("strain_sample").with_f64_data(&ss).with_shape(&[n, 6]);
+    g.create_dataset("von_mises").with_f64_data(&col(&|g| g.strain.von_mises));
+    b.add_group(g.finish());
+    b.finish().map_err(werr)
+}
+
+/// Reads a scan's HDF5 file written by [`to_hdf5`]; `name` is for messages. Returns the results and the
+/// shard (i, n) the file holds, if it is one.
+pub fn from_hdf5(bytes: Vec<u8>, name: &str) -> Result<(ScanResults, Option<(usize, usize)>)> {
+    let bad = |what: &str| LaueError::parse(name, what.to_string());
+    let h = |e: hdf5_pure::Error| LaueError::parse(name, format!("HDF5: {e}"));
+    let f = File::from_bytes(bytes).map_err(h)?;
+    let attrs = f.root().attrs().map_err(h)?;
+    let s = |k: &str| match attrs.get(k) {
+        Some(AttrValue::String(s) | AttrValue::AsciiString(s)) => Ok(s.clone()),
+        _ => Err(bad(&format!("root attribute '{k}' missing or not a string"))),
+    };
+    let int = |k: &str| match attrs.get(k) {
+        Some(AttrValue::I64(v)) => Ok(*v),
+        _ => Err(bad(&format!("root attribute '{k}' missing or not an integer"))),
+    };
+    if s("format")? != FORMAT {
+        return Err(bad("not a lauekit scan file (root attribute format ≠ lauekit-scan)"));
+    }
+    if int("format_version")? > FORMAT_VERSION {
+        return Err(bad("written by a newer lauekit (format_version)"));
+    }
+    let step_um = match attrs.get("step_um") {
+        Some(AttrValue::F64Array(v)) if v.len() == 2 => Some([v[0], v[1]]),
+        _ => None,
+    };
+    let shard = match attrs.get("shard") {
+        Some(AttrValue::I64Array(v)) if v.len() == 2 && v[0] >= 0 && v[1] > v[0] => {
+            Some((v[0] as usize, v[1] as usize))
+        }
+        _ => None,
+    };
+    let (nx, ny) = (int("nx")?, int("ny")?);
+    if nx <= 0 || ny <= 0 {
+        return Err(bad("grid size nx, ny must be positive"));
+    }
+    let grid = ScanGrid::new(nx as usize, ny as usize, step_um, int("snake")? != 0)
+        .map_err(|e| bad(&e.to_string()))?;
+    let request = serde_json::from_str(&s("request")?).map_err(|e| bad(&format!("request: {e}")))?;
+    let software = s("software")?;
+
+    let u = |p: &str| f.dataset(p).and_then(|d| d.read_u64()).map_err(h);
+    let fl = |p: &str| f.dataset(p).and_then(|d| d.read_f64()).map_err(h);
+    let st = |p: &str| f.dataset(p).and_then(|d| d.read_string()).map_err(h);
+    let index = u("points/index")?;
+    let n = index.len();
+    let (ix, iy, image, status) = (
+        u("points/ix")?,
+        u("points/iy")?,
+        st("points/image")?,
+        f.dataset("points/status").and_then(|d| d.read_u8()).map_err(h)?,
+    );
+    let (error, n_peaks, isum, pint, n_grains, elapsed) = (
+        st("points/error")?,
+        u("points/n_peaks")?,
+        fl("points/intensity_sum")?,
+        fl("points/peaks_intensity")?,
+        u("points/n_grains")?,
+        fl("points/elapsed_ms")?,
+    );
+    for (k, len) in [
+        ("ix", ix.len()),
+        ("iy", iy.len()),
+        ("image", image.len()),
+        ("status", status.len()),
+        ("error", error.len()),
+        ("n_peaks", n_peaks.len()),
+        ("intensity_sum", isum.len()),
+        ("peaks_intensity", pint.len()),
+        ("n_grains", n_grains.len()),
+        ("elapsed_ms", elapsed.len()),
+    ] {
+        if len != n {
+            return Err(bad(&format!("points/{k} has {len} rows, points/index {n}")));
+        }
+    }
+    let mut points = Vec::with_capacity(n);
+    for i in 0..n {
+        let status = PointStatus::from_code(status[i]).ok_or_else(|| bad("points/status: unknown code"))?;
+        points.push(PointResult {
+            index: index[i] as usize,
+            ix: ix[i] as usize,
+            iy: iy[i] as usize,
+            image: image[i].clone(),
+            status,
+            error: if error[i].is_empty() { None } else { Some(error[i].clone()) },
+            n_peaks: n_peaks[i] as usize,
+            intensity_sum: isum[i],
+            peaks_intensity: pint[i],
+            grains: Vec::new(),
+            elapsed_ms: elapsed[i],
+        });
+    }
+    let gp = u("grains/point")?;
+    let m = gp.len();
+    let (rank, mat, lg) = (u("grains/rank")?, st("grains/material")?, st("grains/laue_group")?);
+    let method = f.dataset("grains/method").and_then(|d| d.read_u8()).map_err(h)?;
+    let (ub, b0, euler) = (fl("grains/ub")?, fl("grains/b0")?, fl("grains/euler")?);
+    let (mr, nind, nsim, rms) =
+        (fl("grains/matching_rate")?, u("grains/n_indexed")?, u("grains/n_simulated")?, fl("grains/rms_px")?);
+    let (sc, ss, vm) = (fl("grains/strain_crystal")?, fl("grains/strain_sample")?, fl("grains/von_mises")?);
+    let lens = [
+        rank.len(),
+        mat.len(),
+        lg.len(),
+        method.len(),
+        mr.len(),
+        nind.len(),
+        nsim.len(),
+        rms.len(),
+        vm.len(),
+    ];
+    if lens.iter().any(|&l| l != m)
+        || ub.len() != 9 * m
+        || b0.len() != 9 * m
+        || euler.len() != 3 * m
+        || sc.len() != 6 * m
+        || ss.len() != 6 * m
+    {
+        return Err(bad("grains/ datasets have different lengths"));
+    }
+    let pos: std::collections::HashMap<usize, usize> =
+        points.iter().enumerate().map(|(k, p)| (p.index, k)).collect();
+    let m3 = |v: &[f64], k: usize| {
+        [0, 1, 2].map(|r| [v[9 * k + 3 * r], v[9 * k + 3 * r + 1], v[9 * k + 3 * r + 2]])
+    };
+    let a6 = |v: &[f64], k: usize| [0, 1, 2, 3, 4, 5].map(|c| v[6 * k + c]);
+    for k in 0..m {
+        let Some(&pi) = pos.get(&(gp[k] as usize)) else {
+            return Err(bad(&format!("grains/point {} names no point of the file", gp[k])));
+        };
+        if points[pi].grains.len() != rank[k] as usize {
+            return Err(bad("grains/rank out of order"));
+        }
+        points[pi].grains.push(GrainReport {
+            material: mat[k].clone(),
+            laue_group: lg[k].clone(),
+            method: if method[k] == 1 { Method::Nn } else { Method::Lut },
+            ub: m3(&ub, k),
+            b0: m3(&b0, k),
+            euler: [euler[3 * k], euler[3 * k + 1], euler[3 * k + 2]],
+            matching_rate: mr[k],
+            n_indexed: nind[k] as usize,
+            n_simulated: nsim[k] as usize,
+            rms_px: rms[k],
+            strain: StrainReport { crystal: a6(&sc, k), sample: a6(&ss, k), von_mises: vm[k] },
+            spots: Vec::new(),
+            simulated: Vec::new(),
+        });
+    }
+    for p in &points {
+        if p.grains.len() != n_grains[pos[&p.index]] as usize {
+            return Err(bad(&format!("point {}: n_grains does not match grains/", p.index)));
+        }
+    }
+    Ok((ScanResults { grid, request, software, points }, shard))
+}
