@@ -17,7 +17,7 @@ CHROMEDRIVER ?= /usr/bin/chromedriver
 CHROMIUM ?= /usr/bin/chromium
 export WASM_BINDGEN_TEST_TIMEOUT ?= 600
 
-.PHONY: help setup setup-rust setup-browser setup-node serve pkg pkg-dev test fmt clippy test-native test-web e2e cuda-check bench bench-page-train
+.PHONY: help setup setup-rust setup-browser setup-node serve pkg pkg-dev test fmt clippy test-native test-scan test-web e2e cuda-check bench bench-page-train
 
 help:
 	@echo "make serve   build everything and serve the page at http://127.0.0.1:$(PORT)/www/index.html"
@@ -60,7 +60,7 @@ serve: setup pkg
 	@echo "lauekit: open http://127.0.0.1:$(PORT)/www/index.html  (Ctrl-C to stop)"
 	python3 -m http.server $(PORT) --bind 127.0.0.1
 
-test: setup fmt clippy test-native test-web e2e cuda-check
+test: setup fmt clippy test-native test-scan test-web e2e cuda-check
 	@echo "make test: every check passed"
 
 fmt:
@@ -72,6 +72,14 @@ clippy:
 
 test-native:
 	cargo test
+
+# Scans beyond the Rust tests (with the CLI that test-native built): the HDF5 read by h5py (a venv made once),
+# and a real single-node SLURM (Debian's slurm-wlm + munge, started and stopped here) running a scan as a
+# 4-task job array whose merged file must equal the single-machine run's.
+test-scan:
+	cargo build --bin lauekit
+	bash tests/h5py_check.sh $(CARGO_TARGET_DIR)/debug/lauekit
+	bash tests/slurm/run.sh $(CARGO_TARGET_DIR)/debug/lauekit
 
 # Browser tests in headless Chromium, twice: with WebGPU (webdriver.json) and without it (CPU fallback).
 # --nocapture prints what the tests log (wasm vs native differences, the peak-search time).

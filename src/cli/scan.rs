@@ -37,6 +37,9 @@ enum ScanCommand {
     Maps(MapsArgs),
     /// Join the shard files of a job array into the file a single run writes.
     Merge(MergeArgs),
+    /// Compare two scans' results point by point (timings aside): exit 0 when equal, 1 with the first
+    /// differences otherwise.
+    Compare(CompareArgs),
     /// Print a SLURM job-array script that runs this scan in shards and merges them (a dependent job).
     Sbatch(SbatchArgs),
 }
@@ -119,6 +122,12 @@ struct MergeArgs {
 }
 
 #[derive(Args, Debug)]
+struct CompareArgs {
+    a: PathBuf,
+    b: PathBuf,
+}
+
+#[derive(Args, Debug)]
 struct SbatchArgs {
     /// Number of array tasks (shards).
     #[arg(long)]
@@ -157,6 +166,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         Some(ScanCommand::Maps(m)) => maps(m),
         Some(ScanCommand::Merge(m)) => merge(m),
         Some(ScanCommand::Sbatch(s)) => sbatch(s),
+        Some(ScanCommand::Compare(c)) => compare(c),
         None => run_scan(a.run),
     }
 }
@@ -608,6 +618,41 @@ fn merge(m: MergeArgs) -> Result<()> {
         m.output.display()
     );
     Ok(())
+}
+
+fn compare(c: CompareArgs) -> Result<()> {
+    let untimed = |p: &Path| -> Result<ScanResults> {
+        let mut r = read_results(p)?.0;
+        r.points.iter_mut().for_each(|p| p.elapsed_ms = 0.0);
+        Ok(r)
+    };
+    let (a, b) = (untimed(&c.a)?, untimed(&c.b)?);
+    let mut diffs = Vec::new();
+    if a.grid != b.grid {
+        diffs.push(format!("grid {:?} vs {:?}", a.grid, b.grid));
+    }
+    if a.request != b.request {
+        diffs.push("pipeline requests differ".to_string());
+    }
+    if a.points.len() != b.points.len() {
+        diffs.push(format!("{} vs {} points", a.points.len(), b.points.len()));
+    }
+    for (p, q) in a.points.iter().zip(&b.points) {
+        if p != q {
+            diffs.push(format!(
+                "point {} ({}) differs from point {} ({})",
+                p.index, p.image, q.index, q.image
+            ));
+        }
+    }
+    if diffs.is_empty() {
+        println!("{} and {}: the same {} points", c.a.display(), c.b.display(), a.points.len());
+        return Ok(());
+    }
+    for d in diffs.iter().take(20) {
+        eprintln!("{d}");
+    }
+    bail!("{} and {} differ ({} differences)", c.a.display(), c.b.display(), diffs.len())
 }
 
 fn maps(m: MapsArgs) -> Result<()> {
