@@ -185,3 +185,158 @@ fn killed_scan_resumes_to_the_uninterrupted_result_and_shards_merge_to_it() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("8 of 24 points are in no shard"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+mod synthetic {
+    //! Issue 13's acceptance on synthetic scans with known truth (src/scan/simulate.rs): 40 × 30 points of
+    //! 512² images, 6 Cu grains + a Σ3 twin band, orientation gradients, strain, noise, mixed patterns on
+    //! boundaries, empty points; and a two-phase Cu + Si scan.
+
+    use lauekit::crystal::Material;
+    use lauekit::geometry::misorientation_deg;
+    use lauekit::pipeline::{IndexRequest, Models, PipelineRequest, PointStatus, run_image};
+    use lauekit::scan::grains::{DisjointSet, GrainOptions, adjusted_rand_index, segment_grains};
+    use lauekit::scan::simulate::{SecondPhase, SyntheticScan, SyntheticScanSpec};
+    use lauekit::scan::{PointResult, ScanResults, software_version};
+    use rayon::prelude::*;
+
+    fn run(scan: &SyntheticScan, materials: &[&str]) -> ScanResults {
+        let request = PipelineRequest {
+            index: Some(IndexRequest {
+                materials: materials.iter().map(|m| m.to_string()).collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let models = Models::default();
+        let job = request.prepare(&models).unwrap();
+        let cal = scan.spec.calibration;
+        let points: Vec<PointResult> = (0..scan.len())
+            .into_par_iter()
+            .map(|i| {
+                let frame = scan.point_frame(i).unwrap();
+                let r = run_image(&frame, &cal, &job, &models).unwrap();
+                PointResult::from_report(i, &scan.grid, frame.source.clone(), r)
+            })
+            .collect();
+        ScanResults { grid: scan.grid, request, software: software_version(), points }
+    }
+
+    /// Worst misorientation (deg) to the truth over the points off the boundaries, and how many of them
+    /// were indexed with the right material, out of how many.
+    fn against_truth(scan: &SyntheticScan, r: &ScanResults) -> (f64, usize, usize) {
+        let (mut worst, mut right, mut n) = (0f64, 0, 0);
+        for (t, p) in scan.points.iter().zip(&r.points) {
+            let (Some(ub), Some(material), false) = (t.ub, t.material.as_deref(), t.boundary) else {
+                continue;
+            };
+            n += 1;
+            assert_eq!(p.status, PointStatus::Indexed, "point {} ({}, {}) not indexed", p.index, p.ix, p.iy);
+            let g = &p.grains[0];
+            if g.material == material {
+                right += 1;
+                let m = Material::from_table(material).unwrap();
+                let sym = m.laue_group.rotations(&m.lattice).unwrap();
+                let truth = lauekit::pipeline::from_rows(&ub);
+                let mis = misorientation_deg(&truth, &g.ub_matrix(), &sym);
+                if mis > 0.05 {
+                    println!(
+                        "point {} ({}, {}): {material} {mis:.3}° from the truth, {} indexed, {:.1} %, {} peaks",
+                        p.index, p.ix, p.iy, g.n_indexed, g.matching_rate, p.n_peaks
+                    );
+                }
+                worst = worst.max(mis);
+            }
+        }
+        (worst, right, n)
+    }
+
+    #[test]
+    fn cu_scan_orientations_and_grains_match_the_truth() {
+        let spec = SyntheticScanSpec { nx: 40, ny: 30, seed: 13, ..Default::default() };
+        assert!(spec.twin.is_some() && spec.grains == 6 && spec.calibration.rows == 512);
+        let scan = SyntheticScan::new(&spec).unwrap();
+        let r = run(&scan, &["Cu"]);
+        let (worst, right, n) = against_truth(&scan, &r);
+        println!("Cu 40×30: {n} points off the boundaries, worst misorientation to the truth {worst:.4}°");
+        assert!(n > 900, "{n}");
+        assert_eq!(right, n);
+        assert!(worst < 0.05, "worst misorientation {worst}°");
+        // Empty points give no grain.
+        for (t, p) in scan.points.iter().zip(&r.points) {
+            if t.region.is_none() {
+                assert!(p.grains.is_empty(), "empty point {} indexed", p.index);
+            }
+        }
+        // Grains (1°, symmetry-aware) against the truth's regions, off the boundaries.
+        let seg = segment_grains(&r, &GrainOptions::default()).unwrap();
+        let (nx, ny) = (scan.grid.nx, scan.grid.ny);
+        // A truth grain is a connected piece of a region (a twin band cuts its parent grain in two).
+        let mut region = vec![None; nx * ny];
+        for t in &scan.points {
+            region[t.iy * nx + t.ix] = t.region;
+        }
+        let mut pieces = DisjointSet::new(nx * ny);
+        for iy in 0..ny {
+            for ix in 0..nx {
+                let k = iy * nx + ix;
+                if region[k].is_some() && ix + 1 < nx && region[k + 1] == region[k] {
+                    pieces.union(k, k + 1);
+                }
+                if region[k].is_some() && iy + 1 < ny && region[k + nx] == region[k] {
+                    pieces.union(k, k + nx);
+                }
+            }
+        }
+        let mut truth = vec![None; nx * ny];
+        let mut found = vec![None; nx * ny];
+        for t in &scan.points {
+            let k = t.iy * nx + t.ix;
+            if !t.boundary && t.region.is_some() {
+                truth[k] = Some(pieces.find(k));
+                found[k] = seg.labels[k];
+            }
+        }
+        let ari = adjusted_rand_index(&truth, &found);
+        println!(
+            "Cu 40×30: {} grains segmented, ARI {ari:.4} against the truth's {} regions",
+            seg.grains.len(),
+            scan.regions.len()
+        );
+        assert!(ari >= 0.98, "adjusted Rand index {ari}");
+        // Strain: the refinement recovers the truth's deviatoric strain (von Mises 1e-3) off the boundaries.
+        let vm: Vec<f64> = scan
+            .points
+            .iter()
+            .zip(&r.points)
+            .filter(|(t, _)| !t.boundary && t.region.is_some())
+            .map(|(_, p)| p.grains[0].strain.von_mises)
+            .collect();
+        let mean = vm.iter().sum::<f64>() / vm.len() as f64;
+        println!("Cu 40×30: mean von Mises strain {mean:.3e} (truth {:.1e})", spec.strain);
+        assert!((mean - spec.strain).abs() < 0.1 * spec.strain, "{mean}");
+    }
+
+    #[test]
+    fn two_phase_scan_labels_the_phases() {
+        let spec = SyntheticScanSpec {
+            nx: 40,
+            ny: 30,
+            seed: 7,
+            twin: None,
+            second_phase: Some(SecondPhase { material: "Si".into(), ..Default::default() }),
+            ..Default::default()
+        };
+        let scan = SyntheticScan::new(&spec).unwrap();
+        let n_si = scan.points.iter().filter(|t| t.material.as_deref() == Some("Si") && !t.boundary).count();
+        assert!(n_si > 100, "{n_si} Si points");
+        let r = run(&scan, &["Cu", "Si"]);
+        let (worst, right, n) = against_truth(&scan, &r);
+        let rate = right as f64 / n as f64;
+        println!(
+            "Cu + Si 40×30: phase right on {right} of {n} indexed points ({:.2} %), worst {worst:.4}°",
+            100.0 * rate
+        );
+        assert!(rate >= 0.99, "{rate}");
+        assert!(worst < 0.05, "{worst}");
+    }
+}

@@ -381,7 +381,7 @@ fn analyse(
             return Err(PipelineError::Job(lauekit::LaueError::InvalidSettings("no stack".into())));
         }
     }
-    .map_err(|e| PipelineError::Point(e))?;
+    .map_err(PipelineError::Point)?;
     run_image(&frame, cal, job, models)
 }
 
@@ -581,9 +581,16 @@ fn write_extras(r: &ScanResults, a: &RunArgs, seconds: f64) -> Result<()> {
     Ok(())
 }
 
-/// The IPF colour (0–1) of sample axis `axis` (0 x, 1 y, 2 z) for a grain.
-fn ipf_rgb(_g: &lauekit::pipeline::GrainReport, _axis: usize) -> [f64; 3] {
-    [f64::NAN; 3]
+/// The IPF colour (0–1) of sample axis `axis` (0 x, 1 y, 2 z) for a grain, in its Laue class's key.
+fn ipf_rgb(g: &lauekit::pipeline::GrainReport, axis: usize) -> [f64; 3] {
+    use lauekit::scan::ipf::{IpfColouring, IpfKey, SampleAxis};
+    let phase = lauekit::scan::grains::Phase::of_grain(g);
+    let Ok(key) = IpfKey::new(phase.laue_group, &phase.lattice, IpfColouring::default()) else {
+        return [f64::NAN; 3];
+    };
+    let axis = [SampleAxis::X, SampleAxis::Y, SampleAxis::Z][axis.min(2)];
+    let u = lauekit::geometry::orientation::nearest_rotation(&g.ub_matrix());
+    key.colour_of_orientation(&u, axis).map(|c| f64::from(c) / 255.0)
 }
 
 fn read_results(p: &Path) -> Result<(ScanResults, Option<(usize, usize)>)> {
@@ -656,10 +663,48 @@ fn compare(c: CompareArgs) -> Result<()> {
 }
 
 fn maps(m: MapsArgs) -> Result<()> {
+    use lauekit::scan::grains::{GrainOptions, segment_grains};
+    use lauekit::scan::maps::{MapOptions, PngOptions, all_maps};
     let (r, _) = read_results(&m.input)?;
     std::fs::create_dir_all(&m.png).with_context(|| format!("{}: cannot create", m.png.display()))?;
-    let _ = (&r, m.grain_threshold_deg, m.min_grain_points);
-    bail!("scan maps: not wired yet")
+    let grains = GrainOptions { threshold_deg: m.grain_threshold_deg, min_size: m.min_grain_points };
+    let options = MapOptions { grains, ..Default::default() };
+    let maps = all_maps(&r, &options)?;
+    let png = PngOptions::default();
+    for map in &maps {
+        let name = map.name();
+        write_atomic(&m.png.join(format!("{name}.png")), &map.to_png(&png)?)?;
+        write_atomic(&m.png.join(format!("{name}.csv")), map.to_csv().as_bytes())?;
+    }
+    let seg = segment_grains(&r, &grains)?;
+    let mut table = String::from(
+        "grain\tmaterial\tn_points\teuler_0\teuler_1\teuler_2\tgos_deg\tcentroid_ix\tcentroid_iy\tcentroid_x_um\tcentroid_y_um\n",
+    );
+    for g in &seg.grains {
+        let [cx, cy] = g.centroid_um.unwrap_or([f64::NAN; 2]);
+        table.push_str(&format!(
+            "{}\t{}\t{}\t{:.4}\t{:.4}\t{:.4}\t{:.4}\t{:.2}\t{:.2}\t{cx:.3}\t{cy:.3}\n",
+            g.id,
+            g.material,
+            g.n_points,
+            g.mean_euler_deg[0],
+            g.mean_euler_deg[1],
+            g.mean_euler_deg[2],
+            g.gos_deg,
+            g.centroid_index[0],
+            g.centroid_index[1]
+        ));
+    }
+    write_atomic(&m.png.join("grains.tsv"), table.as_bytes())?;
+    println!(
+        "{} maps (PNG + CSV) and {} grains (grains.tsv, threshold {}°, at least {} points) → {}",
+        maps.len(),
+        seg.grains.len(),
+        grains.threshold_deg,
+        grains.min_size,
+        m.png.display()
+    );
+    Ok(())
 }
 
 fn sbatch(s: SbatchArgs) -> Result<()> {

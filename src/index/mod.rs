@@ -254,13 +254,25 @@ fn multi_grain(
                 }
             }
         }
-        if best.is_none() {
-            let pair_spots = &ranked[..ranked.len().min(settings.nbspots_pairs)];
+        // The table's pairs: the most intense `nbspots_pairs` spots first. When none of their pairs gives a
+        // grain, or only one explaining less than half of the available spots (the strongest spots can all
+        // be high-index reflections outside the table, as on small detectors, and a Σ3 twin of the true
+        // orientation shares a third of its reflections), the pairs that involve the next ones are tried
+        // too, up to three times as many spots; the grain explaining the most spots wins.
+        // A grain the network found is kept as it is (the table is its fallback only).
+        let n_available = ranked.len();
+        let nn_found = best.is_some();
+        let strong = |b: &Option<IndexedGrain>| b.as_ref().is_some_and(|g| 2 * g.spots.len() >= n_available);
+        let mut tried = 0;
+        let step = settings.nbspots_pairs.max(2);
+        let mut n_pairs = step;
+        while !nn_found && !strong(&best) && tried < ranked.len().min(n_pairs) {
+            let pair_spots = &ranked[..ranked.len().min(n_pairs)];
             for (material, table) in materials.iter().zip(luts.iter_mut()) {
                 let table = table.get_or_insert_with(|| lut::AngleLut::new(material, settings.nlutmax));
                 candidates.clear();
                 for (a, &i) in pair_spots.iter().enumerate() {
-                    for &j in &pair_spots[a + 1..] {
+                    for &j in &pair_spots[(a + 1).max(tried)..] {
                         table.candidates(spots, i, j, settings.angletollut, &mut candidates);
                     }
                 }
@@ -271,6 +283,11 @@ fn multi_grain(
                     best = Some(g);
                 }
             }
+            tried = pair_spots.len();
+            if n_pairs >= 3 * step {
+                break;
+            }
+            n_pairs += step;
         }
         let Some(grain) = best else { break };
         for s in &grain.spots {
@@ -360,8 +377,18 @@ pub fn best_grain_from_candidates(
     let sym = material.laue_group.rotations(&material.lattice)?;
     let mut kept: Vec<Matrix3<f64>> = Vec::new();
     let mut best: Option<(Matching, Matrix3<f64>)> = None;
+    // The quick rank saturates on dense patterns (with indices up to 12 most directions lie near some
+    // reflection), so a wrong orientation that shares a third of the reflections (a Σ3 twin of the true
+    // one) can outrank the true one. While the best match explains less than half of the available spots,
+    // more candidates get the full matching rate (up to 5× as many; a match costs one simulation).
+    let n_available = available.iter().filter(|&&a| a).count();
+    let weak = |b: &Option<(Matching, Matrix3<f64>)>| {
+        b.as_ref().is_none_or(|(m, _)| 2 * m.matched.len() < n_available)
+    };
     for &(_, k) in &scored {
-        if kept.len() >= settings.nbcandidates_matched {
+        if kept.len() >= settings.nbcandidates_matched
+            && (kept.len() >= 5 * settings.nbcandidates_matched || !weak(&best))
+        {
             break;
         }
         let u = candidates[k].u;

@@ -8,6 +8,7 @@
 pub mod export;
 pub mod grains;
 pub mod h5;
+pub mod ipf;
 pub mod maps;
 pub mod series;
 pub mod shard;

@@ -10,8 +10,12 @@ use crate::io::DetFile;
 use crate::simulate::SimulationRequest;
 
 mod nn;
+mod scan;
 mod spotnet;
 pub use nn::{HklModelHandle, index_peaks_nn, train_hkl_model};
+pub use scan::{
+    ScanWorker, SyntheticScanHandle, scan_ctf, scan_hdf5, scan_json, scan_map_csv, scan_map_png, scan_maps,
+};
 pub use spotnet::{SpotCutouts, characterize_cutouts};
 
 #[wasm_bindgen(start)]
