@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used)]
 
 //! Raster scans through the CLI on real images (Ge_blanc, MarCCD 2048²): a bad image in the middle, a

@@ -183,15 +183,15 @@ struct MapOut {
     rgb: Vec<[i16; 3]>,
     /// names of the categories (categorical maps)
     categories: Vec<String>,
-    /// (min, max) of the values (scalar maps)
-    range: Option<(f64, f64)>,
+    /// [min, max] of the colour scale (scalar maps; [0, 1] without data)
+    range: Option<[f64; 2]>,
 }
 
 fn map_out(m: &Map) -> MapOut {
     match m {
         Map::Scalar(s) => {
             let range = s.range();
-            let (lo, hi) = range.unwrap_or((0.0, 1.0));
+            let [lo, hi] = range;
             let categorical = !s.categories.is_empty();
             let rgb = s
                 .values
@@ -218,7 +218,7 @@ fn map_out(m: &Map) -> MapOut {
                 values: s.values.clone(),
                 rgb,
                 categories: s.categories.clone(),
-                range,
+                range: Some(range),
             }
         }
         Map::Rgb(r) => MapOut {
