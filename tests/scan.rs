@@ -341,3 +341,61 @@ mod synthetic {
         assert!(worst < 0.05, "{worst}");
     }
 }
+
+/// The same synthetic points as a TIFF series (`lauekit simulate-scan`) and as one HDF5 stack (frames =
+/// points, the Eiger layout) give the same results.
+#[test]
+fn hdf5_stack_scans_like_the_file_series() {
+    let dir = std::env::temp_dir().join(format!("lauekit-scan-test-stack-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let syn = dir.join("syn");
+    let o = lauekit()
+        .args(["simulate-scan", "--grid", "3x2", "--seed", "3", "--no-twin", "--grains", "2", "-o"])
+        .arg(&syn)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let calib = syn.join("calib.det");
+    let scan = |input: &Path, out: &Path| {
+        let o = lauekit()
+            .arg("scan")
+            .arg(input)
+            .args(["--grid", "3x2", "--material", "Cu", "--quiet", "--calib"])
+            .arg(&calib)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        untimed(read(out).0)
+    };
+    let series = scan(&syn, &dir.join("series.h5"));
+    // The stack: the six TIFFs' pixels in one (6, rows, cols) u16 dataset at entry/data/data.
+    let mut pixels = Vec::new();
+    let mut shape = (0, 0);
+    for i in 0..6 {
+        let bytes = std::fs::read(syn.join(format!("scan_{i:04}.tif"))).unwrap();
+        let f = lauekit::io::read_image(&bytes, "t.tif", &Default::default()).unwrap();
+        shape = (f.rows, f.cols);
+        match f.pixels {
+            lauekit::io::Pixels::U16(p) => pixels.extend(p),
+            _ => panic!("16-bit TIFF expected"),
+        }
+    }
+    let mut b = hdf5_pure::FileBuilder::new();
+    let mut entry = b.create_group("entry");
+    let mut data = entry.create_group("data");
+    data.create_dataset("data").with_u16_data(&pixels).with_shape(&[6, shape.0 as u64, shape.1 as u64]);
+    entry.add_group(data.finish());
+    b.add_group(entry.finish());
+    let stack = dir.join("stack.h5");
+    std::fs::write(&stack, b.finish().unwrap()).unwrap();
+    let stacked = scan(&stack, &dir.join("stacked.h5"));
+    assert_eq!(stacked.points.len(), 6);
+    assert!(stacked.points.iter().filter(|p| p.status == PointStatus::Indexed).count() >= 5);
+    for (a, b) in series.points.iter().zip(&stacked.points) {
+        assert!(b.image.ends_with(&format!("stack.h5#{}", a.index)), "{}", b.image);
+        assert_eq!((a.status, a.n_peaks, &a.grains), (b.status, b.n_peaks, &b.grains), "point {}", a.index);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -8,7 +8,7 @@ use clap::Args;
 use lauekit::index::Method;
 use lauekit::index::nn::HklModel;
 use lauekit::pipeline::{Band, IndexRequest, Models, PipelineRequest, SpotnetRequest};
-use lauekit::spotnet::{PositionSource, embedded_spotnet};
+use lauekit::spotnet::PositionSource;
 
 /// Flags of the pipeline (peak search → spot network → indexing → refinement).
 #[derive(Args, Debug, Clone)]
@@ -129,18 +129,12 @@ impl PipelineArgs {
 /// Loads the networks `request` needs (CPU device): the spot network when it characterises spots or gives
 /// positions, the LaueNN model of `method = nn` from its path.
 pub fn load_models(request: &PipelineRequest) -> Result<Models> {
-    let device = lauekit::device::cpu().device;
-    let wants_spotnet =
-        request.spotnet.enabled || request.index.as_ref().is_some_and(|i| i.positions == PositionSource::Cnn);
-    let spotnet = if wants_spotnet { Some((embedded_spotnet(&device)?, device.clone())) } else { None };
-    let hkl = match request.index.as_ref() {
-        Some(IndexRequest { method: Method::Nn, model, .. }) => {
-            let Some(p) = model else { bail!("method nn needs a model (from lauekit train-index)") };
-            Some(load_hkl_model(Path::new(p), &device)?)
-        }
-        _ => None,
-    };
-    Ok(Models { spotnet, hkl })
+    let mut models = Models::for_request(request)?;
+    if let Some(IndexRequest { method: Method::Nn, model, .. }) = request.index.as_ref() {
+        let Some(p) = model else { bail!("method nn needs a model (from lauekit train-index)") };
+        models.hkl = Some(load_hkl_model(Path::new(p), &lauekit::device::cpu().device)?);
+    }
+    Ok(models)
 }
 
 /// A LaueNN model from MODEL.bpk + MODEL.json (either name, or no extension).

@@ -162,6 +162,27 @@ pub struct Models {
     pub hkl: Option<HklModel>,
 }
 
+impl Models {
+    /// The networks of `request` that ship with lauekit: the embedded spot network on the CPU when the
+    /// request characterises spots or indexes at the network's positions. A LaueNN model (`method = nn`)
+    /// comes from a file or the page and is set by the front end in [`Models::hkl`].
+    pub fn for_request(request: &PipelineRequest) -> Result<Models, LaueError> {
+        let mut models = Models::default();
+        if request.needs_spotnet() {
+            let device = crate::device::cpu().device;
+            models.spotnet = Some((crate::spotnet::embedded_spotnet(&device)?, device));
+        }
+        Ok(models)
+    }
+}
+
+impl PipelineRequest {
+    /// Whether the spot network runs: to characterise spots, or to give indexing its positions.
+    pub fn needs_spotnet(&self) -> bool {
+        self.spotnet.enabled || self.index.as_ref().is_some_and(|i| i.positions == PositionSource::Cnn)
+    }
+}
+
 /// A request checked and resolved once per job: materials looked up, band and settings validated, the
 /// networks it needs present.
 #[derive(Debug, Clone)]

@@ -288,6 +288,25 @@ impl DetectorImage {
         let list = crate::peaks::peak_search_with_progress(&self.frame, &params, &mut report).map_err(err)?;
         to_js(&PeakSearchOutput { list: &list, elapsed_ms: js_sys::Date::now() - t0 })
     }
+
+    /// The whole pipeline on this image in one call — peak search → spot network (CPU) → indexing →
+    /// orientation and strain refinement — from a pipeline `request` (the JSON of `lauekit index --request`
+    /// and of scans: `{peaks, spotnet: {enabled}, index: {method: "lut", materials, settings, band,
+    /// positions}}`, keys optional) with the detector `calibration`. Returns the pipeline's report: `{status,
+    /// n_peaks, intensity_sum, peaks_intensity, n_good_spots, positions, peaks, descriptors, index: {grains,
+    /// unindexed, n_peaks, emin_kev, emax_kev, settings, elapsed_ms}, elapsed_ms}` with the peaks and each
+    /// grain's spots and simulated pattern kept.
+    pub fn analyse(&self, calibration: JsValue, request: JsValue) -> Result<JsValue, JsError> {
+        let c: Calibration = from_js(calibration, "calibration")?;
+        let calibration = c.validated().map_err(err)?;
+        let mut request: crate::pipeline::PipelineRequest = from_js(request, "pipeline request")?;
+        request.keep_spots = true;
+        let models = crate::pipeline::Models::for_request(&request).map_err(err)?;
+        let job = request.prepare(&models).map_err(err)?;
+        let report = crate::pipeline::run_image(&self.frame, &calibration, &job, &models)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        to_js(&report)
+    }
 }
 
 /// LaueTools' `PeakSearch` defaults, with its keyword names.

@@ -50,13 +50,7 @@ impl ScanWorker {
         let c: Calibration = from_js(calibration, "calibration")?;
         let calibration = c.validated().map_err(err)?;
         let request: PipelineRequest = from_js(request, "pipeline request")?;
-        let mut models = Models::default();
-        let wants_spotnet = request.spotnet.enabled
-            || request.index.as_ref().is_some_and(|i| i.positions == crate::spotnet::PositionSource::Cnn);
-        if wants_spotnet {
-            let device = crate::device::cpu().device;
-            models.spotnet = Some((crate::spotnet::embedded_spotnet(&device).map_err(err)?, device));
-        }
+        let models = Models::for_request(&request).map_err(err)?;
         let job = request.prepare(&models).map_err(err)?;
         Ok(ScanWorker { job, models, calibration, grid })
     }

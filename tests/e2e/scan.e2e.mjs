@@ -75,6 +75,13 @@ async function runScan(page, workers) {
   return page.evaluate(() => window.lauekitScan.runs[window.lauekitScan.runs.length - 1]);
 }
 
+/** JSON with object keys sorted (to compare requests whatever their key order). */
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
 /** The page's points against the golden: first difference, or null. */
 function comparePoints(points, golden) {
   if (points.length !== golden.points.length) return `${points.length} points, native ${golden.points.length}`;
@@ -375,7 +382,22 @@ async function main() {
       + `analysis alone ${(120_000 / analysisMs(points2)).toFixed(2)} points/s per worker (image rendering excluded)`);
     console.log(`BENCH scan-example points_per_s pool=${run1.workers} ${run1.rate.toFixed(2)} workers=1 ${run2.rate.toFixed(2)}`);
 
-    // 11. Cancel: the run stops, its workers go, the partial maps stay.
+    // 11. The whole request as JSON: filled from the fields (= the native run's), unknown keys refused by the library.
+    await page.click('#scan-advanced summary');
+    const filled = await page.evaluate(() => JSON.parse(document.getElementById('scan-request-json').value));
+    check('request JSON filled from the fields = the native run\'s request', canonical(filled) === canonical(golden.request),
+      `${canonical(filled)}\nvs ${canonical(golden.request)}`);
+    await page.fill('#scan-request-json', JSON.stringify({ ...filled, bogus: 1 }));
+    await page.check('#scan-use-json');
+    await page.click('#scan-run');
+    await page.waitForFunction(() => !document.getElementById('scan-error').hidden);
+    const badRequest = await errorText(page);
+    const stillIdle = await page.evaluate(() => !window.lauekitScan.state.run && window.lauekitScan.runs.length === 2);
+    check('an unknown request key: the library\'s message in the error region, no run', /bogus/.test(badRequest) && stillIdle, badRequest);
+    await page.uncheck('#scan-use-json');
+    await page.click('#scan-advanced summary');
+
+    // 12. Cancel: the run stops, its workers go, the partial maps stay.
     await page.fill('#scan-workers', '');
     await page.click('#scan-run');
     await page.waitForFunction(() => window.lauekitScan.points().filter(Boolean).length >= 3);
@@ -391,21 +413,29 @@ async function main() {
       cancelled.run.cancelled && cancelled.run.points < 120 && /^Cancelled after/.test(cancelled.status)
       && cancelled.runEnabled && !cancelled.cancelEnabled, JSON.stringify(cancelled));
 
-    // 12. Unreadable images: failed points, counted; the scan goes on; nothing uncaught.
-    await page.evaluate(() => {
+    // 13. Unreadable images: failed points, counted; the scan goes on; nothing uncaught.
+    const detText = await page.evaluate(() => window.lauekitScan.state.calibration.text);
+    const drop = (files) => page.evaluate((fs) => {
       const dt = new DataTransfer();
-      const junk = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]);
-      for (const n of ['bad_0002.tif', 'bad_0000.tif', 'bad_0001.tif', 'bad_0003.tif']) dt.items.add(new File([junk], n));
+      for (const [n, text] of fs) dt.items.add(new File([text ?? new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9])], n));
       document.getElementById('scan-drop-zone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    });
+    }, files);
+    await drop(['bad_0002.tif', 'bad_0000.tif', 'bad_0001.tif', 'bad_0003.tif'].map((n) => [n, null]));
     await page.waitForFunction(() => window.lauekitScan.state.source?.kind === 'files');
     const bad = await page.evaluate(() => ({
       info: document.getElementById('scan-source-info').textContent,
       order: window.lauekitScan.state.source.files.map((f) => f.name),
       grid: [document.getElementById('scan-nx').value, document.getElementById('scan-ny').value],
+      run: document.getElementById('scan-run').disabled,
+      calib: document.getElementById('scan-calib-info').textContent,
     }));
-    check('dropped series sorted by number, square grid guessed (2 × 2)',
-      bad.order.join() === 'bad_0000.tif,bad_0001.tif,bad_0002.tif,bad_0003.tif' && bad.grid.join() === '2,2', JSON.stringify(bad));
+    check('dropped series sorted by number, square grid guessed (2 × 2); no .det: the example\'s calibration is dropped, Run disabled',
+      bad.order.join() === 'bad_0000.tif,bad_0001.tif,bad_0002.tif,bad_0003.tif' && bad.grid.join() === '2,2'
+      && bad.run && /No calibration/.test(bad.calib), JSON.stringify(bad));
+    await drop([['calib.det', detText]]);
+    await page.waitForFunction(() => /^Calibration calib\.det/.test(document.getElementById('scan-calib-info').textContent)
+      && !document.getElementById('scan-run').disabled);
+    check('a dropped .det is the calibration; Run enabled', true);
     const run4 = await runScan(page, null);
     const badLines = await page.evaluate(() => ({
       counts: document.getElementById('scan-counts').textContent,
@@ -415,6 +445,38 @@ async function main() {
       run4.points === 4 && run4.counts.failed === 4 && /4 failed/.test(badLines.counts)
       && badLines.points.every(([s, e]) => s === 'failed' && /bad_000\d\.tif/.test(e)), JSON.stringify(badLines));
     await page.screenshot({ path: path.join(OUT_DIR, 'scan-failed-points.png') });
+
+    // 14. One HDF5 stack: its frames are the points, and a point opens its frame in "Images & peaks".
+    const stackBytes = Array.from(await fs.readFile(path.join(ROOT, 'tests', 'data', 'images', 'eiger_stack.h5')));
+    await page.evaluate(([bytes, det]) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(bytes)], 'eiger_stack.h5'));
+      dt.items.add(new File([det], 'calib.det'));
+      document.getElementById('scan-drop-zone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, [stackBytes, detText]);
+    await page.waitForFunction(() => window.lauekitScan.state.source?.kind === 'stack');
+    const stack = await page.evaluate(() => ({
+      frames: window.lauekitScan.state.source.frames,
+      info: document.getElementById('scan-source-info').textContent,
+      grid: [document.getElementById('scan-nx').value, document.getElementById('scan-ny').value],
+    }));
+    check('HDF5 stack: its frames are the points, grid guessed', stack.frames >= 2
+      && Number(stack.grid[0]) * Number(stack.grid[1]) === stack.frames && /HDF5 stack/.test(stack.info), JSON.stringify(stack));
+    const run5 = await runScan(page, null);
+    const stackPoints = await page.evaluate(() => window.lauekitScan.points().map((p) => ({ image: p.image, status: p.status, error: p.error })));
+    check('HDF5 stack: every frame analysed (none failed), named file#frame',
+      run5.points === stack.frames && !run5.failed && run5.counts.failed === 0
+      && stackPoints.every((p, k) => p.image === `eiger_stack.h5#${k}`), JSON.stringify(stackPoints));
+    const lastFrame = stack.frames - 1;
+    const openedBefore = await page.evaluate(() => window.lauekitPeaks.opened);
+    const [sx, sy] = await page.evaluate(([ix, iy]) => window.lauekitScan.cellCenter(ix, iy),
+      [lastFrame % Number(stack.grid[0]), Math.floor(lastFrame / Number(stack.grid[0]))]);
+    await page.mouse.click(canvasBox.x + sx, canvasBox.y + sy);
+    await page.waitForFunction((n) => window.lauekitPeaks.opened > n && window.lauekitPeaks.current()?.name.startsWith('eiger_stack.h5'),
+      openedBefore);
+    const frameShown = await page.evaluate(() => window.lauekitPeaks.current().name);
+    check(`a stack point opens its frame in Images & peaks (${frameShown})`, frameShown === `eiger_stack.h5#${lastFrame}`, frameShown);
+    await page.click('#tab-scan');
 
     check('no uncaught errors or console errors in the page', pageErrors.length === 0, pageErrors.join('\n'));
   } catch (e) {
