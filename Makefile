@@ -73,12 +73,13 @@ clippy:
 test-native:
 	cargo test
 
-# Scans beyond the Rust tests (with the CLI that test-native built): the HDF5 read by h5py (a venv made once),
+# Scans beyond the Rust tests (with the CLI that test-native built): the HDF5 read by h5py and the .ctf by orix
+# (a venv made once),
 # and a real single-node SLURM (Debian's slurm-wlm + munge, started and stopped here) running a scan as a
 # 4-task job array whose merged file must equal the single-machine run's.
 test-scan:
 	cargo build --bin lauekit
-	bash tests/h5py_check.sh $(CARGO_TARGET_DIR)/debug/lauekit
+	bash tests/interop.sh $(CARGO_TARGET_DIR)/debug/lauekit
 	bash tests/slurm/run.sh $(CARGO_TARGET_DIR)/debug/lauekit
 
 # Browser tests in headless Chromium, twice: with WebGPU (webdriver.json) and without it (CPU fallback).
@@ -91,11 +92,13 @@ test-web:
 	  cargo test --target $(WASM_TARGET) --features webgpu --test web -- --nocapture
 
 # The page in headless Chromium: the simulator view, then the images & peaks view (its peaks and its indexing are
-# compared with the native golden files tests/data/golden/peaks/Ge_blanc.json and tests/data/golden/index/Ge_blanc.json).
+# compared with the native golden files tests/data/golden/peaks/Ge_blanc.json and tests/data/golden/index/Ge_blanc.json),
+# then the scan view (the example scan against tests/data/golden/scan/example.json).
 # Screenshots in target/e2e/.
 e2e: pkg-dev setup-node
 	CHROMIUM=$(CHROMIUM) node tests/e2e/simulator.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/peaks.e2e.mjs
+	CHROMIUM=$(CHROMIUM) node tests/e2e/scan.e2e.mjs
 
 # The CUDA path must keep compiling; DOCS_RS skips cubecl's LLVM bundle download (see ../shared/design/TOOLCHAIN.md).
 cuda-check:

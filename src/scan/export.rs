@@ -216,13 +216,17 @@ fn channel5_laue_group(symbol: &str) -> u32 {
 /// peaks or failed), Euler1–3, MAD (the refinement's pixel RMS, px — not an angle), BC (matching rate, %),
 /// BS (peaks, at most 255).
 pub fn to_ctf(r: &ScanResults) -> String {
-    let mut phases: Vec<(String, String, [f64; 6])> = Vec::new();
+    let mut phases: Vec<(String, String, [f64; 6], u32)> = Vec::new();
     for g in r.points.iter().filter_map(|p| p.grains.first()) {
-        if !phases.iter().any(|(n, _, _)| *n == g.material) {
-            let lat = crate::crystal::Material::from_table(&g.material)
-                .map(|m| m.lattice.params())
+        if !phases.iter().any(|(n, _, _, _)| *n == g.material) {
+            // The cell from the grain's B0 (custom materials too); the space group from the table when known.
+            let table = crate::crystal::Material::from_table(&g.material).ok();
+            let lat = crate::scan::grains::lattice_from_b0(&g.b0_matrix())
+                .map(|l| l.params())
+                .or_else(|_| table.as_ref().map(|m| m.lattice.params()).ok_or(()))
                 .unwrap_or([f64::NAN; 6]);
-            phases.push((g.material.clone(), g.laue_group.clone(), lat));
+            let sg = table.and_then(|m| m.space_group).unwrap_or(0);
+            phases.push((g.material.clone(), g.laue_group.clone(), lat, sg));
         }
     }
     let [sx, sy] = r.grid.step_um.unwrap_or([1.0, 1.0]);
@@ -236,9 +240,9 @@ pub fn to_ctf(r: &ScanResults) -> String {
         "Euler angles refer to Sample Coordinate system (CS0)!\tMag\t0\tCoverage\t100\tDevice\t0\tKV\t0\tTiltAngle\t40\tTiltAxis\t0\n",
     );
     s.push_str(&format!("Phases\t{}\n", phases.len()));
-    for (name, lg, l) in &phases {
+    for (name, lg, l, sg) in &phases {
         s.push_str(&format!(
-            "{:.4};{:.4};{:.4}\t{:.3};{:.3};{:.3}\t{name}\t{}\t0\t\t\tlauekit\n",
+            "{:.4};{:.4};{:.4}\t{:.3};{:.3};{:.3}\t{name}\t{}\t{sg}\t\t\tlauekit\n",
             l[0],
             l[1],
             l[2],
@@ -257,7 +261,7 @@ pub fn to_ctf(r: &ScanResults) -> String {
         let bs = p.n_peaks.min(255);
         match p.grains.first() {
             Some(g) => {
-                let phase = phases.iter().position(|(n, _, _)| *n == g.material).map_or(0, |k| k + 1);
+                let phase = phases.iter().position(|(n, _, _, _)| *n == g.material).map_or(0, |k| k + 1);
                 let e = bunge_euler_deg(&orientation_in_sample(g).transpose());
                 s.push_str(&format!(
                     "{phase}\t{x:.4}\t{y:.4}\t{}\t0\t{:.4}\t{:.4}\t{:.4}\t{:.4}\t{}\t{bs}\n",
