@@ -4,8 +4,10 @@
 //! [`geometry`] (detector calibration, orientations) → [`simulate`] (Laue patterns and synthetic images).
 //! [`io`] reads and writes LaueTools' text formats; [`device`] picks burn's compute device for the neural
 //! stages; [`pipeline`] runs one image through every stage from one request, [`scan`] runs raster scans of
-//! them and makes maps; `web` is the wasm-bindgen surface (wasm32 only).
+//! them and makes maps; [`cluster`] groups scan points by pattern similarity without indexing (PCA, K-means,
+//! Bayesian mixtures, scores); `web` is the wasm-bindgen surface (wasm32 only).
 
+pub mod cluster;
 pub mod crystal;
 pub mod device;
 pub mod error;

@@ -61,8 +61,10 @@ impl Method {
     }
 }
 
-/// Indexing settings, named as in LaueTools' `.irp` files (`[IndexRefine]`).
+/// Indexing settings, named as in LaueTools' `.irp` files (`[IndexRefine]`); keys left out of a JSON take
+/// the defaults, unknown keys are errors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct IndexSettings {
     /// nbgrainstofind: grains to look for at most
     pub nbgrainstofind: usize,

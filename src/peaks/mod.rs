@@ -270,14 +270,15 @@ fn local_maxima<T: detect::Sample>(
     })
 }
 
+/// Seconds on a monotonic clock that also works in wasm (where `std::time::Instant` panics).
 #[cfg(not(target_arch = "wasm32"))]
-fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     use std::sync::OnceLock;
     static START: OnceLock<std::time::Instant> = OnceLock::new();
     START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
 }
 
 #[cfg(target_arch = "wasm32")]
-fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     js_sys::Date::now() / 1000.0
 }

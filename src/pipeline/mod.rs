@@ -13,8 +13,6 @@
 
 mod report;
 
-use std::time::Instant;
-
 use nalgebra::Matrix3;
 use serde::{Deserialize, Serialize};
 
@@ -246,7 +244,8 @@ pub fn run_image(
     job: &Prepared,
     models: &Models,
 ) -> Result<PointReport, PipelineError> {
-    let t0 = Instant::now();
+    // (std::time::Instant panics in wasm: the peak search's clock works in both.)
+    let t0 = crate::peaks::now();
     let req = &job.request;
     let intensity_sum = frame_intensity(frame);
     let list = peak_search(frame, &req.peaks).map_err(PipelineError::classify)?;
@@ -297,7 +296,7 @@ pub fn run_image(
         peaks: if req.keep_spots { peaks } else { Vec::new() },
         descriptors: if req.keep_spots { descriptors.unwrap_or_default() } else { Vec::new() },
         index,
-        elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+        elapsed_ms: (crate::peaks::now() - t0) * 1e3,
     })
 }
 
@@ -312,13 +311,13 @@ pub fn index_experimental_spots(
 ) -> Result<IndexReport, PipelineError> {
     let exp =
         Experiment { calibration: *calibration, emin_kev: ix.band.emin_kev, emax_kev: ix.band.emax_kev };
-    let t = Instant::now();
+    let t = crate::peaks::now();
     let result = match (ix.method, &models.hkl) {
         (Method::Nn, Some(m)) => index_with_model(spots, &job.materials, m, &exp, &ix.settings),
         _ => index_spots(spots, &job.materials, &exp, &ix.settings),
     }
     .map_err(PipelineError::Job)?;
-    let elapsed_ms = t.elapsed().as_secs_f64() * 1e3;
+    let elapsed_ms = (crate::peaks::now() - t) * 1e3;
     Ok(IndexReport::new(
         &result,
         spots,

@@ -33,6 +33,13 @@ fn from_js<T: serde::de::DeserializeOwned>(v: JsValue, what: &str) -> Result<T, 
     serde_wasm_bindgen::from_value(v).map_err(|e| JsError::new(&format!("{what}: {e}")))
 }
 
+/// As [`from_js`] for settings: through JSON, so that `deny_unknown_fields` holds (serde-wasm-bindgen reads
+/// only the fields a struct knows and would ignore a misspelt key).
+fn from_js_strict<T: serde::de::DeserializeOwned>(v: JsValue, what: &str) -> Result<T, JsError> {
+    let json: serde_json::Value = from_js(v, what)?;
+    serde_json::from_value(json).map_err(|e| JsError::new(&format!("{what}: {e}")))
+}
+
 fn err(e: crate::LaueError) -> JsError {
     JsError::new(&e.to_string())
 }
@@ -299,7 +306,7 @@ impl DetectorImage {
     pub fn analyse(&self, calibration: JsValue, request: JsValue) -> Result<JsValue, JsError> {
         let c: Calibration = from_js(calibration, "calibration")?;
         let calibration = c.validated().map_err(err)?;
-        let mut request: crate::pipeline::PipelineRequest = from_js(request, "pipeline request")?;
+        let mut request: crate::pipeline::PipelineRequest = from_js_strict(request, "pipeline request")?;
         request.keep_spots = true;
         let models = crate::pipeline::Models::for_request(&request).map_err(err)?;
         let job = request.prepare(&models).map_err(err)?;

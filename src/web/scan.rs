@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use super::{err, from_js, to_js};
+use super::{err, from_js, from_js_strict, to_js};
 use crate::geometry::Calibration;
 use crate::io::{ReadOptions, read_image};
 use crate::pipeline::{Models, PipelineError, PipelineRequest, Prepared, run_image};
@@ -49,7 +49,7 @@ impl ScanWorker {
         let grid = grid_of(grid)?;
         let c: Calibration = from_js(calibration, "calibration")?;
         let calibration = c.validated().map_err(err)?;
-        let request: PipelineRequest = from_js(request, "pipeline request")?;
+        let request: PipelineRequest = from_js_strict(request, "pipeline request")?;
         let models = Models::for_request(&request).map_err(err)?;
         let job = request.prepare(&models).map_err(err)?;
         Ok(ScanWorker { job, models, calibration, grid })
@@ -156,7 +156,7 @@ impl SyntheticScanHandle {
 
 fn results_of(grid: JsValue, request: JsValue, points: JsValue) -> Result<ScanResults, JsError> {
     let grid = grid_of(grid)?;
-    let request: PipelineRequest = from_js(request, "pipeline request")?;
+    let request: PipelineRequest = from_js_strict(request, "pipeline request")?;
     let mut points: Vec<PointResult> = from_js(points, "scan points")?;
     points.sort_by_key(|p| p.index);
     Ok(ScanResults { grid, request, software: software_version(), points })

@@ -7,9 +7,10 @@
 // 12x10 --seed 1 --grains 4`, made in the page), runs it with the default worker pool and compares every point with
 // the native run committed in tests/data/golden/scan/example.json (made by tests/data/golden/scan/make-example.sh:
 // status, peaks, main grain's material and UB within 1e-9). Also: the maps while points come in and at the end
-// (ipf_z, grain), the hover readout, the downloads (HDF5, JSON, .ctf, PNG, CSV), a click on a map point opening
-// its image in "Images & peaks" with its grains, the same scan with one worker (the two speeds are printed), a
-// cancelled run, and unreadable images counted as failed points.
+// (ipf_z, grain, matching rate), the hover readout, the downloads (HDF5, JSON, .ctf, PNG, CSV), a click on a map
+// point opening its image in "Images & peaks" with its grains, the same scan with one worker (the two speeds are
+// printed, and a `BENCH scan-example …` line), the request as JSON (unknown keys and values refused), a cancelled
+// run, unreadable images counted as failed points, a dropped .det, and an HDF5 stack (frames = points).
 // Needs the wasm package in pkg/ and `npm ci` for playwright-core. Environment: CHROMIUM, LAUEKIT_PKG_DIR,
 // LAUEKIT_E2E_OUT (screenshots; default target/e2e). The last line is `e2e: N passed, M failed`.
 
@@ -64,6 +65,14 @@ async function download(page, selector) {
   const [dl] = await Promise.all([page.waitForEvent('download', { timeout: WAIT_MS }), page.click(selector)]);
   const file = await dl.path();
   return { name: dl.suggestedFilename(), bytes: await fs.readFile(file) };
+}
+
+/** Moves the pointer to (click: clicks) the centre of map cell (ix, iy). */
+async function atCell(page, ix, iy, click) {
+  const [x, y] = await page.evaluate(([i, j]) => window.lauekitScan.cellCenter(i, j), [ix, iy]);
+  const canvas = page.locator('#scan-map-canvas');
+  if (click) await canvas.click({ position: { x, y } });
+  else await canvas.hover({ position: { x, y } });
 }
 
 /** Runs the loaded scan with `workers` workers (empty: the default) and waits for its end; returns the run record. */
@@ -298,9 +307,7 @@ async function main() {
 
     // 7. Hover readout.
     const target = golden.points.find((p) => p.status === 'indexed' && p.index > 13);
-    const canvasBox = await page.locator('#scan-map-canvas').boundingBox();
-    const [cx, cy] = await page.evaluate(([ix, iy]) => window.lauekitScan.cellCenter(ix, iy), [target.ix, target.iy]);
-    await page.mouse.move(canvasBox.x + cx, canvasBox.y + cy);
+    await atCell(page, target.ix, target.iy, false);
     const ro = await page.evaluate(() => ({ r: window.lauekitScan.readout, text: document.getElementById('scan-readout').textContent }));
     check(`hover readout: ix ${target.ix}, iy ${target.iy}, its image and status`,
       ro.r && ro.r.ix === target.ix && ro.r.iy === target.iy && ro.r.image === target.image && ro.r.status === 'indexed'
@@ -336,8 +343,7 @@ async function main() {
 
     // 9. A click on a map point opens its image in "Images & peaks", found and indexed with the scan's settings.
     const runsBefore = await page.evaluate(() => window.lauekitPeaks.indexRuns);
-    const [tx, ty] = await page.evaluate(([ix, iy]) => window.lauekitScan.cellCenter(ix, iy), [target.ix, target.iy]);
-    await page.mouse.click(canvasBox.x + tx, canvasBox.y + ty);
+    await atCell(page, target.ix, target.iy, true);
     await page.waitForFunction((n) => window.lauekitPeaks.indexRuns > n || !document.getElementById('peaks-error').hidden,
       runsBefore, { timeout: WAIT_MS });
     const opened = await page.evaluate(() => {
@@ -387,13 +393,20 @@ async function main() {
     const filled = await page.evaluate(() => JSON.parse(document.getElementById('scan-request-json').value));
     check('request JSON filled from the fields = the native run\'s request', canonical(filled) === canonical(golden.request),
       `${canonical(filled)}\nvs ${canonical(golden.request)}`);
-    await page.fill('#scan-request-json', JSON.stringify({ ...filled, bogus: 1 }));
+    await page.fill('#scan-request-json', JSON.stringify({ ...filled, bogus: 1, index: { ...filled.index, materals: ['Cu'] } }));
     await page.check('#scan-use-json');
     await page.click('#scan-run');
     await page.waitForFunction(() => !document.getElementById('scan-error').hidden);
     const badRequest = await errorText(page);
     const stillIdle = await page.evaluate(() => !window.lauekitScan.state.run && window.lauekitScan.runs.length === 2);
-    check('an unknown request key: the library\'s message in the error region, no run', /bogus/.test(badRequest) && stillIdle, badRequest);
+    check('unknown request keys (request.bogus, request.index.materals) refused in the error region, no run',
+      /request\.bogus/.test(badRequest) && /request\.index\.materals/.test(badRequest) && stillIdle, badRequest);
+    // A bad value is the library's message.
+    await page.fill('#scan-request-json', JSON.stringify({ ...filled, index: { ...filled.index, materials: ['Unobtainium'] } }));
+    await page.click('#scan-run');
+    await page.waitForFunction(() => /Unobtainium/.test(document.getElementById('scan-error').textContent));
+    check('a request the library refuses (unknown material): its message, no run',
+      await page.evaluate(() => !window.lauekitScan.state.run && window.lauekitScan.runs.length === 2), await errorText(page));
     await page.uncheck('#scan-use-json');
     await page.click('#scan-advanced summary');
 
@@ -469,9 +482,7 @@ async function main() {
       && stackPoints.every((p, k) => p.image === `eiger_stack.h5#${k}`), JSON.stringify(stackPoints));
     const lastFrame = stack.frames - 1;
     const openedBefore = await page.evaluate(() => window.lauekitPeaks.opened);
-    const [sx, sy] = await page.evaluate(([ix, iy]) => window.lauekitScan.cellCenter(ix, iy),
-      [lastFrame % Number(stack.grid[0]), Math.floor(lastFrame / Number(stack.grid[0]))]);
-    await page.mouse.click(canvasBox.x + sx, canvasBox.y + sy);
+    await atCell(page, lastFrame % Number(stack.grid[0]), Math.floor(lastFrame / Number(stack.grid[0])), true);
     await page.waitForFunction((n) => window.lauekitPeaks.opened > n && window.lauekitPeaks.current()?.name.startsWith('eiger_stack.h5'),
       openedBefore);
     const frameShown = await page.evaluate(() => window.lauekitPeaks.current().name);

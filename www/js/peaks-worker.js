@@ -2,7 +2,7 @@
 // once into a DetectorImage handle kept here, and runs the peak search and the indexing off the main thread,
 // posting progress.
 //
-// Messages in:  {type: 'open', id, name, bytes: ArrayBuffer}
+// Messages in:  {type: 'open', id, name, bytes: ArrayBuffer, frame?: frame of a stack}
 //               {type: 'search', id, job, params: JSON text}
 //               {type: 'index', id, job, peaks, calibration, materials, options, model?: key,
 //                descriptors?: spot-network descriptors per peak (index at the network's positions)}
@@ -37,7 +37,7 @@ self.onmessage = async (ev) => {
   }
   try {
     if (msg.type === 'open') {
-      const img = new DetectorImage(new Uint8Array(msg.bytes), msg.name, undefined);
+      const img = new DetectorImage(new Uint8Array(msg.bytes), msg.name, msg.frame ? { frame: msg.frame } : undefined);
       images.get(msg.id)?.free();
       images.set(msg.id, img);
       const pixels = img.pixels();

@@ -58,6 +58,7 @@ const state = {
   sort: { key: 'rank', dir: 1 },
   job: 0,
   running: null, // {job, id}
+  autoIndex: null, // {id, extra}: index this image once its peaks are found (a scan point)
   display: { scale: 'linear', colormap: 'grey', limits: 'percentile', plo: 0.5, phi: 99.5, lo: 0, hi: 1 },
 };
 let wasm = null;
@@ -86,6 +87,7 @@ const api = {
   toCanvas: (x, y) => view.pixelToCanvas(x, y),
   openFiles: (files) => openFiles(files),
   loadExample: () => loadExample(),
+  openScanPoint: (p) => openScanPoint(p),
   runSearch: () => runSearch(),
   /** Starts indexing the current image's peaks; false (and a status message) when it cannot. */
   runIndex: () => runIndex(),
@@ -247,13 +249,13 @@ async function openFiles(files) {
   if (firstNew >= 0) selectImage(firstNew);
 }
 
-/** Decodes an image in the worker and adds it to the list; returns its index. */
-async function openImage(name, bytes) {
+/** Decodes an image (frame `frame` of a stack) in the worker and adds it to the list; returns its index. */
+async function openImage(name, bytes, frame = 0) {
   const id = nextId++;
   setSearchStatus(`reading ${name}…`);
   const reply = await new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    worker.postMessage({ type: 'open', id, name, bytes }, [bytes]);
+    worker.postMessage({ type: 'open', id, name, bytes, frame }, [bytes]);
   });
   const pixels = reply.pixels;
   const entry = { id, name, info: reply.info, pixels, stats: imageStats(pixels), search: null, index: null };
@@ -310,6 +312,45 @@ async function loadExample() {
   } catch (e) {
     showError(`Could not load the example: ${messageOf(e)}`, true);
   }
+}
+
+/**
+ * Opens one point of a scan here (the Scan view's click on a map point): its image with the scan's calibration,
+ * peak-search settings and indexing options, then finds its peaks and indexes them as the scan did.
+ * @param {object} p
+ * @param {string} p.name image name (the scan's)
+ * @param {ArrayBuffer} p.bytes the image file (transferred to the worker)
+ * @param {number} [p.frame] frame of an HDF5 stack
+ * @param {{text: string, name: string}} [p.det] the scan's LaueTools calibration
+ * @param {object} [p.request] the scan's pipeline request ({peaks, index: {materials, settings, band}})
+ */
+export async function openScanPoint(p) {
+  await api.ready;
+  clearError();
+  if (p.det) loadCalibration(p.det.text, p.det.name);
+  const req = p.request ?? {};
+  if (req.peaks) setParams({ ...state.defaults, ...req.peaks }, 'Settings of the scan.');
+  const ix = req.index;
+  let extra = null;
+  if (ix) {
+    state.picked.clear();
+    for (const m of ix.materials ?? []) if (state.materials.some((t) => t.name === m)) state.picked.add(m);
+    buildMaterialPicker();
+    if (nn?.method() !== 'lut') nn?.setMethod('lut');
+    const { nbgrainstofind = 1, share_spots: share = false, ...rest } = ix.settings ?? {};
+    $('index-grains').value = String(nbgrainstofind);
+    $('index-share').checked = Boolean(share);
+    if (ix.band) {
+      $('index-emin').value = String(ix.band.emin_kev);
+      $('index-emax').value = String(ix.band.emax_kev);
+    }
+    $('index-positions').value = 'fit';
+    extra = rest;
+  }
+  const index = await openImage(p.name, p.bytes, p.frame ?? 0);
+  selectImage(index);
+  state.autoIndex = ix ? { id: currentImage().id, extra } : null;
+  if (!runSearch()) state.autoIndex = null;
 }
 
 function removeImage(index) {
@@ -572,11 +613,18 @@ function onPeaks(m) {
     if (img === currentImage()) showPeaks();
   }
   updateButtons();
+  // A scan point opened from the Scan view is indexed as the scan did.
+  if (img && state.autoIndex?.id === img.id) {
+    const { extra } = state.autoIndex;
+    state.autoIndex = null;
+    runIndex(extra);
+  }
 }
 
 function failRunning(message) {
   if (!state.running) return;
   state.running = null;
+  state.autoIndex = null;
   $('peak-progress').value = 0;
   $('peak-progress').classList.remove('running');
   showError(message);
@@ -651,18 +699,20 @@ function readIndexOptions() {
   };
 }
 
-function runIndex() {
+/** Indexes the current image's peaks; `extra`: more indexing settings (LaueTools' names), e.g. a scan's. */
+function runIndex(extra = null) {
   const img = currentImage();
   const blocker = indexBlocker();
   if (blocker || state.indexing || !worker) {
     if (blocker) setIndexStatus(blocker);
     return false;
   }
-  const { options, problems } = readIndexOptions();
+  const { options: fromForm, problems } = readIndexOptions();
   if (problems.length) {
     showError(`Indexing settings: ${problems.join('; ')}`);
     return false;
   }
+  const options = extra ? { ...extra, ...fromForm } : fromForm;
   clearError();
   const job = ++state.job;
   const materials = state.materials.map((m) => m.name).filter((n) => state.picked.has(n));
