@@ -481,6 +481,27 @@ async function main() {
       cnnIdx.positions.source === 'cnn' && cnnIdx.positions.from_cnn === nGood && cnnIdx.positions.from_fit === 97 - nGood
       && /spot network's for/.test(cnnIdx.status) && cnnIdx.grains.length === 1 && c0.material === 'Ge'
       && Math.abs(c0.n - gold.n_indexed) <= 2 && dCnn < 2e-3, JSON.stringify({ ...cnnIdx, dCnn }));
+    // 10a''. "Analyse": one button runs peaks → spot network → indexing (at the CNN positions still chosen) →
+    // refinement, with the same results as the steps one by one.
+    const analyseFrom = await page.evaluate(() => ({ s: window.lauekitPeaks.searches, q: window.lauekitPeaks.quality.runs,
+      i: window.lauekitPeaks.indexRuns }));
+    await page.click('#run-analyse');
+    await page.waitForFunction((b) => window.lauekitPeaks.indexRuns > b.i || !document.getElementById('peaks-error').hidden,
+      analyseFrom, { timeout: WAIT_MS });
+    const errAnalyse = await errorText(page);
+    if (errAnalyse) throw new Error(`Analyse failed: ${errAnalyse}`);
+    const analysed = await page.evaluate(() => {
+      const img = window.lauekitPeaks.current();
+      return { s: window.lauekitPeaks.searches, q: window.lauekitPeaks.quality.runs, i: window.lauekitPeaks.indexRuns,
+        peaks: img.search.peaks.length, positions: img.index.positions,
+        grains: img.index.result.grains.map((g) => ({ material: g.material, ub: g.ub })) };
+    });
+    const a0 = analysed.grains[0];
+    const dAnalyse = a0 ? Math.max(...a0.ub.flatMap((r, i) => r.map((v, j) => Math.abs(v - c0.ub[i][j])))) : Infinity;
+    check('Analyse: peak search, spot network and indexing ran once each, the same 97 peaks and the same grain',
+      analysed.s === analyseFrom.s + 1 && analysed.q === analyseFrom.q + 1 && analysed.i === analyseFrom.i + 1 && analysed.peaks === 97
+      && analysed.positions.source === 'cnn' && analysed.grains.length === 1 && a0.material === 'Ge' && dAnalyse < 1e-9,
+      JSON.stringify({ analyseFrom, ...analysed, dAnalyse }));
     await page.selectOption('#index-positions', 'fit');
 
     // 10b. LaueNN: the ready Ge model (www/models/) indexes the same peaks to the same grain.

@@ -59,6 +59,7 @@ const state = {
   job: 0,
   running: null, // {job, id}
   autoIndex: null, // {id, extra}: index this image once its peaks are found (a scan point)
+  analyse: null, // {id}: "Analyse" running on this image: peaks → spot network → indexing
   display: { scale: 'linear', colormap: 'grey', limits: 'percentile', plo: 0.5, phi: 99.5, lo: 0, hi: 1 },
 };
 let wasm = null;
@@ -141,6 +142,7 @@ async function start() {
     image: () => currentImage(),
     changed: () => { showPeaks(); updateButtons(); },
     showError: (m) => showError(m, true),
+    onDone: () => analyseIndex(),
   });
   api.quality = quality;
   quality.start();
@@ -619,12 +621,32 @@ function onPeaks(m) {
     state.autoIndex = null;
     runIndex(extra);
   }
+  // "Analyse": the spot network next, then indexing (analyseIndex, when the network is done).
+  if (img && state.analyse?.id === img.id && !quality?.run()) analyseIndex();
+}
+
+/** "Analyse": the whole pipeline on the current image with the current settings — peak search, the spot network
+ * (its descriptors; the indexing uses its positions when "peak positions" says so), indexing and refinement. */
+function runAnalyse() {
+  const img = currentImage();
+  if (!img) return;
+  state.analyse = { id: img.id };
+  if (!runSearch()) state.analyse = null;
+}
+
+/** The last step of "Analyse": indexing, once the spot network has run (or could not). */
+function analyseIndex() {
+  if (!state.analyse) return;
+  const { id } = state.analyse;
+  state.analyse = null;
+  if (currentImage()?.id === id) runIndex();
 }
 
 function failRunning(message) {
   if (!state.running) return;
   state.running = null;
   state.autoIndex = null;
+  state.analyse = null;
   $('peak-progress').value = 0;
   $('peak-progress').classList.remove('running');
   showError(message);
@@ -1144,6 +1166,7 @@ function wireEvents() {
   $('disp-fit').addEventListener('click', () => { view.fit(); requestDraw(); });
 
   $('run-search').addEventListener('click', () => runSearch());
+  $('run-analyse').addEventListener('click', () => runAnalyse());
   $('reset-params').addEventListener('click', () => {
     if (state.defaults) setParams(state.defaults, "LaueTools' defaults.");
   });
@@ -1217,6 +1240,7 @@ function wireEvents() {
 function updateButtons() {
   const img = currentImage();
   $('run-search').disabled = !img || !worker || Boolean(state.running);
+  $('run-analyse').disabled = $('run-search').disabled;
   $('download-dat').disabled = !img?.search;
   $('download-cor').disabled = !img?.search || !state.calibration;
   $('download-cor').title = state.calibration ? 'LaueTools .cor (2θ, χ, x, y, I)' : 'needs a calibration (.det)';

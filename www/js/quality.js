@@ -30,6 +30,7 @@ export class SpotQuality {
    * @param {() => object|null} o.image the current image entry ({id, name, search, quality})
    * @param {() => void} o.changed redraw the overlay and the table
    * @param {(msg: string) => void} o.showError
+   * @param {(ok: boolean) => void} [o.onDone] called when a run ends (the page's "Analyse" goes on to indexing)
    */
   constructor(o) {
     Object.assign(this, o);
@@ -95,6 +96,7 @@ export class SpotQuality {
       this.showError(`Spot characterisation failed: ${m.message}`);
       this.setStatus('characterisation failed (see the message above)');
       this.render();
+      this.onDone?.(false);
       return true;
     }
     const img = this.image();
@@ -111,6 +113,7 @@ export class SpotQuality {
     }
     this.render();
     this.changed();
+    this.onDone?.(true);
     return true;
   }
 
