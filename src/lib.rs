@@ -6,6 +6,7 @@
 //! stages; [`pipeline`] runs one image through every stage from one request, [`scan`] runs raster scans of
 //! them and makes maps; [`cluster`] groups scan points by pattern similarity without indexing (PCA, K-means,
 //! Bayesian mixtures, scores); `web` is the wasm-bindgen surface (wasm32 only).
+//! [`refine`] calibrates the detector on the spots of a reference crystal.
 
 pub mod cluster;
 pub mod crystal;
@@ -16,6 +17,7 @@ pub mod index;
 pub mod io;
 pub mod peaks;
 pub mod pipeline;
+pub mod refine;
 pub mod scan;
 pub mod simulate;
 pub mod spotnet;

@@ -1,6 +1,7 @@
 //! Command-line verbs. Each parses its arguments into library settings, calls the library, prints.
 
 mod bench;
+mod calibrate;
 mod characterize;
 pub mod index;
 mod peaks;
@@ -28,6 +29,8 @@ enum Command {
     Peaks(peaks::PeaksArgs),
     /// Index a peak list or an image: grains (UB, hkl of each spot, matching rate), LaueTools .fit or JSON.
     Index(index::IndexArgs),
+    /// Calibrate the detector (dd, xcen, ycen, xbet, xgam) on a reference crystal's pattern; write a .det.
+    Calibrate(calibrate::CalibrateArgs),
     /// Characterise each peak of an image with the spot CNN (Sim, position, aspect ratio, area, good/bad).
     Characterize(characterize::CharacterizeArgs),
     /// Raster scans: every image of a scan through the pipeline, results to HDF5/JSON/CSV/.ctf; maps; shards.
@@ -50,6 +53,7 @@ pub fn run() -> std::process::ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Peaks(a) => peaks::run(a),
         Command::Index(a) => index::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
         Command::Characterize(a) => characterize::run(a),
         Command::Scan(a) => scan::run(a),
         Command::SimulateScan(a) => simulate_scan::run(a),

@@ -141,7 +141,9 @@ mod tests {
         let xs: Vec<f64> = (0..20).map(|i| i as f64).collect();
         let noise = [0.1, -0.2, 0.05, 0.3, -0.1, 0.0, 0.2, -0.3, 0.1, -0.05];
         let ys: Vec<f64> = xs.iter().enumerate().map(|(i, x)| 2.0 * x + 1.0 + noise[i % 10]).collect();
-        let f = |p: &[f64]| Some(DVector::from_iterator(20, xs.iter().zip(&ys).map(|(x, y)| p[0] * x + p[1] - y)));
+        let f = |p: &[f64]| {
+            Some(DVector::from_iterator(20, xs.iter().zip(&ys).map(|(x, y)| p[0] * x + p[1] - y)))
+        };
         let fit = levenberg_marquardt(f, &[0.0, 0.0], &[1e-6, 1e-6], 50).unwrap();
         // Closed form.
         let n = 20.0;

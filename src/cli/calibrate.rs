@@ -1,0 +1,361 @@
+//! `lauekit calibrate`: the detector calibration (dd, xcen, ycen, xbet, xgam) from the Laue pattern of a
+//! reference crystal — [`lauekit::refine::calibrate`] on the peaks of an image or a peak list, written as a
+//! LaueTools `.det`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use lauekit::geometry::{Calibration, DETECTORS};
+use lauekit::io::peaklist::{read_cor, read_dat};
+use lauekit::io::{DetFile, ReadOptions, read_image};
+use lauekit::peaks::{PeakSearchParams, peak_search};
+use lauekit::refine::{CalibrationReport, CalibrationRequest, DetectorParam, calibrate};
+
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    /// Detector image of the reference crystal (peak search first) or its peak list (.dat, .cor).
+    input: PathBuf,
+    /// Reference crystal, from the materials table (e.g. Ge, Si).
+    #[arg(long)]
+    material: String,
+    /// Starting geometry: a .det file, or five numbers "dd,xcen,ycen,xbet,xgam" (mm, px, px, deg, deg) —
+    /// then the pixel size and frame come from --pixel-size/--frame, else from the image or --detector.
+    #[arg(long, allow_hyphen_values = true)]
+    calib: String,
+    /// Pixel size (mm), with five numbers.
+    #[arg(long)]
+    pixel_size: Option<f64>,
+    /// Frame ROWSxCOLS (e.g. 2048x2048), with five numbers.
+    #[arg(long)]
+    frame: Option<String>,
+    /// Detector preset (MARCCD165, sCMOS, …): pixel size and frame with five numbers, CCDLabel of the .det.
+    #[arg(long)]
+    detector: Option<String>,
+    /// Peak-search settings for an image: LaueTools .psp file.
+    #[arg(long)]
+    psp: Option<PathBuf>,
+    /// Peak-search settings for an image: JSON of LaueTools PeakSearch keyword arguments.
+    #[arg(long)]
+    params: Option<PathBuf>,
+    /// Peak search: IntensityThreshold (counts above background), overriding the settings'.
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Detector parameters to keep at their start values, comma-separated (dd,xcen,ycen,xbet,xgam).
+    #[arg(long, value_delimiter = ',')]
+    fix: Vec<String>,
+    /// Energy band, lower end (keV).
+    #[arg(long, default_value_t = 5.0)]
+    emin: f64,
+    /// Energy band, upper end (keV).
+    #[arg(long, default_value_t = 22.0)]
+    emax: f64,
+    /// Successive matching tolerances (deg), comma-separated; the last decides which spots count.
+    #[arg(long, value_delimiter = ',')]
+    tolerances: Vec<f64>,
+    /// Do not try the coarse grid of starts when the given start fails.
+    #[arg(long)]
+    no_grid: bool,
+    /// Output calibration (.det, LaueTools' layout).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    force: bool,
+    /// Print format: text or json (the report).
+    #[arg(long, default_value = "text")]
+    format: String,
+}
+
+fn read(p: &Path) -> Result<String> {
+    std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+}
+
+/// The start: a .det, or five numbers completed by pixel size and frame. Also the .det's CCDLabel.
+fn start_calibration(
+    a: &CalibrateArgs,
+    image: Option<&lauekit::io::Frame>,
+) -> Result<(Calibration, Option<String>)> {
+    let as_path = Path::new(&a.calib);
+    if as_path.is_file() {
+        if a.pixel_size.is_some() || a.frame.is_some() {
+            bail!("--pixel-size and --frame go with five numbers; {} has its own", a.calib);
+        }
+        let d = DetFile::parse(&read(as_path)?, &a.calib)?;
+        return Ok((d.calibration, d.get("CCDLabel").map(str::to_string)));
+    }
+    let v: Vec<f64> =
+        a.calib.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| {
+            anyhow::anyhow!("--calib {}: neither a file nor five numbers dd,xcen,ycen,xbet,xgam", a.calib)
+        })?;
+    let [dd, xcen, ycen, xbet, xgam] = v[..] else {
+        bail!("--calib {}: give five numbers dd,xcen,ycen,xbet,xgam (found {})", a.calib, v.len());
+    };
+    let preset = match &a.detector {
+        Some(name) => Some(
+            DETECTORS
+                .iter()
+                .find(|d| d.0.eq_ignore_ascii_case(name))
+                .with_context(|| format!("--detector {name}: not a known detector"))?,
+        ),
+        None => None,
+    };
+    let frame = match &a.frame {
+        Some(f) => {
+            let n: Vec<usize> = f
+                .split(['x', 'X', ','])
+                .map(|t| t.trim().parse::<usize>())
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("--frame {f}: use ROWSxCOLS, e.g. 2048x2048"))?;
+            let [r, c] = n[..] else { bail!("--frame {f}: use ROWSxCOLS, e.g. 2048x2048") };
+            Some((r, c))
+        }
+        None => image.map(|f| (f.rows, f.cols)).or(preset.map(|d| (d.1, d.2))),
+    };
+    let pixel = a.pixel_size.or(image.and_then(|f| f.pixel_size_mm)).or(preset.map(|d| d.3));
+    let (Some((rows, cols)), Some(pixel)) = (frame, pixel) else {
+        bail!(
+            "five numbers in --calib need --pixel-size and --frame ROWSxCOLS (or --detector, or an image that \
+             tells them)"
+        );
+    };
+    let c = Calibration {
+        distance_mm: dd,
+        xcen_px: xcen,
+        ycen_px: ycen,
+        xbet_deg: xbet,
+        xgam_deg: xgam,
+        pixel_size_mm: pixel,
+        rows,
+        cols,
+    };
+    Ok((c, None))
+}
+
+/// Peaks (x, y, intensity).
+type Spots = Vec<(f64, f64, f64)>;
+
+/// Peaks of the input, and the image when it is one.
+fn input_spots(a: &CalibrateArgs) -> Result<(Spots, Option<lauekit::io::Frame>)> {
+    let name = a.input.display().to_string();
+    let ext = a.input.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let peak_flags = a.psp.is_some() || a.params.is_some() || a.threshold.is_some();
+    match ext.as_str() {
+        "dat" | "cor" => {
+            if peak_flags {
+                bail!("{name}: --psp/--params/--threshold are for images, not peak lists");
+            }
+            let spots = if ext == "dat" {
+                read_dat(&read(&a.input)?, &name)?.iter().map(|p| (p.x, p.y, p.intensity)).collect()
+            } else {
+                read_cor(&read(&a.input)?, &name)?.peaks.iter().map(|p| (p.x, p.y, p.intensity)).collect()
+            };
+            Ok((spots, None))
+        }
+        _ => {
+            let mut p = match (&a.psp, &a.params) {
+                (Some(_), Some(_)) => bail!("give --psp or --params, not both"),
+                (Some(f), None) => PeakSearchParams::from_psp(&read(f)?, &f.display().to_string())?,
+                (None, Some(f)) => PeakSearchParams::from_json(&read(f)?, &f.display().to_string())?,
+                (None, None) => PeakSearchParams::default(),
+            };
+            if let Some(t) = a.threshold {
+                p.intensity_threshold = t;
+            }
+            let p = p.validated()?;
+            let bytes = std::fs::read(&a.input).with_context(|| format!("{name}: cannot read"))?;
+            let opts = ReadOptions { detector: a.detector.clone(), ..ReadOptions::default() };
+            let frame = read_image(&bytes, &name, &opts)?;
+            let list = peak_search(&frame, &p).with_context(|| format!("{name}: peak search"))?;
+            let spots = list.peaks.iter().map(|p| (p.x, p.y, p.intensity)).collect();
+            Ok((spots, Some(frame)))
+        }
+    }
+}
+
+/// Refuses to write over an input, or over an existing file without --force.
+fn check_output(a: &CalibrateArgs, out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    let target = std::fs::canonicalize(out).with_context(|| format!("{}: cannot resolve", out.display()))?;
+    let inputs = [Some(a.input.as_path()), Some(Path::new(&a.calib)), a.psp.as_deref(), a.params.as_deref()];
+    for p in inputs.into_iter().flatten() {
+        if std::fs::canonicalize(p).is_ok_and(|c| c == target) {
+            bail!("{}: is an input of this command; choose another output", out.display());
+        }
+    }
+    if !a.force {
+        bail!("{}: exists (use --force to overwrite)", out.display());
+    }
+    Ok(())
+}
+
+/// The `.det` text of a calibration in LaueTools' layout (as `calibGe111.det`): line 1 the parameters,
+/// lines 3–4 comments, line 5 `Orientation Matrix:`, line 6 the matrix (LaueTools reads it there), then the
+/// `# key : value` lines (LaueTools takes dd … xgam from these when present, so they carry the same values).
+pub fn det_text(r: &CalibrationReport, ccd_label: Option<&str>, source: &str, when: &str) -> String {
+    let c = &r.calibration;
+    let mut metadata = vec![
+        ("Material".to_string(), r.material.clone()),
+        ("dd".into(), format!("{:.5}", c.distance_mm)),
+        ("xcen".into(), format!("{:.4}", c.xcen_px)),
+        ("ycen".into(), format!("{:.4}", c.ycen_px)),
+        ("xbet".into(), format!("{:.7}", c.xbet_deg)),
+        ("xgam".into(), format!("{:.7}", c.xgam_deg)),
+        ("pixelsize".into(), format!("{}", c.pixel_size_mm)),
+        ("xpixelsize".into(), format!("{}", c.pixel_size_mm)),
+        ("ypixelsize".into(), format!("{}", c.pixel_size_mm)),
+    ];
+    if let Some(l) = ccd_label {
+        metadata.push(("CCDLabel".into(), l.to_string()));
+    }
+    metadata.push(("framedim".into(), format!("({}, {})", c.rows, c.cols)));
+    metadata
+        .push(("detectordiameter".into(), format!("{}", c.rows.max(c.cols) as f64 * c.pixel_size_mm * 1.1)));
+    metadata.push(("kf_direction".into(), "Z>0".into()));
+    let one_line = |s: &str| s.replace(['\n', '\r'], " ");
+    let det = DetFile {
+        calibration: *c,
+        ub: Some(r.ub_matrix()),
+        metadata,
+        comments: vec![
+            one_line(&format!(
+                "Calibration done with {} at {when} with lauekit {}: {} spots, rms {:.3} px",
+                r.material,
+                env!("CARGO_PKG_VERSION"),
+                r.n_spots_used,
+                r.rms_px
+            )),
+            one_line(&format!("Experimental Data file: {source}")),
+        ],
+    };
+    det.to_text()
+}
+
+/// UTC date and time "YYYY-MM-DD HH:MM:SS UTC" of now (no date library: days → civil date).
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+fn ccd_label(
+    start_label: Option<String>,
+    a: &CalibrateArgs,
+    frame: Option<&lauekit::io::Frame>,
+    c: &Calibration,
+) -> Option<String> {
+    start_label.or_else(|| a.detector.clone()).or_else(|| frame.and_then(|f| f.detector.clone())).or_else(
+        || {
+            DETECTORS
+                .iter()
+                .find(|d| d.1 == c.rows && d.2 == c.cols && (d.3 - c.pixel_size_mm).abs() < 1e-9)
+                .map(|d| d.0.to_string())
+        },
+    )
+}
+
+pub fn run(a: CalibrateArgs) -> Result<()> {
+    if a.format != "text" && a.format != "json" {
+        bail!("--format {}: use text or json", a.format);
+    }
+    if let Some(out) = &a.output {
+        check_output(&a, out)?;
+    }
+    let fixed: Vec<DetectorParam> = a
+        .fix
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            DetectorParam::parse(s).map_err(|_| anyhow::anyhow!("--fix {s}: use dd, xcen, ycen, xbet, xgam"))
+        })
+        .collect::<Result<_>>()?;
+    let (spots, frame) = input_spots(&a)?;
+    let (start, start_label) = start_calibration(&a, frame.as_ref())?;
+    if let Some(f) = &frame
+        && (f.rows, f.cols) != (start.rows, start.cols)
+    {
+        bail!(
+            "{}: the image is {}×{} (rows×cols) but the calibration's frame is {}×{}",
+            a.input.display(),
+            f.rows,
+            f.cols,
+            start.rows,
+            start.cols
+        );
+    }
+    let mut request = CalibrationRequest::new(&a.material, start);
+    request.fixed = fixed;
+    request.emin_kev = a.emin;
+    request.emax_kev = a.emax;
+    request.grid_search = !a.no_grid;
+    if !a.tolerances.is_empty() {
+        request.matching_tolerances_deg = a.tolerances.clone();
+    }
+    let report =
+        calibrate(&spots, &request).with_context(|| format!("{}: calibration", a.input.display()))?;
+    if let Some(out) = &a.output {
+        let label = ccd_label(start_label, &a, frame.as_ref(), &report.calibration);
+        let text = det_text(&report, label.as_deref(), &a.input.display().to_string(), &utc_now());
+        std::fs::write(out, text).with_context(|| format!("{}: cannot write", out.display()))?;
+    }
+    if a.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+        if let Some(out) = &a.output {
+            println!("wrote {}", out.display());
+        }
+    }
+    for w in &report.warnings {
+        eprintln!("lauekit: warning: {w}");
+    }
+    Ok(())
+}
+
+fn print_text(r: &CalibrationReport) {
+    println!(
+        "{} calibration on {} peaks: {} spots used, rms {:.3} px (mean {:.3} px), matching rate {:.1} % \
+         ({} simulated)",
+        r.material, r.n_peaks, r.n_spots_used, r.rms_px, r.mean_residual_px, r.matching_rate, r.n_simulated
+    );
+    let got = r.calibration.params();
+    let start = r.start.params();
+    let sig = r.uncertainties.values();
+    for p in DetectorParam::ALL {
+        let i = p.index();
+        let note =
+            if r.fixed.contains(&p) { "  (fixed)".to_string() } else { format!("  (start {})", start[i]) };
+        println!("  {:<4} = {:>12.5} ± {:<9.5} {:<3}{note}", p.name(), got[i], sig[i], p.unit());
+    }
+    println!(
+        "  pixel size {} mm, frame {}×{} (rows×cols)",
+        r.calibration.pixel_size_mm, r.calibration.rows, r.calibration.cols
+    );
+    println!("orientation matrix UB (q = UB·B0·hkl):");
+    for row in &r.ub {
+        println!("  [{:12.9} {:12.9} {:12.9}]", row[0], row[1], row[2]);
+    }
+    println!(
+        "{} match/fit rounds, {} LM iterations, start {} of {} tried, {:.1} ms",
+        r.history.len(),
+        r.iterations,
+        r.start_used,
+        r.starts_tried,
+        r.elapsed_ms
+    );
+}
