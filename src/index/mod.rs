@@ -341,9 +341,19 @@ fn predict_available(
     Ok(p)
 }
 
-/// Between two materials' best grains: more spots explained wins, then the higher rate.
+/// Between two candidate grains (two materials, or two pair sets of one): the one that explains the pattern
+/// best — the higher matching rate (matched / simulated: a wrong material or orientation leaves many of its
+/// reflections unmatched), then, within 1 % of rate, more spots, then the smaller pixel residual. Whatever the
+/// order the materials were given in (LaueTools' CuSi example: its strained Cu grain explained by Cu at
+/// 94.6 %, 35 spots, and by a wrong Si orientation at 45.5 %, 46 spots, is Cu).
 fn better(a: &IndexedGrain, b: &IndexedGrain) -> bool {
-    (a.spots.len(), a.matching_rate) > (b.spots.len(), b.matching_rate)
+    if (a.matching_rate - b.matching_rate).abs() > 1.0 {
+        return a.matching_rate > b.matching_rate;
+    }
+    if a.spots.len() != b.spots.len() {
+        return a.spots.len() > b.spots.len();
+    }
+    a.rms_px < b.rms_px
 }
 
 /// Available spot indices, most intense first.

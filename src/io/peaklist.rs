@@ -257,7 +257,8 @@ pub fn read_cor(text: &str, file: &str) -> Result<CorFile> {
         }
         None => return Err(LaueError::parse(file, "empty file: no '2theta chi X Y I' header")),
     };
-    if columns.len() < 5 || columns[..5] != COR_COLUMNS {
+    // Older LaueTools files (e.g. its CuSi example) write the pixel columns in lower case: `2theta chi x y I`.
+    if columns.len() < 5 || !columns[..5].iter().zip(COR_COLUMNS).all(|(c, w)| c.eq_ignore_ascii_case(w)) {
         return Err(LaueError::parse(
             file,
             format!("header '{}' must start with '2theta chi X Y I'", columns.join(" ")),
@@ -497,6 +498,9 @@ mod tests {
             err("peak_X peak_Y\n1 2\n").contains("line 1: first line must be the '2theta chi X Y I' header")
         );
         assert!(err("2theta chi I X Y\n").contains("must start with '2theta chi X Y I'"));
+        // LaueTools' own CuSi example writes `x y` in lower case; it reads the same.
+        let lower = good.replacen("2theta chi X Y I", "2theta   chi    x    y  I", 1);
+        assert_eq!(read_cor(&lower, "lower.cor").unwrap().peaks, read_cor(&good, "good.cor").unwrap().peaks);
         assert!(err("\n  \n").contains("empty file"));
         assert!(err("\u{0}\u{1}binary").starts_with("bad.cor: line 1"));
         // A bad calibration value.
