@@ -233,6 +233,12 @@ mod synthetic {
             n += 1;
             assert_eq!(p.status, PointStatus::Indexed, "point {} ({}, {}) not indexed", p.index, p.ix, p.iy);
             let g = &p.grains[0];
+            if g.material != material {
+                println!(
+                    "point {} ({}, {}): {} found ({} spots, {:.1} %), truth {material}, {} peaks",
+                    p.index, p.ix, p.iy, g.material, g.n_indexed, g.matching_rate, p.n_peaks
+                );
+            }
             if g.material == material {
                 right += 1;
                 let m = Material::from_table(material).unwrap();

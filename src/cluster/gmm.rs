@@ -177,11 +177,29 @@ impl BayesianGmm {
                 self.means.cols
             )));
         }
+        self.check_shapes()?;
         let params = Params::from_model(self);
         let mut log_resp = vec![0.0; x.rows() * params.k];
         params.e_step(x, &mut log_resp);
         log_resp.iter_mut().for_each(|v| *v = v.exp());
         Matrix::new(x.rows(), params.k, log_resp)
+    }
+
+    /// Every parameter has the length K and d require (a model read back from JSON may not).
+    fn check_shapes(&self) -> Result<()> {
+        let (k, d) = (self.weights.len(), self.means.cols);
+        let dp = self.weight_prior == WeightPrior::DirichletProcess;
+        let ok = k > 0
+            && self.means.rows == k
+            && self.means.data.len() == k * d
+            && self.covariances.len() == k
+            && self.covariances.iter().all(|c| c.rows == d && c.cols == d && c.data.len() == d * d)
+            && self.weight_concentration_a.len() == k
+            && self.weight_concentration_b.len() == if dp { k } else { 0 }
+            && self.mean_precision.len() == k
+            && self.degrees_of_freedom.len() == k
+            && self.precisions_cholesky.len() == k * d * d;
+        if ok { Ok(()) } else { Err(invalid("Bayesian mixture: inconsistent parameter shapes")) }
     }
 
     /// Most responsible component of each row of `x` (m × d).
@@ -767,6 +785,23 @@ mod tests {
         assert_eq!(g.effective_components, 4, "{:?}", g.weights);
         assert!(ari(&g.labels, &truth) > 0.99);
         assert!(g.lower_bounds.windows(2).all(|w| w[1] >= w[0] - 1e-6 * w[0].abs()), "{:?}", g.lower_bounds);
+    }
+
+    #[test]
+    #[ignore = "timing printout; run with cargo test --release -- --ignored"]
+    fn timing_6000x10() {
+        let (x, _) = blobs(6000, 10, 8, 2.0, 5);
+        for k in [8, 16, 32] {
+            let t = std::time::Instant::now();
+            let g = bayesian_gmm(x.view(), &BgmSettings::new(k)).unwrap();
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            println!(
+                "Bayesian mixture 6000×10, K={k}: {ms:.0} ms, {} iterations ({:.1} ms each), {} effective",
+                g.iterations,
+                ms / g.iterations as f64,
+                g.effective_components
+            );
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! [`MatRef`] borrows one from a slice). Everything is deterministic for a given seed (ChaCha8) and runs on one
 //! thread, so it behaves the same natively and in wasm. Bad input (empty matrices, NaN or infinite values,
 //! K larger than the number of points, mismatched shapes) is refused with
-//! [`LaueError::InvalidSettings`](crate::error::LaueError::InvalidSettings).
+//! [`LaueError::InvalidSettings`].
 //!
 //! The numbers match scikit-learn's `PCA`, `KMeans`, `BayesianGaussianMixture`, `silhouette_score`,
 //! `calinski_harabasz_score` and `davies_bouldin_score` on the fixtures in `tests/data/cluster/` (made by
@@ -218,7 +218,7 @@ pub(crate) fn column_means(x: MatRef<'_>) -> Vec<f64> {
     mean
 }
 
-/// Labels renumbered 0..L in order of their first value (sorted); returns (dense labels, L, counts).
+/// Labels renumbered 0..L in increasing order of value; returns (dense labels, L, counts per label).
 pub(crate) fn dense_labels(labels: &[usize]) -> (Vec<usize>, usize, Vec<usize>) {
     let mut ids: Vec<usize> = labels.to_vec();
     ids.sort_unstable();

@@ -63,8 +63,8 @@ pub struct Pca {
     pub solver: PcaSolver,
 }
 
-/// Rows per block when a product runs over the data in blocks (bounds the temporary copies to 256 × d).
-const BLOCK: usize = 256;
+/// Rows per block when a product runs over the data in blocks (bounds the temporary copy to 64 × d).
+const BLOCK: usize = 64;
 
 impl Pca {
     /// The `k` leading principal axes of `x` (n × d), solver chosen by shape. Needs n ≥ 2 and
@@ -162,6 +162,9 @@ impl Pca {
             return Err(invalid(format!("PCA transform: {} columns, the fit had {}", x.cols(), self.d())));
         }
         let (d, k) = (self.d(), self.k());
+        if self.components.cols != d || self.components.data.len() != k * d {
+            return Err(invalid("PCA transform: components do not match the mean's length"));
+        }
         // components as a column-major d × k matrix is exactly their row-major k × d storage
         let v = DMatrix::from_column_slice(d, k, &self.components.data);
         Ok(to_row_major(&xc_mul(x, &self.mean, &v)))
@@ -171,6 +174,9 @@ impl Pca {
     pub fn inverse_transform(&self, y: MatRef<'_>) -> Result<Matrix> {
         check_data(y, "PCA inverse_transform input")?;
         let (d, k) = (self.d(), self.k());
+        if self.components.cols != d || self.components.data.len() != k * d {
+            return Err(invalid("PCA inverse_transform: components do not match the mean's length"));
+        }
         if y.cols() != k {
             return Err(invalid(format!("PCA inverse_transform: {} columns, the fit has k = {k}", y.cols())));
         }
@@ -188,44 +194,49 @@ impl Pca {
     }
 }
 
-/// Rows `r0..r1` of `x`, centred, as a column-major d × (r1 − r0) matrix (one column per row).
-fn centred_block(x: MatRef<'_>, mean: &[f64], r0: usize, r1: usize) -> DMatrix<f64> {
-    let d = x.cols();
-    let mut b = DMatrix::from_column_slice(d, r1 - r0, &x.data()[r0 * d..r1 * d]);
-    for mut col in b.column_iter_mut() {
-        for (v, m) in col.iter_mut().zip(mean) {
-            *v -= m;
-        }
+/// Rows `r0..r1` of `x`, centred, as a column-major d × (r1 − r0) matrix (one column per row), in `buf`'s
+/// storage.
+fn centred_block(x: MatRef<'_>, mean: &[f64], r0: usize, r1: usize, mut buf: Vec<f64>) -> DMatrix<f64> {
+    buf.clear();
+    buf.reserve((r1 - r0) * x.cols());
+    for i in r0..r1 {
+        buf.extend(x.row(i).iter().zip(mean).map(|(v, m)| v - m));
     }
-    b
+    DMatrix::from_vec(x.cols(), r1 - r0, buf)
+}
+
+/// Calls `f(r0, Bᵀ)` for the centred data in blocks of at most [`BLOCK`] rows starting at row r0, Bᵀ column-major
+/// d × rows. One buffer serves all blocks (fresh 8 MB allocations cost more in page faults than the copy).
+fn for_each_block(x: MatRef<'_>, mean: &[f64], mut f: impl FnMut(usize, &DMatrix<f64>)) {
+    let n = x.rows();
+    let mut buf = Vec::new();
+    let mut r0 = 0;
+    while r0 < n {
+        let r1 = (r0 + BLOCK).min(n);
+        let bt = centred_block(x, mean, r0, r1, buf);
+        f(r0, &bt);
+        buf = bt.data.into();
+        r0 = r1;
+    }
 }
 
 /// Xc·M for M of shape d × l: n × l, by blocks of rows.
 fn xc_mul(x: MatRef<'_>, mean: &[f64], m: &DMatrix<f64>) -> DMatrix<f64> {
-    let n = x.rows();
-    let mut out = DMatrix::zeros(n, m.ncols());
-    let mut r0 = 0;
-    while r0 < n {
-        let r1 = (r0 + BLOCK).min(n);
-        let bt = centred_block(x, mean, r0, r1);
-        let part = bt.transpose() * m;
-        out.rows_mut(r0, r1 - r0).copy_from(&part);
-        r0 = r1;
-    }
+    let mut out = DMatrix::zeros(x.rows(), m.ncols());
+    // (Mᵀ·Bᵀ)ᵀ: only the small l × d matrix and the l × block products get transposed. (Strided transposed
+    // views would save the copies, but nalgebra's small-matrix product path indexes them out of bounds.)
+    let mt = m.transpose();
+    for_each_block(x, mean, |r0, bt| {
+        let part_t = &mt * bt;
+        out.rows_mut(r0, bt.ncols()).copy_from(&part_t.transpose());
+    });
     out
 }
 
 /// Xcᵀ·Q for Q of shape n × l: d × l, by blocks of rows.
 fn xct_mul(x: MatRef<'_>, mean: &[f64], q: &DMatrix<f64>) -> DMatrix<f64> {
-    let n = x.rows();
     let mut out = DMatrix::zeros(x.cols(), q.ncols());
-    let mut r0 = 0;
-    while r0 < n {
-        let r1 = (r0 + BLOCK).min(n);
-        let bt = centred_block(x, mean, r0, r1);
-        out.gemm(1.0, &bt, &q.rows(r0, r1 - r0), 1.0);
-        r0 = r1;
-    }
+    for_each_block(x, mean, |r0, bt| out.gemm(1.0, bt, &q.rows(r0, bt.ncols()), 1.0));
     out
 }
 
@@ -254,22 +265,16 @@ fn top_eigen(s: DMatrix<f64>, k: usize) -> Result<(DMatrix<f64>, Vec<f64>)> {
 
 /// Axes from the d × d scatter matrix Xcᵀ·Xc.
 fn covariance_axes(x: MatRef<'_>, mean: &[f64], k: usize) -> Result<(DMatrix<f64>, Vec<f64>)> {
-    let (n, d) = (x.rows(), x.cols());
+    let d = x.cols();
     let mut s = DMatrix::zeros(d, d);
-    let mut r0 = 0;
-    while r0 < n {
-        let r1 = (r0 + BLOCK).min(n);
-        let bt = centred_block(x, mean, r0, r1);
-        s.gemm(1.0, &bt, &bt.transpose(), 1.0);
-        r0 = r1;
-    }
+    for_each_block(x, mean, |_, bt| s.gemm(1.0, bt, &bt.transpose(), 1.0));
     top_eigen(s, k)
 }
 
 /// Axes from the n × n Gram matrix Xc·Xcᵀ: vᵢ = Xcᵀ·uᵢ / √λᵢ; axes of (numerically) zero variance are completed
 /// to an orthonormal set from the coordinate axes.
 fn gram_axes(x: MatRef<'_>, mean: &[f64], k: usize) -> Result<(DMatrix<f64>, Vec<f64>)> {
-    let xt = centred_block(x, mean, 0, x.rows()); // d × n
+    let xt = centred_block(x, mean, 0, x.rows(), Vec::new()); // d × n
     let g = xt.transpose() * &xt;
     let (u, lambda) = top_eigen(g, k)?;
     let mut v = &xt * &u; // d × k, column c has norm √λ_c

@@ -342,16 +342,18 @@ fn predict_available(
 }
 
 /// Between two candidate grains (two materials, or two pair sets of one): the one that explains the pattern
-/// best — the higher matching rate (matched / simulated: a wrong material or orientation leaves many of its
-/// reflections unmatched), then, within 1 % of rate, more spots, then the smaller pixel residual. Whatever the
-/// order the materials were given in (LaueTools' CuSi example: its strained Cu grain explained by Cu at
-/// 94.6 %, 35 spots, and by a wrong Si orientation at 45.5 %, 46 spots, is Cu).
+/// best, whatever the order the materials were given in. The score is matched × matching rate
+/// (= matched² / simulated): more spots explained, and fewer simulated reflections left unmatched. Spots alone
+/// let a wrong orientation of a material with many reflections collect another grain's spots (LaueTools'
+/// CuSi example: its strained Cu grain explained by Cu at 94.6 % with 35 spots — score 33 — and by a wrong
+/// Si orientation at 45.5 % with 46 — score 21); the rate alone lets a material with few reflections win on a
+/// part of a richer pattern (a Si grain of 100 spots at 80 % — score 80 — against a Cu orientation matching
+/// 36 of them at 88 % — score 32). Equal scores: the smaller pixel residual.
 fn better(a: &IndexedGrain, b: &IndexedGrain) -> bool {
-    if (a.matching_rate - b.matching_rate).abs() > 1.0 {
-        return a.matching_rate > b.matching_rate;
-    }
-    if a.spots.len() != b.spots.len() {
-        return a.spots.len() > b.spots.len();
+    let score = |g: &IndexedGrain| g.spots.len() as f64 * g.matching_rate;
+    let (sa, sb) = (score(a), score(b));
+    if (sa - sb).abs() > 1e-9 * sa.max(sb) {
+        return sa > sb;
     }
     a.rms_px < b.rms_px
 }
