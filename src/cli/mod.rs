@@ -3,6 +3,7 @@
 mod bench;
 mod calibrate;
 mod characterize;
+mod cluster;
 pub mod index;
 mod peaks;
 mod pipeline_args;
@@ -33,6 +34,9 @@ enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Characterise each peak of an image with the spot CNN (Sim, position, aspect ratio, area, good/bad).
     Characterize(characterize::CharacterizeArgs),
+    /// Cluster a raster scan's patterns without indexing (Song et al. 2019): features, PCA, K-means or a
+    /// Bayesian mixture, label maps, delegates (optionally indexed).
+    Cluster(cluster::ClusterArgs),
     /// Raster scans: every image of a scan through the pipeline, results to HDF5/JSON/CSV/.ctf; maps; shards.
     Scan(scan::ScanArgs),
     /// Make a synthetic raster scan (Voronoi grains, a twin band, a second phase) with its truth.
@@ -55,6 +59,7 @@ pub fn run() -> std::process::ExitCode {
         Command::Index(a) => index::run(a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Characterize(a) => characterize::run(a),
+        Command::Cluster(a) => cluster::run(a),
         Command::Scan(a) => scan::run(a),
         Command::SimulateScan(a) => simulate_scan::run(a),
         Command::Materials => {

@@ -49,50 +49,50 @@ enum ScanCommand {
 pub struct RunArgs {
     /// Images: a directory, one file of a LaueTools series (prefix_NNNN.ext: the whole series is taken),
     /// several files, or one HDF5 stack (frames = points).
-    inputs: Vec<PathBuf>,
+    pub(crate) inputs: Vec<PathBuf>,
     /// Detector calibration (.det).
     #[arg(long)]
-    calib: Option<PathBuf>,
+    pub(crate) calib: Option<PathBuf>,
     /// Grid NXxNY (x fastest); default: a square grid when the image count is a square.
     #[arg(long)]
-    grid: Option<String>,
+    pub(crate) grid: Option<String>,
     /// Serpentine scan: odd rows run from high x to low x.
     #[arg(long)]
-    snake: bool,
+    pub(crate) snake: bool,
     /// Step along x and y (µm), e.g. 1,1.
     #[arg(long, value_name = "X,Y")]
-    step_um: Option<String>,
+    pub(crate) step_um: Option<String>,
     /// First and last image number of the series (inclusive).
     #[arg(long)]
-    first: Option<u64>,
+    pub(crate) first: Option<u64>,
     #[arg(long)]
-    last: Option<u64>,
+    pub(crate) last: Option<u64>,
     #[command(flatten)]
-    pipeline: PipelineArgs,
+    pub(crate) pipeline: PipelineArgs,
     /// Output: the scan's HDF5 file (a shard's with --shard).
     #[arg(short, long)]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Also write the JSON of the results here.
     #[arg(long)]
-    json: Option<PathBuf>,
+    pub(crate) json: Option<PathBuf>,
     /// Also write a LaueTools-style summary (tab-separated) here.
     #[arg(long)]
-    summary: Option<PathBuf>,
+    pub(crate) summary: Option<PathBuf>,
     /// Also write an HKL Channel 5 .ctf (MTEX, orix) here.
     #[arg(long)]
-    ctf: Option<PathBuf>,
+    pub(crate) ctf: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(long)]
-    threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// Shard I/N of a job array (default: from SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT when set).
     #[arg(long)]
-    shard: Option<String>,
+    pub(crate) shard: Option<String>,
     /// Replace an existing output file (never an input).
     #[arg(long)]
-    force: bool,
+    pub(crate) force: bool,
     /// No progress bar.
     #[arg(long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -173,20 +173,20 @@ pub fn run(a: ScanArgs) -> Result<()> {
 
 /// Where one point's image comes from.
 #[derive(Debug, Clone)]
-enum PointImage {
+pub(crate) enum PointImage {
     File(PathBuf),
     /// frame k of an HDF5 stack held in memory
     Frame(usize),
 }
 
-struct Source {
-    points: Vec<PointImage>,
+pub(crate) struct Source {
+    pub(crate) points: Vec<PointImage>,
     /// the HDF5 stack's bytes, when the input is one
-    stack: Option<(PathBuf, Vec<u8>)>,
+    pub(crate) stack: Option<(PathBuf, Vec<u8>)>,
 }
 
 impl Source {
-    fn name(&self, p: &PointImage) -> String {
+    pub(crate) fn name(&self, p: &PointImage) -> String {
         match (p, &self.stack) {
             (PointImage::File(f), _) => f.display().to_string(),
             (PointImage::Frame(k), Some((f, _))) => format!("{}#{k}", f.display()),
@@ -216,7 +216,7 @@ fn list_series(dir: &Path, prefix: Option<&str>, ext: Option<&str>, a: &RunArgs)
     Ok(series.into_iter().map(|(_, n)| dir.join(n)).collect())
 }
 
-fn source(a: &RunArgs) -> Result<Source> {
+pub(crate) fn source(a: &RunArgs) -> Result<Source> {
     if a.inputs.is_empty() {
         bail!("give the images: a directory, a file of the series, several files or an HDF5 stack");
     }
@@ -276,7 +276,7 @@ fn source(a: &RunArgs) -> Result<Source> {
     Ok(Source { points: files.into_iter().map(|f| PointImage::File(f.1)).collect(), stack: None })
 }
 
-fn grid(a: &RunArgs, n: usize) -> Result<ScanGrid> {
+pub(crate) fn grid(a: &RunArgs, n: usize) -> Result<ScanGrid> {
     let (nx, ny) = match &a.grid {
         Some(g) => ScanGrid::parse_size(g)?,
         None => {
@@ -320,7 +320,7 @@ fn shard(a: &RunArgs) -> Result<Option<(usize, usize)>> {
 
 /// Refuses to write `out` over one of the inputs (whatever the path spelling), or over an existing file
 /// without --force.
-fn check_output(out: &Path, inputs: &[PathBuf], force: bool) -> Result<()> {
+pub(crate) fn check_output(out: &Path, inputs: &[PathBuf], force: bool) -> Result<()> {
     let canon = |p: &Path| std::fs::canonicalize(p).ok();
     if let Some(o) = canon(out) {
         for i in inputs {
@@ -336,7 +336,7 @@ fn check_output(out: &Path, inputs: &[PathBuf], force: bool) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename (a reader never sees half a file).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_file_name(format!(
         ".{}.tmp{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),

@@ -18,10 +18,15 @@
 //!   → scores::{silhouette, calinski_harabasz, davies_bouldin, scan_k, suggested_k}  how good, which K
 //! ```
 //!
-//! Nothing here knows about Laue patterns: the matrices come from elsewhere ([`Matrix`] owns one,
-//! [`MatRef`] borrows one from a slice). Everything is deterministic for a given seed (ChaCha8) and runs on one
-//! thread, so it behaves the same natively and in wasm. Bad input (empty matrices, NaN or infinite values,
-//! K larger than the number of points, mismatched shapes) is refused with
+//! Frames become features in [`features`] (crop, 128 × 128 binning, [0, 1] scaling; pixels, or peaks on a
+//! (2θ, χ) grid through `peaks` and the calibration; f32 storage and PCA in blocks), clusters become maps in
+//! [`labelers`] (natural, PCA and direct colours, Song's delegates, regions connected on the `scan` grid);
+//! `lauekit cluster` runs the whole chain.
+//!
+//! Apart from those two, nothing here knows about Laue patterns: the matrices come from elsewhere
+//! ([`Matrix`] owns one, [`MatRef`] borrows one from a slice). Everything is deterministic for a given seed
+//! (ChaCha8) and runs on one thread, so it behaves the same natively and in wasm. Bad input (empty matrices,
+//! NaN or infinite values, K larger than the number of points, mismatched shapes) is refused with
 //! [`LaueError::InvalidSettings`].
 //!
 //! The numbers match scikit-learn's `PCA`, `KMeans`, `BayesianGaussianMixture`, `silhouette_score`,
@@ -44,8 +49,10 @@
 //! assert_eq!(scores::suggested_k(&ks), Some(2));
 //! ```
 
+pub mod features;
 pub mod gmm;
 pub mod kmeans;
+pub mod labelers;
 pub mod pca;
 pub mod scores;
 
