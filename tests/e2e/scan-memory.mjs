@@ -72,7 +72,7 @@ const run = await page.evaluate(() => window.lauekitScan.runs.at(-1));
 const at = (f) => samples.find((s) => s.progress >= f) ?? samples.at(-1);
 const max = Math.max(...samples.map((s) => s.rss));
 console.log(`scan ${nx}×${ny} = ${total} points of ${n}² images in ${samples.at(-1).t.toFixed(0)} s `
-  + `(${JSON.stringify({ points: run.points?.length ?? run.n ?? null })})`);
+  + `(${run.points} points analysed, ${run.workers} workers)`);
 console.log(`Chromium RSS (all processes, MB): before run ${start.toFixed(0)}, at 10 % ${at(0.1).rss.toFixed(0)}, `
   + `50 % ${at(0.5).rss.toFixed(0)}, end ${samples.at(-1).rss.toFixed(0)}, max ${max.toFixed(0)}`);
 await browser.close();
