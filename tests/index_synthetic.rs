@@ -7,7 +7,8 @@ use lauekit::geometry::{Calibration, misorientation_deg, random_rotation};
 use lauekit::index::matching::simulate_fundamentals;
 use lauekit::index::refine::refine_ub;
 use lauekit::index::{
-    Experiment, ExperimentalSpot, IndexSettings, index_spots, match_spots, orientation_from_two_pairs,
+    Experiment, ExperimentalSpot, IndexSettings, Method, index_spots, match_spots,
+    orientation_from_two_pairs, refine_from_guess,
 };
 use nalgebra::{Matrix3, Vector3};
 use rand::SeedableRng;
@@ -98,4 +99,32 @@ fn refinement_recovers_an_imposed_strain() {
     println!("{} spots, rms {:.2e} px, |ΔUB| {:.2e}", matched.len(), r.rms_px, (r.ub - truth).amax());
     assert!((r.ub - truth).amax() < 1e-7, "refined {} vs truth {}", r.ub, truth);
     assert!(r.rms_px < 1e-4);
+}
+
+#[test]
+fn refining_from_a_nearby_guess_recovers_the_orientation_without_a_search() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let exp = experiment();
+    let cu = Material::from_table("Cu").unwrap();
+    let sym = cu.laue_group.rotations(&cu.lattice).unwrap();
+    let settings = IndexSettings::default();
+    for _ in 0..5 {
+        let u = random_rotation(&mut rng);
+        let spots = pattern(&u, &cu, &exp);
+        // a start 0.3° off (a neighbour in the same grain, a cluster's delegate)
+        let off = nalgebra::Rotation3::from_axis_angle(&Vector3::z_axis(), 0.3f64.to_radians()).into_inner()
+            * nalgebra::Rotation3::from_axis_angle(&Vector3::x_axis(), 0.2f64.to_radians()).into_inner();
+        let r = refine_from_guess(&spots, &cu, &(off * u), &exp, &settings).unwrap();
+        assert_eq!(r.grains.len(), 1);
+        let g = &r.grains[0];
+        assert_eq!(g.method, Method::Guess);
+        let mis = misorientation_deg(&u, &g.ub, &sym);
+        assert!(mis < 0.005, "{mis}°");
+        assert!(g.matching_rate > 95.0, "{}", g.matching_rate);
+        // a start far away (another grain) matches nothing: no grain, not a wrong one
+        let far = nalgebra::Rotation3::from_axis_angle(&Vector3::y_axis(), 17f64.to_radians()).into_inner();
+        let r = refine_from_guess(&spots, &cu, &(far * u), &exp, &settings).unwrap();
+        assert!(r.grains.is_empty(), "a grain from a start 17° off: {:?}", r.grains[0].matching_rate);
+    }
+    assert!(refine_from_guess(&[], &cu, &Matrix3::zeros(), &exp, &settings).is_err());
 }

@@ -533,7 +533,7 @@ fn bench_index_nn(a: &BenchArgs) -> Result<()> {
                 recovered += 1;
                 match g.method {
                     Method::Nn => by_nn += 1,
-                    Method::Lut => by_lut += 1,
+                    Method::Lut | Method::Guess | Method::Delegate => by_lut += 1,
                 }
                 let (r_, m_) = hkl_agreement(g, u, &sims, t);
                 spots_right += r_;

@@ -42,6 +42,17 @@ enum ScanCommand {
     Compare(CompareArgs),
     /// Print a SLURM job-array script that runs this scan in shards and merges them (a dependent job).
     Sbatch(SbatchArgs),
+    /// A synthetic scan's results against its truth (`truth.json` of `lauekit simulate-scan`): median,
+    /// 95th percentile and largest misorientation of the main grains, fractions within 0.1° and 0.5°, as JSON.
+    Truth(TruthArgs),
+}
+
+#[derive(Args, Debug)]
+struct TruthArgs {
+    /// The scan's results (HDF5 of `lauekit scan` or `lauekit cluster --h5`).
+    results: PathBuf,
+    /// The truth.json written by `lauekit simulate-scan`.
+    truth: PathBuf,
 }
 
 /// Where the images are and how the grid is laid out.
@@ -167,6 +178,7 @@ pub fn run(a: ScanArgs) -> Result<()> {
         Some(ScanCommand::Merge(m)) => merge(m),
         Some(ScanCommand::Sbatch(s)) => sbatch(s),
         Some(ScanCommand::Compare(c)) => compare(c),
+        Some(ScanCommand::Truth(t)) => truth(t),
         None => run_scan(a.run),
     }
 }
@@ -596,6 +608,17 @@ fn ipf_rgb(g: &lauekit::pipeline::GrainReport, axis: usize) -> [f64; 3] {
 fn read_results(p: &Path) -> Result<(ScanResults, Option<(usize, usize)>)> {
     let bytes = std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
     Ok(lauekit::scan::h5::from_hdf5(bytes, &p.display().to_string())?)
+}
+
+fn truth(t: TruthArgs) -> Result<()> {
+    let (r, _) = read_results(&t.results)?;
+    let text =
+        std::fs::read_to_string(&t.truth).with_context(|| format!("{}: cannot read", t.truth.display()))?;
+    let truth: lauekit::scan::simulate::ScanTruth = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a truth.json of lauekit simulate-scan", t.truth.display()))?;
+    let c = lauekit::scan::truth::compare_with_truth(&r, &truth)?;
+    println!("{}", serde_json::to_string_pretty(&c)?);
+    Ok(())
 }
 
 fn merge(m: MergeArgs) -> Result<()> {

@@ -49,15 +49,43 @@ pub enum Method {
     /// hkl families predicted per spot by a LaueNN network ([`nn::HklModel`]), pairs of confident
     /// predictions → candidate orientations ([`index_with_model`])
     Nn,
+    /// no candidates searched: refined on this image's spots from a given starting orientation (a
+    /// cluster's indexed delegate, `lauekit cluster --refine-members`). A result, never a request's method.
+    Guess,
+    /// not indexed at all: the orientation of the point's cluster delegate stands for the point (Song's
+    /// indexing labeler). A result, never a request's method.
+    Delegate,
 }
 
 impl Method {
-    /// "lut" or "nn"
+    /// "lut", "nn", "guess" or "delegate"
     pub fn name(self) -> &'static str {
         match self {
             Method::Lut => "lut",
             Method::Nn => "nn",
+            Method::Guess => "guess",
+            Method::Delegate => "delegate",
         }
+    }
+
+    /// The code of the method in a scan's HDF5 file (`grains/method`).
+    pub fn code(self) -> u8 {
+        match self {
+            Method::Lut => 0,
+            Method::Nn => 1,
+            Method::Guess => 2,
+            Method::Delegate => 3,
+        }
+    }
+
+    /// The method of an HDF5 code ([`Method::code`]).
+    pub fn from_code(code: u8) -> Option<Method> {
+        [Method::Lut, Method::Nn, Method::Guess, Method::Delegate].into_iter().find(|m| m.code() == code)
+    }
+
+    /// Whether a pipeline request may ask for this method (the look-up table or the network).
+    pub fn is_searching(self) -> bool {
+        matches!(self, Method::Lut | Method::Nn)
     }
 }
 
@@ -193,6 +221,46 @@ pub fn index_with_model(
     settings: &IndexSettings,
 ) -> Result<IndexResult> {
     multi_grain(spots, materials, exp, settings, Some(model))
+}
+
+/// One grain refined from a starting orientation `ub` of `material` (LaueTools' UB; e.g. the indexed
+/// delegate of the image's cluster), without searching candidates: the simulated spots of `ub` are matched
+/// to `spots` and the orientation (and strain, `settings.refine_strain`) refined while the tolerance tightens,
+/// as for a candidate of the look-up table ([`best_grain_from_candidates`]). Orders of magnitude cheaper
+/// than indexing, and right as long as the start is within the widest tolerance of
+/// `list_matching_tol_angles` (0.5° by default) of the truth; no grain
+/// when fewer than `minimumnumbermatches` spots or `min_matching_rate` match. The grain's method is
+/// [`Method::Guess`].
+pub fn refine_from_guess(
+    spots: &[ExperimentalSpot],
+    material: &Material,
+    ub: &Matrix3<f64>,
+    exp: &Experiment,
+    settings: &IndexSettings,
+) -> Result<IndexResult> {
+    if !ub.iter().all(|v| v.is_finite()) || ub.determinant().abs() < 1e-9 {
+        return Err(LaueError::InvalidSettings("starting orientation: UB is singular or not finite".into()));
+    }
+    let candidate = Candidate { u: *ub, spots: [0, 0], hkls: [[0; 3]; 2], confidence: 1.0 };
+    let available = vec![true; spots.len()];
+    // The start may lie a few tenths of a degree off (a gradient across the cluster): the first match is
+    // made at the widest tolerance of the refinement's schedule, the schedule then tightens as usual.
+    let widest =
+        settings.list_matching_tol_angles.iter().copied().fold(settings.matchingrate_angle_tol, f64::max);
+    let first = IndexSettings { matchingrate_angle_tol: widest, ..settings.clone() };
+    let grain = best_grain_from_candidates(&[candidate], spots, &available, material, exp, &first)?;
+    let grains: Vec<IndexedGrain> =
+        grain.into_iter().map(|g| IndexedGrain { method: Method::Guess, ..g }).collect();
+    let mut indexed = vec![false; spots.len()];
+    for g in &grains {
+        for m in &g.spots {
+            if let Some(x) = indexed.get_mut(m.peak) {
+                *x = true;
+            }
+        }
+    }
+    let unindexed = (0..spots.len()).filter(|&i| !indexed[i]).collect();
+    Ok(IndexResult { grains, unindexed })
 }
 
 /// The multi-grain loop shared by both methods.

@@ -198,6 +198,12 @@ impl PipelineRequest {
         let mut materials = Vec::new();
         if let Some(ix) = &self.index {
             ix.band.validated()?;
+            if !ix.method.is_searching() {
+                return Err(LaueError::InvalidSettings(format!(
+                    "indexing method '{}' is a result, not a method to ask for: use lut or nn",
+                    ix.method.name()
+                )));
+            }
             if ix.settings.nbgrainstofind == 0 {
                 return Err(LaueError::InvalidSettings("grains to find must be at least 1".into()));
             }
@@ -215,7 +221,7 @@ impl PipelineRequest {
                         materials = m.meta.materials.clone();
                     }
                 }
-                Method::Lut => {
+                Method::Lut | Method::Guess | Method::Delegate => {
                     if ix.materials.is_empty() {
                         return Err(LaueError::InvalidSettings(
                             "indexing with the look-up table needs at least one material".into(),
@@ -243,6 +249,45 @@ pub fn run_image(
     calibration: &Calibration,
     job: &Prepared,
     models: &Models,
+) -> Result<PointReport, PipelineError> {
+    run_image_with(frame, calibration, job, models, None)
+}
+
+/// A starting orientation for an image: a grain of a material already indexed nearby (a cluster's
+/// delegate, a neighbouring scan point).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrainGuess {
+    /// material name (of the request's materials, or of the materials table)
+    pub material: String,
+    /// LaueTools' UB (rows)
+    pub ub: [[f64; 3]; 3],
+}
+
+/// As [`run_image`], but the indexing stage refines `guess` on the image's spots
+/// ([`crate::index::refine_from_guess`]) instead of searching candidates: the cheap path for every member
+/// of a cluster whose delegate was indexed. The request must have an indexing stage (its band, settings
+/// and positions are used; its method is not). No grain when the guess does not match the image.
+pub fn run_image_from_guess(
+    frame: &Frame,
+    calibration: &Calibration,
+    job: &Prepared,
+    models: &Models,
+    guess: &GrainGuess,
+) -> Result<PointReport, PipelineError> {
+    if job.request.index.is_none() {
+        return Err(PipelineError::Job(LaueError::InvalidSettings(
+            "refining from a starting orientation needs the request's indexing stage".into(),
+        )));
+    }
+    run_image_with(frame, calibration, job, models, Some(guess))
+}
+
+fn run_image_with(
+    frame: &Frame,
+    calibration: &Calibration,
+    job: &Prepared,
+    models: &Models,
+    guess: Option<&GrainGuess>,
 ) -> Result<PointReport, PipelineError> {
     // (std::time::Instant panics in wasm: the peak search's clock works in both.)
     let t0 = crate::peaks::now();
@@ -274,7 +319,10 @@ pub fn run_image(
             positions = crate::spotnet::use_cnn_positions(&mut peaks, d).map_err(PipelineError::Job)?;
         }
         let spots = spots_from_peaks(&peaks, calibration);
-        index = Some(index_experimental_spots(&spots, calibration, ix, job, models)?);
+        index = Some(match guess {
+            None => index_experimental_spots(&spots, calibration, ix, job, models)?,
+            Some(g) => refine_experimental_spots(&spots, calibration, ix, job, g)?,
+        });
     }
 
     let status = if n_peaks == 0 {
@@ -322,6 +370,36 @@ pub fn index_experimental_spots(
         &result,
         spots,
         &job.materials,
+        &exp,
+        &ix.settings,
+        elapsed_ms,
+        job.request.keep_spots,
+    ))
+}
+
+/// Refines a starting orientation on experimental spots (the guess's material from the request's
+/// materials when it is one of them, else from the table).
+pub fn refine_experimental_spots(
+    spots: &[ExperimentalSpot],
+    calibration: &Calibration,
+    ix: &IndexRequest,
+    job: &Prepared,
+    guess: &GrainGuess,
+) -> Result<IndexReport, PipelineError> {
+    let exp =
+        Experiment { calibration: *calibration, emin_kev: ix.band.emin_kev, emax_kev: ix.band.emax_kev };
+    let material = match job.materials.iter().find(|m| m.name == guess.material) {
+        Some(m) => m.clone(),
+        None => Material::from_table(&guess.material).map_err(PipelineError::Job)?,
+    };
+    let t = crate::peaks::now();
+    let result = crate::index::refine_from_guess(spots, &material, &from_rows(&guess.ub), &exp, &ix.settings)
+        .map_err(PipelineError::Job)?;
+    let elapsed_ms = (crate::peaks::now() - t) * 1e3;
+    Ok(IndexReport::new(
+        &result,
+        spots,
+        std::slice::from_ref(&material),
         &exp,
         &ix.settings,
         elapsed_ms,

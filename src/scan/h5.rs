@@ -8,12 +8,14 @@
 //!   `status_names`), `error` (string, empty when none), `n_peaks` (u64), `intensity_sum`,
 //!   `peaks_intensity` (counts), `n_grains` (u64), `elapsed_ms`
 //! - `grains/`: one row per grain of any point: `point` (its point index), `rank` (0 = the main grain),
-//!   `material`, `laue_group` (strings), `method` (u8: 0 lut, 1 nn), `ub`, `b0` (n × 3 × 3, rows),
+//!   `material`, `laue_group` (strings), `method` (u8: 0 lut, 1 nn, 2 guess: refined from the
+//!   cluster's orientation, 3 delegate: the cluster delegate's orientation; names in `method_names`), `ub`, `b0` (n × 3 × 3, rows),
 //!   `euler` (n × 3, deg), `matching_rate` (%), `n_indexed`, `n_simulated` (u64), `rms_px`,
 //!   `strain_crystal`, `strain_sample` (n × 6: xx yy zz yz xz xy, dimensionless), `von_mises`
 
 use hdf5_pure::{AttrValue, File, FileBuilder};
 
+use super::clustering::{ClusterRecord, DelegateGrain, KScore};
 use super::{PointResult, ScanGrid, ScanResults};
 use crate::error::{LaueError, Result};
 use crate::index::Method;
@@ -26,6 +28,16 @@ pub const FORMAT_VERSION: i64 = 1;
 
 /// The HDF5 bytes of `results`; `shard` = Some((i, n)) for the i-th of n shards.
 pub fn to_hdf5(results: &ScanResults, shard: Option<(usize, usize)>) -> Result<Vec<u8>> {
+    to_hdf5_with_cluster(results, shard, None)
+}
+
+/// As [`to_hdf5`], with a clustering of the scan's points in the group `cluster/` (see
+/// [`super::clustering`]); the record must cover every point of the grid.
+pub fn to_hdf5_with_cluster(
+    results: &ScanResults,
+    shard: Option<(usize, usize)>,
+    cluster: Option<&ClusterRecord>,
+) -> Result<Vec<u8>> {
     let werr = |e: hdf5_pure::Error| LaueError::Write { file: "scan HDF5".into(), reason: e.to_string() };
     let request = serde_json::to_string(&results.request)
         .map_err(|e| LaueError::Write { file: "scan HDF5".into(), reason: e.to_string() })?;
@@ -75,8 +87,11 @@ pub fn to_hdf5(results: &ScanResults, shard: Option<(usize, usize)>) -> Result<V
     g.create_dataset("material").with_vlen_strings(&materials);
     let groups: Vec<&str> = rows.iter().map(|r| r.2.laue_group.as_str()).collect();
     g.create_dataset("laue_group").with_vlen_strings(&groups);
-    g.create_dataset("method")
-        .with_u8_data(&rows.iter().map(|r| u8::from(r.2.method == Method::Nn)).collect::<Vec<_>>());
+    g.set_attr(
+        "method_names",
+        AttrValue::StringArray((0..=3).filter_map(Method::from_code).map(|m| m.name().to_string()).collect()),
+    );
+    g.create_dataset("method").with_u8_data(&rows.iter().map(|r| r.2.method.code()).collect::<Vec<_>>());
     let flat9 = |f: &dyn Fn(&GrainReport) -> [[f64; 3]; 3]| {
         rows.iter().flat_map(|r| f(r.2).into_iter().flatten()).collect::<Vec<f64>>()
     };
@@ -97,7 +112,136 @@ pub fn to_hdf5(results: &ScanResults, shard: Option<(usize, usize)>) -> Result<V
     g.create_dataset("strain_sample").with_f64_data(&ss).with_shape(&[n, 6]);
     g.create_dataset("von_mises").with_f64_data(&col(&|g| g.strain.von_mises));
     b.add_group(g.finish());
+    if let Some(c) = cluster {
+        c.validate(results.grid.len())?;
+        write_cluster(&mut b, c)?;
+    }
     b.finish().map_err(werr)
+}
+
+fn write_cluster(b: &mut FileBuilder, c: &ClusterRecord) -> Result<()> {
+    let mut g = b.create_group("cluster");
+    g.set_attr("features", AttrValue::String(c.features.clone()));
+    g.set_attr("method", AttrValue::String(c.method.clone()));
+    g.set_attr("k", AttrValue::I64(c.k as i64));
+    g.set_attr("n_regions", AttrValue::I64(c.n_regions as i64));
+    g.set_attr("silhouette", AttrValue::F64(c.silhouette));
+    g.set_attr("calinski_harabasz", AttrValue::F64(c.calinski_harabasz));
+    g.set_attr("suggested_k", AttrValue::I64(c.suggested_k.map_or(-1, |k| k as i64)));
+    g.set_attr("settings", AttrValue::String(c.settings.to_string()));
+    let u64s = |v: &[usize]| v.iter().map(|&x| x as u64).collect::<Vec<u64>>();
+    let rgb = |v: &[[u8; 3]]| v.iter().flatten().copied().collect::<Vec<u8>>();
+    let (n, k) = (c.labels.len() as u64, c.k as u64);
+    g.create_dataset("labels").with_u64_data(&u64s(&c.labels));
+    g.create_dataset("regions").with_u64_data(&u64s(&c.regions));
+    g.create_dataset("direct_rgb").with_u8_data(&rgb(&c.direct_rgb)).with_shape(&[n, 3]);
+    g.create_dataset("delegates").with_u64_data(&u64s(&c.delegates));
+    g.create_dataset("centroid_rgb").with_u8_data(&rgb(&c.centroid_rgb)).with_shape(&[k, 3]);
+    if !c.delegate_grains.is_empty() {
+        let mats: Vec<&str> =
+            c.delegate_grains.iter().map(|d| d.as_ref().map_or("", |d| d.material.as_str())).collect();
+        g.create_dataset("delegate_material").with_vlen_strings(&mats);
+        let ub: Vec<f64> = c
+            .delegate_grains
+            .iter()
+            .flat_map(|d| d.as_ref().map_or([[f64::NAN; 3]; 3], |d| d.ub).into_iter().flatten())
+            .collect();
+        g.create_dataset("delegate_ub").with_f64_data(&ub).with_shape(&[k, 3, 3]);
+        let mr: Vec<f64> =
+            c.delegate_grains.iter().map(|d| d.as_ref().map_or(f64::NAN, |d| d.matching_rate)).collect();
+        g.create_dataset("delegate_matching_rate").with_f64_data(&mr);
+    }
+    g.create_dataset("scores_k").with_u64_data(&c.scores.iter().map(|s| s.k as u64).collect::<Vec<_>>());
+    g.create_dataset("scores_silhouette")
+        .with_f64_data(&c.scores.iter().map(|s| s.silhouette).collect::<Vec<_>>());
+    g.create_dataset("scores_calinski_harabasz")
+        .with_f64_data(&c.scores.iter().map(|s| s.calinski_harabasz).collect::<Vec<_>>());
+    g.create_dataset("explained_variance_ratio").with_f64_data(&c.explained_variance_ratio);
+    b.add_group(g.finish());
+    Ok(())
+}
+
+/// The clustering kept in a scan's HDF5 file (group `cluster/`), or None when the file has none; `name`
+/// is for messages.
+pub fn cluster_from_hdf5(bytes: Vec<u8>, name: &str) -> Result<Option<ClusterRecord>> {
+    let bad = |what: String| LaueError::parse(name, what);
+    let h = |e: hdf5_pure::Error| LaueError::parse(name, format!("HDF5: {e}"));
+    let f = File::from_bytes(bytes).map_err(h)?;
+    let Ok(group) = f.group("cluster") else { return Ok(None) };
+    let attrs = group.attrs().map_err(h)?;
+    let s = |k: &str| match attrs.get(k) {
+        Some(AttrValue::String(s) | AttrValue::AsciiString(s)) => Ok(s.clone()),
+        _ => Err(bad(format!("cluster attribute '{k}' missing or not a string"))),
+    };
+    let int = |k: &str| match attrs.get(k) {
+        Some(AttrValue::I64(v)) => Ok(*v),
+        _ => Err(bad(format!("cluster attribute '{k}' missing or not an integer"))),
+    };
+    let float = |k: &str| match attrs.get(k) {
+        Some(AttrValue::F64(v)) => Ok(*v),
+        _ => Err(bad(format!("cluster attribute '{k}' missing or not a number"))),
+    };
+    let u = |p: &str| -> Result<Vec<usize>> {
+        Ok(f.dataset(p).and_then(|d| d.read_u64()).map_err(h)?.into_iter().map(|x| x as usize).collect())
+    };
+    let fl = |p: &str| f.dataset(p).and_then(|d| d.read_f64()).map_err(h);
+    let rgb = |p: &str| -> Result<Vec<[u8; 3]>> {
+        let v = f.dataset(p).and_then(|d| d.read_u8()).map_err(h)?;
+        if v.len() % 3 != 0 {
+            return Err(bad(format!("{p}: {} values, not rows of three", v.len())));
+        }
+        Ok(v.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
+    };
+    let k = usize::try_from(int("k")?).map_err(|_| bad("cluster k is negative".into()))?;
+    let delegate_grains = if f.dataset("cluster/delegate_material").is_ok() {
+        let mats = f.dataset("cluster/delegate_material").and_then(|d| d.read_string()).map_err(h)?;
+        let ub = fl("cluster/delegate_ub")?;
+        let mr = fl("cluster/delegate_matching_rate")?;
+        if mats.len() != k || ub.len() != 9 * k || mr.len() != k {
+            return Err(bad("cluster/delegate_* datasets do not have K rows".into()));
+        }
+        (0..k)
+            .map(|c| {
+                (!mats[c].is_empty()).then(|| DelegateGrain {
+                    material: mats[c].clone(),
+                    ub: [0, 1, 2].map(|r| [0, 1, 2].map(|j| ub[9 * c + 3 * r + j])),
+                    matching_rate: mr[c],
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (sk, ss, sc) =
+        (u("cluster/scores_k")?, fl("cluster/scores_silhouette")?, fl("cluster/scores_calinski_harabasz")?);
+    if ss.len() != sk.len() || sc.len() != sk.len() {
+        return Err(bad("cluster/scores_* datasets have different lengths".into()));
+    }
+    let suggested = int("suggested_k")?;
+    let record = ClusterRecord {
+        features: s("features")?,
+        method: s("method")?,
+        k,
+        labels: u("cluster/labels")?,
+        regions: u("cluster/regions")?,
+        n_regions: usize::try_from(int("n_regions")?)
+            .map_err(|_| bad("cluster n_regions is negative".into()))?,
+        delegates: u("cluster/delegates")?,
+        centroid_rgb: rgb("cluster/centroid_rgb")?,
+        direct_rgb: rgb("cluster/direct_rgb")?,
+        delegate_grains,
+        silhouette: float("silhouette")?,
+        calinski_harabasz: float("calinski_harabasz")?,
+        scores: (0..sk.len())
+            .map(|i| KScore { k: sk[i], silhouette: ss[i], calinski_harabasz: sc[i] })
+            .collect(),
+        suggested_k: usize::try_from(suggested).ok(),
+        explained_variance_ratio: fl("cluster/explained_variance_ratio")?,
+        settings: serde_json::from_str(&s("settings")?).map_err(|e| bad(format!("cluster settings: {e}")))?,
+    };
+    let n = record.labels.len();
+    record.validate(n).map_err(|e| bad(e.to_string()))?;
+    Ok(Some(record))
 }
 
 /// Reads a scan's HDF5 file written by [`to_hdf5`]; `name` is for messages. Returns the results and the
@@ -236,7 +380,8 @@ pub fn from_hdf5(bytes: Vec<u8>, name: &str) -> Result<(ScanResults, Option<(usi
         points[pi].grains.push(GrainReport {
             material: mat[k].clone(),
             laue_group: lg[k].clone(),
-            method: if method[k] == 1 { Method::Nn } else { Method::Lut },
+            method: Method::from_code(method[k])
+                .ok_or_else(|| bad(&format!("grains/method {} is no method code", method[k])))?,
             ub: m3(&ub, k),
             b0: m3(&b0, k),
             euler: [euler[3 * k], euler[3 * k + 1], euler[3 * k + 2]],

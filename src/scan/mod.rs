@@ -5,6 +5,7 @@
 //! serpentine) and to µm. [`PointResult`] is what a scan keeps of each point (no frames, no peak lists);
 //! [`ScanResults`] the whole scan with the request used.
 
+pub mod clustering;
 pub mod export;
 pub mod grains;
 pub mod h5;
@@ -13,6 +14,7 @@ pub mod maps;
 pub mod series;
 pub mod shard;
 pub mod simulate;
+pub mod truth;
 
 use serde::{Deserialize, Serialize};
 
