@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lauekit::geometry::Calibration;
-use lauekit::index::{ExperimentalSpot, fit_out::fit_text, spots_from_cor, spots_from_peaks};
+use lauekit::index::{ExperimentalSpot, fit_out::fit_text_all, spots_from_cor, spots_from_peaks};
 use lauekit::io::peaklist::{read_cor, read_dat};
 use lauekit::io::{DetFile, ReadOptions, read_image};
 use lauekit::pipeline::{IndexReport, index_experimental_spots, run_image};
@@ -23,7 +23,7 @@ pub struct IndexArgs {
     calib: Option<PathBuf>,
     #[command(flatten)]
     pipeline: PipelineArgs,
-    /// Output .fit (grain k > 0 goes to NAME_g<k>.fit).
+    /// Output .fit: every grain in this one file, one block per grain (G_0, G_1, …), as LaueTools writes it.
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Print format: json or text.
@@ -134,9 +134,30 @@ pub fn run(a: IndexArgs) -> Result<()> {
             for row in &g.ub {
                 println!("  [{:12.9} {:12.9} {:12.9}]", row[0], row[1], row[2]);
             }
+            let e = g.euler;
+            let v = |a: [f64; 6]| a.map(|x| format!("{:.3}", x * 1e3)).join(" ");
+            println!(
+                "  Euler {:.3} {:.3} {:.3}°; deviatoric strain ×10⁻³ (xx yy zz yz xz xy)",
+                e[0], e[1], e[2]
+            );
+            println!("    crystal {}", v(g.strain.crystal));
+            println!("    sample  {}   von Mises {:.3}", v(g.strain.sample), g.strain.von_mises * 1e3);
+            if let Some(st) = &g.stress {
+                let m = |a: [f64; 6]| a.map(|x| format!("{x:.1}")).join(" ");
+                println!("  deviatoric stress, MPa: sample {}   von Mises {:.1}", m(st.sample), st.von_mises);
+            }
+            if let Some(w) = &g.wider_band {
+                println!(
+                    "  note: {} of the {} reflections a band up to {:.1} keV adds are in the pattern too \
+                     (matching rate {:.1} % there): try --emax {:.0}",
+                    w.extra_matched, w.extra_simulated, w.emax_kev, w.matching_rate, w.emax_kev
+                );
+            }
         }
         println!(
-            "{} of {} spots unindexed; {:.1} ms",
+            "band {:.1}–{:.1} keV; {} of {} spots unindexed; {:.1} ms",
+            r.report.emin_kev,
+            r.report.emax_kev,
             r.report.unindexed.len(),
             r.spots.len(),
             r.report.elapsed_ms
@@ -154,15 +175,9 @@ fn write_fits(
     source: &str,
     ccd: &str,
 ) -> Result<()> {
-    for (k, g) in r.grains.iter().enumerate() {
-        let path: PathBuf = if k == 0 {
-            out.to_path_buf()
-        } else {
-            let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("index");
-            out.with_file_name(format!("{stem}_g{k}.fit"))
-        };
-        std::fs::write(&path, fit_text(&g.to_indexed_grain(), k, spots, cal, source, ccd))
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-    }
+    // All grains in one file, as LaueTools writes them.
+    let grains: Vec<_> = r.grains.iter().map(|g| g.to_indexed_grain()).collect();
+    std::fs::write(out, fit_text_all(&grains, spots, cal, source, ccd))
+        .with_context(|| format!("{}: cannot write", out.display()))?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Crystallography: unit cells and LaueTools' B0, Laue groups, selection rules, materials.
 
+pub mod elastic;
 pub mod extinction;
 pub mod lattice;
 pub mod materials;

@@ -63,6 +63,45 @@ pub fn lauetools_fit_euler(ubb0: &Matrix3<f64>) -> [f64; 3] {
     }
 }
 
+/// LaueTools' representative of a cubic orientation among its 24 equivalents (`findorient.
+/// find_lowest_Euler_Angles_matrix`, applied by its indexer to every refined cubic grain): of the six
+/// vectors ±a*, ±b*, ±c* (the columns of UB) the one with the largest lab z becomes c*, of the four left the
+/// one with the largest lab x becomes a*, and b* completes a right-handed triad. Returns the relabelled UB
+/// and the signed permutation `t` that takes the old Miller indices to the new ones (hkl′ = t · hkl, so
+/// UB · hkl = UB′ · hkl′; B0 of a cubic crystal is a multiple of the identity and commutes with `t`). Ties
+/// keep the first candidate, in LaueTools' order (a, b, c, −a, −b, −c). `ub` must have a positive
+/// determinant.
+pub fn lauetools_cubic_representative(ub: &Matrix3<f64>) -> (Matrix3<f64>, Matrix3<i32>) {
+    let six: Vec<(Vector3<f64>, usize, i32)> = (0..6)
+        .map(|i| {
+            let sign = if i < 3 { 1 } else { -1 };
+            (ub.column(i % 3) * f64::from(sign), i % 3, sign)
+        })
+        .collect();
+    let first_max = |v: &[&(Vector3<f64>, usize, i32)], row: usize| {
+        let mut best = 0;
+        for (k, x) in v.iter().enumerate() {
+            if x.0[row] > v[best].0[row] {
+                best = k;
+            }
+        }
+        best
+    };
+    let all: Vec<&(Vector3<f64>, usize, i32)> = six.iter().collect();
+    let c = all[first_max(&all, 2)];
+    let four: Vec<&(Vector3<f64>, usize, i32)> = six.iter().filter(|x| x.1 != c.1).collect();
+    let a = four[first_max(&four, 0)];
+    let two: Vec<&(Vector3<f64>, usize, i32)> = six.iter().filter(|x| x.1 != c.1 && x.1 != a.1).collect();
+    let b = if c.0.cross(&a.0).dot(&two[0].0) > 0.0 { two[0] } else { two[1] };
+    let new = Matrix3::from_columns(&[a.0, b.0, c.0]);
+    // new column j = sign_j · old column axis_j, so hkl′_j = sign_j · hkl_{axis_j}
+    let mut t = Matrix3::<i32>::zeros();
+    for (j, x) in [a, b, c].iter().enumerate() {
+        t[(j, x.1)] = x.2;
+    }
+    (new, t)
+}
+
 /// Checks a UB matrix: finite and invertible (it may contain strain, so it need not be orthogonal).
 pub fn validate_ub(ub: &Matrix3<f64>) -> Result<()> {
     if ub.iter().any(|v| !v.is_finite()) {

@@ -75,7 +75,7 @@ pub fn fit_text(
         let _ = writeln!(s, "{}", cells.join(" "));
     }
     let eps = deviatoric_strain_crystal(&grain.ub, &grain.b0);
-    let eps_sample = strain_in_sample_frame(&eps, &grain.ub);
+    let eps_sample = strain_in_sample_frame(&eps, &grain.ub, &grain.b0);
     matrix(&mut s, "#UB matrix in q= (UB) B0 G* ", &grain.ub, 9);
     matrix(&mut s, "#B0 matrix in q= UB (B0) G*", &grain.b0, 8);
     matrix(
@@ -90,6 +90,13 @@ pub fn fit_text(
     let _ = writeln!(s, "#Euler angles phi theta psi (deg)\n#[{:.3} {:.3} {:.3}]", e[0], e[1], e[2]);
     matrix(&mut s, "#deviatoric strain in direct crystal frame (10-3 unit)", &(eps * 1e3), 2);
     matrix(&mut s, "#deviatoric strain in sample2 frame (10-3 unit)", &(eps_sample * 1e3), 2);
+    if let Some(p) = refined_lattice_parameters(&grain.ub, &grain.b0) {
+        let _ = writeln!(
+            s,
+            "#new lattice parameters\n#[{:.7} {:.7} {:.7} {:.7} {:.7} {:.7}]",
+            p[0], p[1], p[2], p[3], p[4], p[5]
+        );
+    }
     let _ = writeln!(s, "#CCDLabel\n#{ccd_label}");
     let c = calibration;
     let _ = writeln!(
@@ -100,6 +107,36 @@ pub fn fit_text(
     let _ = writeln!(s, "#pixelsize\n#{}", c.pixel_size_mm);
     let _ = writeln!(s, "#Frame dimensions\n#({}, {})\n#", c.rows, c.cols);
     s
+}
+
+/// The `.fit` text of all the grains of one peak list, one block per grain in rank order, as LaueTools writes
+/// them into one file.
+pub fn fit_text_all(
+    grains: &[IndexedGrain],
+    spots: &[ExperimentalSpot],
+    calibration: &Calibration,
+    source: &str,
+    ccd_label: &str,
+) -> String {
+    grains.iter().enumerate().map(|(k, g)| fit_text(g, k, spots, calibration, source, ccd_label)).collect()
+}
+
+/// Direct lattice parameters [a, b, c (Å), α, β, γ (deg)] of a refined UB with `a` kept at the reference's
+/// (LaueTools' "new lattice parameters", `constantlength = "a"`: Laue patterns fix the shape of the cell,
+/// not its size). None for a singular UB.
+pub fn refined_lattice_parameters(ub: &Matrix3<f64>, b0: &Matrix3<f64>) -> Option<[f64; 6]> {
+    let params = |bstar: &Matrix3<f64>| -> Option<[f64; 6]> {
+        let d = bstar.try_inverse()?.transpose();
+        let (a, b, c) = (d.column(0), d.column(1), d.column(2));
+        let angle = |x: &nalgebra::VectorView3<f64>, y: &nalgebra::VectorView3<f64>| {
+            (x.dot(y) / (x.norm() * y.norm())).clamp(-1.0, 1.0).acos().to_degrees()
+        };
+        Some([a.norm(), b.norm(), c.norm(), angle(&b, &c), angle(&c, &a), angle(&a, &b)])
+    };
+    let strained = params(&(ub * b0))?;
+    let reference = params(b0)?;
+    let scale = reference[0] / strained[0];
+    Some([reference[0], strained[1] * scale, strained[2] * scale, strained[3], strained[4], strained[5]])
 }
 
 fn matrix(s: &mut String, title: &str, m: &Matrix3<f64>, digits: usize) {

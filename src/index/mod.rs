@@ -32,7 +32,7 @@ pub mod spots;
 use nalgebra::{Matrix3, Vector3};
 use serde::{Deserialize, Serialize};
 
-use crate::crystal::Material;
+use crate::crystal::{LaueGroup, Material};
 use crate::error::{LaueError, Result};
 use crate::simulate::HC_KEV_ANGSTROM;
 pub use matching::{Experiment, MatchedSpot, Matching, match_spots};
@@ -513,6 +513,17 @@ pub fn best_grain_from_candidates(
         || matching.matching_rate() < settings.min_matching_rate
     {
         return Ok(None);
+    }
+    // Cubic grains are written with LaueTools' representative of the 24 equivalent UBs (so Euler angles,
+    // crystal-frame strain and hkl read as in its .fit files); the pattern and the fit are unchanged.
+    if matches!(material.laue_group, LaueGroup::CubicM3 | LaueGroup::CubicM3m) && ub.determinant() > 0.0 {
+        let (rep, t) = crate::geometry::orientation::lauetools_cubic_representative(&ub);
+        ub = rep;
+        for m in &mut matching.matched {
+            let h = nalgebra::Vector3::new(m.hkl[0], m.hkl[1], m.hkl[2]);
+            let h = t * h;
+            m.hkl = [h[0], h[1], h[2]];
+        }
     }
     Ok(Some(IndexedGrain {
         material: material.name.clone(),

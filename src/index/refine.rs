@@ -116,21 +116,62 @@ pub fn predict_pixel(proj: &Projector, q: &Vector3<f64>) -> Option<(f64, f64)> {
     proj.uf_to_pixel(&uf)
 }
 
-/// Deviatoric strain (dimensionless) of a UB in the crystal frame (orthonormal frame attached to B0's
-/// Cartesian axes): the direct-lattice deformation F = Uᵀ·(UB·B0)⁻ᵀ·B0ᵀ, ε = sym(F) − I, minus its trace/3.
+/// The direct-lattice basis of a reciprocal basis `bstar` (columns a*, b*, c*, Å⁻¹, any orientation) in
+/// LaueTools' direct crystal frame (x ∥ a, z ∥ c*; `CrystalParameters.calc_B_RR(…, directspace=0)`):
+/// columns a, b, c (Å) = [[a, b cos γ, c cos β], [0, b sin γ, −c sin β cos α*], [0, 0, 1/c*]].
+pub fn direct_frame_basis(bstar: &Matrix3<f64>) -> Option<Matrix3<f64>> {
+    let direct = bstar.try_inverse()?.transpose();
+    let (a, b, c) = (direct.column(0), direct.column(1), direct.column(2));
+    let (la, lb, lc) = (a.norm(), b.norm(), c.norm());
+    let cos = |x: &nalgebra::VectorView3<f64>, y: &nalgebra::VectorView3<f64>, lx: f64, ly: f64| {
+        x.dot(y) / (lx * ly)
+    };
+    let (cos_beta, cos_gamma) = (cos(&c, &a, lc, la), cos(&a, &b, la, lb));
+    let (bs, cs) = (bstar.column(1), bstar.column(2));
+    let cos_alpha_star = bs.dot(&cs) / (bs.norm() * cs.norm());
+    let sin = |x: f64| (1.0 - x * x).max(0.0).sqrt();
+    Some(Matrix3::new(
+        la,
+        lb * cos_gamma,
+        lc * cos_beta,
+        0.0,
+        lb * sin(cos_gamma),
+        -lc * sin(cos_beta) * cos_alpha_star,
+        0.0,
+        0.0,
+        1.0 / cs.norm(),
+    ))
+}
+
+/// Deviatoric strain (dimensionless) of a UB in LaueTools' direct crystal frame (x ∥ a, z ∥ c*), as its
+/// `CrystalParameters.compute_deviatoricstrain`: the strained and reference direct bases in that frame
+/// ([`direct_frame_basis`] of UB·B0 and of B0), T = A·A₀⁻¹, ε = (T + Tᵀ)/2 − I, minus its trace/3. Depends on
+/// the lattice parameters only (not on the orientation); for a cubic crystal the frame is the crystal axes.
 pub fn deviatoric_strain_crystal(ub: &Matrix3<f64>, b0: &Matrix3<f64>) -> Matrix3<f64> {
-    let u = crate::geometry::orientation::nearest_rotation(ub);
-    let Some(inv) = (ub * b0).try_inverse() else { return Matrix3::zeros() };
-    let f = u.transpose() * inv.transpose() * b0.transpose();
-    let eps = (f + f.transpose()) / 2.0 - Matrix3::identity();
+    let (Some(a), Some(a0)) = (direct_frame_basis(&(ub * b0)), direct_frame_basis(b0)) else {
+        return Matrix3::zeros();
+    };
+    let Some(a0_inv) = a0.try_inverse() else { return Matrix3::zeros() };
+    let t = a * a0_inv;
+    let eps = (t + t.transpose()) / 2.0 - Matrix3::identity();
     eps - Matrix3::identity() * (eps.trace() / 3.0)
 }
 
-/// The crystal-frame strain tensor expressed in LaueTools' sample frame: lab frame (through U) then the 40°
-/// tilt of the sample surface about the lab y axis.
-pub fn strain_in_sample_frame(eps_crystal: &Matrix3<f64>, ub: &Matrix3<f64>) -> Matrix3<f64> {
+/// The crystal-frame strain tensor ([`deviatoric_strain_crystal`]) in LaueTools' sample frame, as its
+/// `strain_from_crystal_to_sample_frame2`: from the direct crystal frame to B0's frame (Q = B0⁻ᵀ·A₀⁻¹, the
+/// identity for cubic, tetragonal and orthorhombic cells), to the lab through the rotation part of UB (polar
+/// decomposition), then the 40° tilt of the sample surface about the lab y axis.
+pub fn strain_in_sample_frame(
+    eps_crystal: &Matrix3<f64>,
+    ub: &Matrix3<f64>,
+    b0: &Matrix3<f64>,
+) -> Matrix3<f64> {
+    let q = match (b0.try_inverse(), direct_frame_basis(b0).and_then(|a0| a0.try_inverse())) {
+        (Some(b0_inv), Some(a0_inv)) => b0_inv.transpose() * a0_inv,
+        _ => Matrix3::identity(),
+    };
     let u = crate::geometry::orientation::nearest_rotation(ub);
-    let lab = u * eps_crystal * u.transpose();
+    let lab = u * q * eps_crystal * q.transpose() * u.transpose();
     let tilt = Rotation3::from_axis_angle(&Vector3::y_axis(), -40f64.to_radians()).into_inner();
     tilt.transpose() * lab * tilt
 }

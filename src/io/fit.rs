@@ -19,7 +19,26 @@ pub struct FitFile {
 }
 
 impl FitFile {
-    /// Parses `.fit` text; `file` names the source in errors.
+    /// Every grain of a `.fit` text: LaueTools writes one block per grain, each starting with
+    /// "#Strain and Orientation Refinement"; a text without that header is one block. `file` names the
+    /// source in errors.
+    pub fn parse_all(text: &str, file: &str) -> Result<Vec<Self>> {
+        const HEAD: &str = "#Strain and Orientation Refinement";
+        let starts: Vec<usize> = text.match_indices(HEAD).map(|(i, _)| i).collect();
+        if starts.len() <= 1 {
+            return Ok(vec![Self::parse(text, file)?]);
+        }
+        let mut ends: Vec<usize> = starts[1..].to_vec();
+        ends.push(text.len());
+        starts
+            .iter()
+            .zip(ends)
+            .enumerate()
+            .map(|(k, (&a, b))| Self::parse(&text[a..b], &format!("{file} (grain block {k})")))
+            .collect()
+    }
+
+    /// Parses `.fit` text (its first grain); `file` names the source in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self> {
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
         let after = |marker: &str, n: usize| -> Option<String> {

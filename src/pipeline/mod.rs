@@ -16,7 +16,9 @@ mod report;
 use nalgebra::Matrix3;
 use serde::{Deserialize, Serialize};
 
-pub use report::{GrainReport, IndexReport, PointReport, PointStatus, SpotReport, StrainReport};
+pub use report::{
+    GrainReport, IndexReport, PointReport, PointStatus, SpotReport, StrainReport, StressReport,
+};
 
 use crate::crystal::Material;
 use crate::error::LaueError;

@@ -82,8 +82,77 @@ impl StrainReport {
     /// The strain of a refined UB over its material's B0.
     pub fn of(ub: &Matrix3<f64>, b0: &Matrix3<f64>) -> Self {
         let c = deviatoric_strain_crystal(ub, b0);
-        let s = strain_in_sample_frame(&c, ub);
+        let s = strain_in_sample_frame(&c, ub, b0);
         StrainReport { crystal: voigt(&c), sample: voigt(&s), von_mises: von_mises(&c) }
+    }
+}
+
+/// A grain's pattern holds most of the reflections a wider band adds: the band indexed with is likely too
+/// narrow (the grain's matching rate, the refinement and the material choice would gain from the wider one).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WiderBandHint {
+    /// the upper energy tried (keV)
+    pub emax_kev: f64,
+    /// reflections the wider band adds on the detector, and how many of them match a spot
+    pub extra_simulated: usize,
+    pub extra_matched: usize,
+    /// matched spots and matching rate (%) with the wider band
+    pub n_matched: usize,
+    pub matching_rate: f64,
+}
+
+impl WiderBandHint {
+    /// Upper energy added to the band for the check (keV).
+    pub const STEP_KEV: f64 = 3.0;
+
+    /// Matches the grain's orientation again with the band's upper energy raised by [`Self::STEP_KEV`]: a hint
+    /// when it adds at least 5 reflections on the detector and at least half of them match a spot (a wrong band
+    /// adds simulated reflections that match nothing). The tolerance is the grain's final one (0.1° default).
+    pub fn check(
+        g: &IndexedGrain,
+        spots: &[ExperimentalSpot],
+        material: &Material,
+        exp: &Experiment,
+    ) -> Option<Self> {
+        let wide = Experiment { emax_kev: exp.emax_kev + Self::STEP_KEV, ..*exp };
+        let tol = g.spots.iter().map(|m| m.angle_deg).fold(0.1f64, f64::max).min(0.5);
+        let available = vec![true; spots.len()];
+        let m = crate::index::match_spots(&g.ub, material, &wide, spots, &available, tol).ok()?;
+        let extra_simulated = m.n_simulated.saturating_sub(g.n_simulated);
+        let extra_matched = m.matched.len().saturating_sub(g.spots.len());
+        (extra_simulated >= 5 && 2 * extra_matched >= extra_simulated).then(|| WiderBandHint {
+            emax_kev: wide.emax_kev,
+            extra_simulated,
+            extra_matched,
+            n_matched: m.matched.len(),
+            matching_rate: m.matching_rate(),
+        })
+    }
+}
+
+/// Deviatoric stress of a grain (MPa), Voigt order xx, yy, zz, yz, xz, xy:
+/// dev(C : ε′) with the material's stiffness ([`crate::crystal::elastic`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StressReport {
+    /// in the crystal frame (LaueTools' direct crystal frame, as the strain)
+    pub crystal: [f64; 6],
+    /// in LaueTools' sample frame
+    pub sample: [f64; 6],
+    /// von Mises equivalent stress √(3/2 s′:s′) (MPa)
+    pub von_mises: f64,
+}
+
+impl StressReport {
+    /// The stress of a refined UB of `material` (None without stiffness constants).
+    pub fn of(material: &str, ub: &Matrix3<f64>, b0: &Matrix3<f64>) -> Option<Self> {
+        let stiffness = crate::crystal::elastic::Stiffness::of(material)?;
+        let c = stiffness.deviatoric_stress(&deviatoric_strain_crystal(ub, b0)) * 1e3;
+        let s = strain_in_sample_frame(&c, ub, b0);
+        Some(StressReport {
+            crystal: voigt(&c),
+            sample: voigt(&s),
+            von_mises: crate::crystal::elastic::von_mises_stress(&c),
+        })
     }
 }
 
@@ -142,6 +211,14 @@ pub struct GrainReport {
     pub rms_px: f64,
     /// deviatoric strain (meaningful when the settings refine it)
     pub strain: StrainReport,
+    /// deviatoric stress from the strain and the material's stiffness constants (None: the table has no
+    /// constants for the material)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress: Option<StressReport>,
+    /// Set when the pattern looks recorded with a wider band than the one indexed with: most of the
+    /// reflections a band 3 keV higher adds are there too (checked for single images, not in scans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wider_band: Option<WiderBandHint>,
     /// the indexed spots (when the request keeps spots)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spots: Vec<SpotReport>,
@@ -188,6 +265,11 @@ impl GrainReport {
             n_simulated: g.n_simulated,
             rms_px: g.rms_px,
             strain: StrainReport::of(&g.ub, &g.b0),
+            stress: StressReport::of(&g.material, &g.ub, &g.b0),
+            wider_band: match (keep_spots, material) {
+                (true, Some(m)) => WiderBandHint::check(g, spots, m, exp),
+                _ => None,
+            },
             spots: if keep_spots {
                 g.spots
                     .iter()

@@ -446,6 +446,8 @@ pub(crate) mod tests {
             n_simulated: 40,
             rms_px: 0.2,
             strain: StrainReport::of(&u, &b0),
+            stress: None,
+            wider_band: None,
             spots: Vec::new(),
             simulated: Vec::new(),
         }

@@ -11,7 +11,8 @@
 //!   `material`, `laue_group` (strings), `method` (u8: 0 lut, 1 nn, 2 guess: refined from the
 //!   cluster's orientation, 3 delegate: the cluster delegate's orientation; names in `method_names`), `ub`, `b0` (n × 3 × 3, rows),
 //!   `euler` (n × 3, deg), `matching_rate` (%), `n_indexed`, `n_simulated` (u64), `rms_px`,
-//!   `strain_crystal`, `strain_sample` (n × 6: xx yy zz yz xz xy, dimensionless), `von_mises`
+//!   `strain_crystal`, `strain_sample` (n × 6: xx yy zz yz xz xy, dimensionless), `von_mises`,
+//!   `stress_crystal`, `stress_sample` (n × 6, MPa, NaN without stiffness constants), `von_mises_stress` (MPa)
 
 use hdf5_pure::{AttrValue, File, FileBuilder};
 
@@ -19,7 +20,7 @@ use super::clustering::{ClusterRecord, DelegateGrain, KScore};
 use super::{PointResult, ScanGrid, ScanResults};
 use crate::error::{LaueError, Result};
 use crate::index::Method;
-use crate::pipeline::{GrainReport, PointStatus, StrainReport};
+use crate::pipeline::{GrainReport, PointStatus, StrainReport, StressReport};
 
 /// Format name in the root attribute `format`.
 pub const FORMAT: &str = "lauekit-scan";
@@ -111,6 +112,13 @@ pub fn to_hdf5_with_cluster(
     let ss: Vec<f64> = rows.iter().flat_map(|r| r.2.strain.sample).collect();
     g.create_dataset("strain_sample").with_f64_data(&ss).with_shape(&[n, 6]);
     g.create_dataset("von_mises").with_f64_data(&col(&|g| g.strain.von_mises));
+    let nan6 = [f64::NAN; 6];
+    let stc: Vec<f64> = rows.iter().flat_map(|r| r.2.stress.as_ref().map_or(nan6, |s| s.crystal)).collect();
+    g.create_dataset("stress_crystal").with_f64_data(&stc).with_shape(&[n, 6]);
+    let sts: Vec<f64> = rows.iter().flat_map(|r| r.2.stress.as_ref().map_or(nan6, |s| s.sample)).collect();
+    g.create_dataset("stress_sample").with_f64_data(&sts).with_shape(&[n, 6]);
+    g.create_dataset("von_mises_stress")
+        .with_f64_data(&col(&|g| g.stress.as_ref().map_or(f64::NAN, |s| s.von_mises)));
     b.add_group(g.finish());
     if let Some(c) = cluster {
         c.validate(results.grid.len())?;
@@ -344,6 +352,18 @@ pub fn from_hdf5(bytes: Vec<u8>, name: &str) -> Result<(ScanResults, Option<(usi
     let (mr, nind, nsim, rms) =
         (fl("grains/matching_rate")?, u("grains/n_indexed")?, u("grains/n_simulated")?, fl("grains/rms_px")?);
     let (sc, ss, vm) = (fl("grains/strain_crystal")?, fl("grains/strain_sample")?, fl("grains/von_mises")?);
+    // stress columns: since lauekit 0.1 files of issue 15; older files have none
+    let optional = |p: &str| f.dataset(p).ok().and_then(|d| d.read_f64().ok());
+    let (stress_crystal, stress_sample, stress_vm) = (
+        optional("grains/stress_crystal"),
+        optional("grains/stress_sample"),
+        optional("grains/von_mises_stress"),
+    );
+    if [&stress_crystal, &stress_sample].iter().any(|v| v.as_ref().is_some_and(|v| v.len() != 6 * m))
+        || stress_vm.as_ref().is_some_and(|v| v.len() != m)
+    {
+        return Err(bad("grains/stress_* datasets have different lengths"));
+    }
     let lens = [
         rank.len(),
         mat.len(),
@@ -390,6 +410,15 @@ pub fn from_hdf5(bytes: Vec<u8>, name: &str) -> Result<(ScanResults, Option<(usi
             n_simulated: nsim[k] as usize,
             rms_px: rms[k],
             strain: StrainReport { crystal: a6(&sc, k), sample: a6(&ss, k), von_mises: vm[k] },
+            stress: match (&stress_sample, &stress_vm) {
+                (Some(s), Some(v)) if v[k].is_finite() => Some(StressReport {
+                    crystal: a6(stress_crystal.as_deref().unwrap_or(s), k),
+                    sample: a6(s, k),
+                    von_mises: v[k],
+                }),
+                _ => None,
+            },
+            wider_band: None,
             spots: Vec::new(),
             simulated: Vec::new(),
         });
