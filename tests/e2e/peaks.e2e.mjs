@@ -375,9 +375,10 @@ async function main() {
       idx.rows.length === 1 && row[1] === 'Ge' && row[2].startsWith('95 ') && row[3] === `${gold.matching_rate.toFixed(2)} %`
       && row[5] === g0.euler.map((v) => v.toFixed(3)).join('  ') && row[6].includes(gold.ub[0][0].toFixed(6)),
       JSON.stringify(row));
-    // Ge_blanc_0000_LT_5.fit: Euler angles 82.528 44.071 175.319
-    check('Euler angles as LaueTools writes them (82.53 44.07 175.32)',
-      [82.528, 44.071, 175.319].every((v, i) => Math.abs(g0.euler[i] - v) < 0.02), JSON.stringify(g0.euler));
+    // LaueTools' indexing (IndexSpotsSet 3.2.19 on Ge_blanc_0000_LT_5.dat, its lowest-Euler-angles cubic
+    // representative): Euler angles 172.527 44.071 175.320
+    check('Euler angles as LaueTools\' indexing writes them (172.53 44.07 175.32)',
+      [172.527, 44.071, 175.320].every((v, i) => Math.abs(g0.euler[i] - v) < 0.02), JSON.stringify(g0.euler));
     check('overlay: 95 indexed spots circled; simulated pattern with matched (+) and missed (□) spots',
       idx.drawn === 95 && idx.sim.matched === 95 && idx.sim.missed === g0.nsim - 95 && g0.matched === 95 && idx.sim.missed > 0,
       JSON.stringify({ drawn: idx.drawn, sim: idx.sim, nsim: g0.nsim }));
