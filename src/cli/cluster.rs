@@ -18,9 +18,12 @@ use lauekit::cluster::kmeans::{KMeansSettings, kmeans};
 use lauekit::cluster::labelers::{centroid_rgb, connected_regions, delegates, dense_labels, direct_rgb};
 use lauekit::cluster::scores::{self, ScanKSettings};
 use lauekit::geometry::Calibration;
+use lauekit::index::Method;
 use lauekit::io::{DetFile, Frame, ReadOptions, read_image};
-use lauekit::pipeline::{Band, run_image};
+use lauekit::pipeline::{Band, GrainGuess, GrainReport, PointStatus, run_image, run_image_from_guess};
+use lauekit::scan::clustering::{ClusterRecord, DelegateGrain, KScore};
 use lauekit::scan::maps::{Map, PngOptions, RgbMap, ScalarMap};
+use lauekit::scan::{PointResult, ScanGrid, ScanResults};
 use lauekit::spotnet::PositionSource;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -57,8 +60,8 @@ pub struct ClusterArgs {
     /// bound on the components; the labels then hold the effective number of clusters).
     #[arg(long, default_value = "kmeans")]
     method: String,
-    /// Features: pixels (crop, 128 × 128 binning, [0, 1] scaling) or peaks (peak search → spots on a 64 × 64
-    /// (2θ, χ) grid; needs --calib).
+    /// Features: pixels (crop, 128 × 128 binning, [0, 1] scaling), peaks (peak search → spots on a 64 × 64
+    /// (2θ, χ) grid; needs --calib) or ae (the shipped autoencoder's 64 latent numbers of the binned frame).
     #[arg(long, default_value = "pixels")]
     features: String,
     /// Pixel scaling to [0, 1]: log or percentile (50th–99.9th).
@@ -92,6 +95,22 @@ pub struct ClusterArgs {
     /// Members tried per cluster by --index-delegates.
     #[arg(long, default_value_t = 5)]
     delegate_tries: usize,
+    /// With --index-delegates: refine every point from its cluster's indexed orientation on the point's own
+    /// spots (peak search + matching + refinement, no candidate search) — an orientation and strain map for
+    /// the price of a peak search per point. Written into --h5.
+    #[arg(long, requires = "index_delegates")]
+    refine_members: bool,
+    /// With --refine-members: index in full the points that their cluster's orientation does not match
+    /// (boundaries, small grains the clustering merged) and the members of clusters whose delegates gave no
+    /// grain.
+    #[arg(long, requires = "refine_members")]
+    index_unmatched: bool,
+    /// A scan's HDF5 results file: an existing one (from `lauekit scan`, same grid) gets the clustering as
+    /// its group cluster/ (replaced if present; its points are kept); a new one (or an existing one with
+    /// --index-delegates --force) is written with --index-delegates, each point holding its refined grain
+    /// (--refine-members) or its delegate's grain, and the clustering.
+    #[arg(long, value_name = "FILE.h5")]
+    h5: Option<PathBuf>,
     /// Directory for the PNG maps: natural labels, PCA labeler, direct colouring, connected regions.
     #[arg(long)]
     png: Option<PathBuf>,
@@ -127,8 +146,11 @@ struct ClusterOut {
     material: Option<String>,
     ub: Option<[[f64; 3]; 3]>,
     matching_rate: Option<f64>,
-    /// members tried
+    /// members indexed (members without peaks are skipped)
     tried: usize,
+    /// the indexed grain (HDF5 output)
+    #[serde(skip)]
+    grain: Option<GrainReport>,
 }
 
 #[derive(Serialize)]
@@ -152,10 +174,31 @@ struct Output {
     method: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     clusters: Option<Vec<ClusterOut>>,
+    /// images indexed in full (delegates tried, and the unmatched points of --index-unmatched)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    images_indexed: Option<usize>,
+    /// with --refine-members: points refined from their cluster's orientation, and points it did not match
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members_refined: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members_unmatched: Option<usize>,
     /// points whose image could not be read (clustered as zero features)
     failed: Vec<usize>,
     feature_seconds: f64,
+    /// seconds per stage: reading + features, PCA, the K range's scores, the clustering at K (restarts
+    /// included), the delegates' indexing (with the labelers), the members' refinement
+    timings: Timings,
     seconds: f64,
+}
+
+#[derive(Serialize)]
+struct Timings {
+    features: f64,
+    pca: f64,
+    scores: f64,
+    clustering: f64,
+    delegates: f64,
+    members: f64,
 }
 
 fn parse_range(s: &str) -> Result<Vec<usize>> {
@@ -229,6 +272,33 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     if let Some(o) = &a.output {
         check_output(o, &inputs, a.force)?;
     }
+    // --h5: an existing scan file gets the clustering; a new one needs the delegates' orientations.
+    let h5_scan = match &a.h5 {
+        Some(p) if p.exists() && a.refine_members && !a.force => bail!(
+            "{}: exists; --refine-members writes a new scan file with the refined points (--force replaces it)",
+            p.display()
+        ),
+        Some(p) if p.exists() && !(a.index_delegates && a.force) => {
+            if inputs.iter().any(|i| same_file(i, p)) {
+                bail!("{}: --h5 is one of the inputs", p.display());
+            }
+            let bytes = std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
+            let (r, shard) = lauekit::scan::h5::from_hdf5(bytes, &p.display().to_string())?;
+            if shard.is_some() {
+                bail!("{}: a shard of a scan; merge the shards first (lauekit scan merge)", p.display());
+            }
+            Some(r)
+        }
+        Some(p) if !p.exists() && !a.index_delegates => bail!(
+            "{}: no such scan results file; give one written by `lauekit scan`, or --index-delegates to write a new one",
+            p.display()
+        ),
+        Some(p) => {
+            check_output(p, &inputs, a.force)?;
+            None
+        }
+        None => None,
+    };
     let cal = a.calib.as_deref().map(read_calibration).transpose()?;
     let params = match &a.params {
         Some(p) => lauekit::peaks::PeakSearchParams::from_json(
@@ -238,20 +308,26 @@ pub fn run(a: ClusterArgs) -> Result<()> {
         None => Default::default(),
     };
     let extractor = match a.features.as_str() {
-        "pixels" => {
+        "pixels" | "ae" => {
             let scaling = match a.scaling.as_str() {
                 "log" => Scaling::Log,
                 "percentile" => Scaling::percentile(),
                 s => bail!("--scaling {s}: use log or percentile"),
             };
             let roi = a.roi.as_deref().map(parse_roi).transpose()?;
-            FeatureExtractor::Pixels(Preprocess { scaling, roi, ..Default::default() })
+            let pre = Preprocess { scaling, roi, ..Default::default() };
+            match a.features.as_str() {
+                "ae" => FeatureExtractor::Autoencoder(Box::new(
+                    lauekit::cluster::autoencoder::AutoencoderFeatures::shipped(pre)?,
+                )),
+                _ => FeatureExtractor::Pixels(pre),
+            }
         }
         "peaks" => {
             let Some(cal) = cal else { bail!("--features peaks needs --calib FILE.det") };
             FeatureExtractor::Peaks(Box::new(PeakFeatures::new(cal, params.clone())?))
         }
-        f => bail!("--features {f}: use pixels or peaks"),
+        f => bail!("--features {f}: use pixels, peaks or ae"),
     };
     if !matches!(a.method.as_str(), "kmeans" | "bgm") {
         bail!("--method {}: use kmeans or bgm", a.method);
@@ -265,6 +341,8 @@ pub fn run(a: ClusterArgs) -> Result<()> {
 
     // Features, one frame per worker at a time. An image that cannot be read counts as an empty pattern
     // (zero features) and is listed in "failed"; a frame the extractor refuses stops the run.
+    // The autoencoder's frames are pre-processed here and encoded below, in batches.
+    let per_frame = extractor.per_frame();
     let tf = Instant::now();
     let rows: Vec<(Vec<f32>, bool)> = pool.install(|| {
         (0..n)
@@ -272,12 +350,12 @@ pub fn run(a: ClusterArgs) -> Result<()> {
             .map(|i| -> Result<(Vec<f32>, bool)> {
                 let p = &src.points[i];
                 let out = match load_frame(&src, p) {
-                    Ok(frame) => (extractor.extract(&frame).with_context(|| src.name(p))?, false),
+                    Ok(frame) => (per_frame.extract(&frame).with_context(|| src.name(p))?, false),
                     Err(e) => {
                         if !a.quiet {
                             bar.suspend(|| eprintln!("point {i} failed: {e:#}"));
                         }
-                        (vec![0.0; extractor.dim()], true)
+                        (vec![0.0; per_frame.dim()], true)
                     }
                 };
                 bar.inc(1);
@@ -291,6 +369,19 @@ pub fn run(a: ClusterArgs) -> Result<()> {
         bail!("no image could be read");
     }
     let rows: Vec<Vec<f32>> = rows.into_iter().map(|r| r.0).collect();
+    // Autoencoder: batches of 64 frames spread over the workers (burn's CPU backend runs one per thread).
+    let rows: Vec<Vec<f32>> = match &extractor {
+        FeatureExtractor::Autoencoder(_) => pool
+            .install(|| {
+                rows.par_chunks(lauekit::cluster::autoencoder::ENCODE_BATCH)
+                    .map(|c| extractor.finish_batch(c.to_vec()))
+                    .collect::<lauekit::error::Result<Vec<_>>>()
+            })?
+            .into_iter()
+            .flatten()
+            .collect(),
+        _ => rows,
+    };
     let feature_seconds = tf.elapsed().as_secs_f64();
     let x = FeatureMatrix::from_rows(rows)?;
 
@@ -300,7 +391,9 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     if n_pc != a.pca && !a.quiet {
         eprintln!("--pca {}: {n_pc} components at most here", a.pca);
     }
+    let t_pca = Instant::now();
     let (pca, y) = reduce(&x, n_pc, fit_rows)?;
+    let pca_seconds = t_pca.elapsed().as_secs_f64();
     drop(x);
     let ks: Vec<usize> = match a.k {
         Some(k) => vec![k],
@@ -311,17 +404,21 @@ pub fn run(a: ClusterArgs) -> Result<()> {
         bail!("no K between 2 and {} (the number of points − 1)", n - 1);
     }
     let scan_settings = ScanKSettings { seed: a.seed, ..Default::default() };
+    let t_scores = Instant::now();
     let k_scores = scores::scan_k_with(y.view(), &ks, &scan_settings)?;
+    let scores_seconds = t_scores.elapsed().as_secs_f64();
     let suggested_k = scores::suggested_k(&k_scores);
     let k = match a.k {
         Some(k) => k,
         None => suggested_k.context("no K gave a finite silhouette")?,
     };
+    let t_cluster = Instant::now();
     let labels = match a.method.as_str() {
         "bgm" => bayesian_gmm(y.view(), &BgmSettings { seed: a.seed, ..BgmSettings::new(k) })?.labels,
         _ => kmeans(y.view(), &KMeansSettings { k, seed: a.seed, ..KMeansSettings::new(k) })?.labels,
     };
     let (labels, k_found) = dense_labels(&labels);
+    let clustering_seconds = t_cluster.elapsed().as_secs_f64();
     let (silhouette, calinski_harabasz) = if k_found >= 2 && k_found < n {
         let sil = match scan_settings.silhouette_sample {
             Some(m) if m < n => scores::silhouette_sampled(y.view(), &labels, m, a.seed)?,
@@ -338,9 +435,12 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     let order = delegates(y.view(), &labels, k_found)?;
     let (regions, n_regions) = connected_regions(&grid, &labels)?;
 
+    let mut delegate_request = None;
+    let t_delegates = Instant::now();
     let clusters = if a.index_delegates {
         let Some(cal) = cal else { bail!("--index-delegates needs --calib FILE.det") };
         let request = pipeline_args(&a).request(true)?;
+        delegate_request = Some(request.clone());
         let models = load_models(&request)?;
         let job = request.prepare(&models)?;
         let bar = progress(k_found, a.quiet, "delegates");
@@ -357,18 +457,32 @@ pub fn run(a: ClusterArgs) -> Result<()> {
                         ub: None,
                         matching_rate: None,
                         tried: 0,
+                        grain: None,
                     };
-                    for &i in
-                        members.iter().filter(|&&i| !failed_set.contains(&i)).take(a.delegate_tries.max(1))
+                    // Members nearest the centroid first; a member without peaks (an empty pattern in a
+                    // mixed cluster) costs a peak search only and does not count as a try; at most 4×
+                    // --delegate-tries members are looked at.
+                    let mut indexed_tries = 0;
+                    for &i in members
+                        .iter()
+                        .filter(|&&i| !failed_set.contains(&i))
+                        .take(4 * a.delegate_tries.max(1))
                     {
-                        out.tried += 1;
+                        if indexed_tries >= a.delegate_tries.max(1) {
+                            break;
+                        }
                         let frame = load_frame(&src, &src.points[i])?;
                         let r = run_image(&frame, &cal, &job, &models).map_err(|e| anyhow::anyhow!("{e}"))?;
+                        if r.index.is_some() && r.n_peaks > 0 {
+                            indexed_tries += 1;
+                            out.tried += 1;
+                        }
                         if let Some(g) = r.index.as_ref().and_then(|ix| ix.grains.first()) {
                             out.delegate = i;
                             out.material = Some(g.material.clone());
                             out.ub = Some(g.ub);
                             out.matching_rate = Some(g.matching_rate);
+                            out.grain = Some(g.clone());
                             break;
                         }
                     }
@@ -390,6 +504,82 @@ pub fn run(a: ClusterArgs) -> Result<()> {
         }
     }
 
+    let delegates_seconds = t_delegates.elapsed().as_secs_f64();
+    let t_members = Instant::now();
+    let members = if a.refine_members {
+        let Some(cal) = cal else { bail!("--refine-members needs --calib FILE.det") };
+        let (Some(clusters), Some(request)) = (clusters.as_ref(), delegate_request.as_ref()) else {
+            bail!("--refine-members needs --index-delegates")
+        };
+        let models = load_models(request)?;
+        let job = request.prepare(&models)?;
+        let peaks_only =
+            lauekit::pipeline::PipelineRequest { index: None, ..request.clone() }.prepare(&models)?;
+        let guesses: Vec<Option<GrainGuess>> = clusters
+            .iter()
+            .map(|c| c.grain.as_ref().map(|g| GrainGuess { material: g.material.clone(), ub: g.ub }))
+            .collect();
+        let bar = progress(n, a.quiet, "members");
+        let points: Vec<(PointResult, bool)> = pool.install(|| {
+            (0..n)
+                .into_par_iter()
+                .map(|i| -> Result<(PointResult, bool)> {
+                    let p = &src.points[i];
+                    let name = src.name(p);
+                    let frame = match load_frame(&src, p) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            bar.inc(1);
+                            return Ok((PointResult::failed(i, &grid, name, format!("{e:#}")), false));
+                        }
+                    };
+                    let mut full = false;
+                    let report = match &guesses[labels[i]] {
+                        Some(g) => {
+                            let r = run_image_from_guess(&frame, &cal, &job, &models, g);
+                            match r {
+                                Ok(r)
+                                    if a.index_unmatched
+                                        && r.index.as_ref().is_some_and(|x| x.grains.is_empty()) =>
+                                {
+                                    full = true;
+                                    run_image(&frame, &cal, &job, &models)
+                                }
+                                r => r,
+                            }
+                        }
+                        None if a.index_unmatched => {
+                            full = true;
+                            run_image(&frame, &cal, &job, &models)
+                        }
+                        None => run_image(&frame, &cal, &peaks_only, &models),
+                    };
+                    bar.inc(1);
+                    Ok(match report {
+                        Ok(r) => (PointResult::from_report(i, &grid, name, r), full),
+                        Err(e) if e.is_point_failure() => {
+                            (PointResult::failed(i, &grid, name, e.to_string()), false)
+                        }
+                        Err(e) => return Err(anyhow::anyhow!("{e}")),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        bar.finish_and_clear();
+        Some(points)
+    } else {
+        None
+    };
+    let members_seconds = t_members.elapsed().as_secs_f64();
+    let tried: usize = clusters.as_ref().map_or(0, |c| c.iter().map(|c| c.tried).sum());
+    let n_full = members.as_ref().map_or(0, |m| m.iter().filter(|p| p.1).count());
+    let members_refined = members
+        .as_ref()
+        .map(|m| m.iter().filter(|p| p.0.grains.first().is_some_and(|g| g.method == Method::Guess)).count());
+    let members_unmatched = members
+        .as_ref()
+        .map(|m| m.iter().filter(|p| p.0.status != PointStatus::Failed && p.0.grains.is_empty()).count());
+
     let out = Output {
         grid: [grid.nx, grid.ny],
         k: k_found,
@@ -410,11 +600,98 @@ pub fn run(a: ClusterArgs) -> Result<()> {
         n_regions,
         features: extractor.name().into(),
         method: a.method.clone(),
+        images_indexed: clusters.as_ref().map(|_| tried + n_full),
+        members_refined,
+        members_unmatched,
         clusters,
         failed,
         feature_seconds,
+        timings: Timings {
+            features: feature_seconds,
+            pca: pca_seconds,
+            scores: scores_seconds,
+            clustering: clustering_seconds,
+            delegates: delegates_seconds,
+            members: members_seconds,
+        },
         seconds: t0.elapsed().as_secs_f64(),
     };
+    if let Some(p) = &a.h5 {
+        let record = ClusterRecord {
+            features: out.features.clone(),
+            method: out.method.clone(),
+            k: out.k,
+            labels: out.labels.clone(),
+            regions: out.regions.clone(),
+            n_regions: out.n_regions,
+            delegates: out.delegates.clone(),
+            centroid_rgb: out.centroid_rgb.clone(),
+            direct_rgb: out.direct_rgb.clone(),
+            delegate_grains: out.clusters.as_ref().map_or(Vec::new(), |c| {
+                c.iter()
+                    .map(|c| {
+                        c.grain.as_ref().map(|g| DelegateGrain {
+                            material: g.material.clone(),
+                            ub: g.ub,
+                            matching_rate: g.matching_rate,
+                        })
+                    })
+                    .collect()
+            }),
+            silhouette: out.silhouette,
+            calinski_harabasz: out.calinski_harabasz,
+            scores: out
+                .scores
+                .iter()
+                .map(|s| KScore { k: s.k, silhouette: s.silhouette, calinski_harabasz: s.calinski_harabasz })
+                .collect(),
+            suggested_k: out.suggested_k,
+            explained_variance_ratio: out.explained_variance_ratio.clone(),
+            settings: serde_json::json!({
+                "pca": n_pc, "pca_fit_points": fit_rows, "seed": a.seed, "scaling": a.scaling,
+                "roi": a.roi, "k_range": a.k_range, "k": a.k,
+            }),
+        };
+        let results = match (h5_scan, members, out.clusters.as_ref()) {
+            (Some(r), _, _) => {
+                if r.grid.nx != grid.nx || r.grid.ny != grid.ny {
+                    bail!(
+                        "{}: a {}×{} scan, but the images were clustered as {}×{}",
+                        p.display(),
+                        r.grid.nx,
+                        r.grid.ny,
+                        grid.nx,
+                        grid.ny
+                    );
+                }
+                r
+            }
+            (None, Some(points), _) => ScanResults {
+                grid,
+                request: delegate_request.clone().unwrap_or_default(),
+                software: lauekit::scan::software_version(),
+                points: points.into_iter().map(|p| p.0).collect(),
+            },
+            (None, None, Some(clusters)) => ScanResults {
+                grid,
+                request: delegate_request.clone().unwrap_or_default(),
+                software: lauekit::scan::software_version(),
+                points: (0..n)
+                    .map(|i| {
+                        delegate_point(
+                            i,
+                            &grid,
+                            src.name(&src.points[i]),
+                            clusters[out.labels[i]].grain.as_ref(),
+                        )
+                    })
+                    .collect(),
+            },
+            (None, None, None) => bail!("--h5: nothing to write"),
+        };
+        let bytes = lauekit::scan::h5::to_hdf5_with_cluster(&results, None, Some(&record))?;
+        write_atomic(p, &bytes)?;
+    }
     let text = serde_json::to_string_pretty(&out)?;
     match &a.output {
         Some(o) => {
@@ -432,6 +709,41 @@ pub fn run(a: ClusterArgs) -> Result<()> {
         None => println!("{text}"),
     }
     Ok(())
+}
+
+/// A point that was not analysed: its cluster delegate's grain stands for it (Song's indexing labeler).
+/// Its peak columns are zero; status "indexed" with a grain of method `delegate`, "not indexed" without.
+fn delegate_point(index: usize, grid: &ScanGrid, image: String, grain: Option<&GrainReport>) -> PointResult {
+    let (ix, iy) = grid.position(index);
+    let grains: Vec<GrainReport> = grain
+        .map(|g| GrainReport {
+            method: Method::Delegate,
+            spots: Vec::new(),
+            simulated: Vec::new(),
+            ..g.clone()
+        })
+        .into_iter()
+        .collect();
+    PointResult {
+        index,
+        ix,
+        iy,
+        image,
+        status: if grains.is_empty() { PointStatus::NotIndexed } else { PointStatus::Indexed },
+        error: None,
+        n_peaks: 0,
+        intensity_sum: 0.0,
+        peaks_intensity: 0.0,
+        grains,
+        elapsed_ms: 0.0,
+    }
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// The pipeline flags of the delegates' indexing (look-up table, defaults otherwise).

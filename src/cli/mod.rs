@@ -10,6 +10,7 @@ mod pipeline_args;
 mod scan;
 mod simulate;
 mod simulate_scan;
+mod train_autoencoder;
 mod train_index;
 mod train_spotnet;
 
@@ -49,6 +50,8 @@ enum Command {
     TrainIndex(train_index::TrainIndexArgs),
     /// Train the spot-characterisation CNN (real images at a low threshold + synthetic spots).
     TrainSpotnet(train_spotnet::TrainSpotnetArgs),
+    /// Train the clustering autoencoder (simulated frames generated on the fly + crops of real images).
+    TrainAutoencoder(train_autoencoder::TrainAutoencoderArgs),
 }
 
 pub fn run() -> std::process::ExitCode {
@@ -69,6 +72,7 @@ pub fn run() -> std::process::ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::TrainIndex(a) => train_index::run(a),
         Command::TrainSpotnet(a) => train_spotnet::run(a),
+        Command::TrainAutoencoder(a) => train_autoencoder::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -18,13 +18,15 @@
 //! per-frame percentile scaling the few empty points' stretched noise dominates the first principal
 //! component (43 % of the variance) and the silhouette then prefers K = 2 (empty / not empty).
 //!
-//! Two extractors behind [`FeatureExtractor`] (an autoencoder will be a third variant):
+//! Three extractors behind [`FeatureExtractor`]:
 //!
 //! * [`FeatureExtractor::Pixels`]: the `side²` scaled pixels (16 384 values at 128²), to be reduced by PCA.
 //! * [`FeatureExtractor::Peaks`]: the peak search's spots drawn as Gaussians (σ = 1 bin by default) on a
 //!   coarse (2θ, χ) grid (64 × 64 bins over the detector's angular range, from the calibration), each spot
 //!   weighted by √(fitted height above background), the vector scaled to unit Euclidean norm (so the
 //!   point-to-point intensity spread and the exposure drop out). An image without peaks gives zeros.
+//! * [`FeatureExtractor::Autoencoder`]: the M = 64 latent code of the pre-processed 128 × 128 frame from the
+//!   shipped convolutional autoencoder ([`super::autoencoder`]), encoded in batches of 64.
 //!
 //! Memory: features are `f32` ([`FeatureMatrix`], n × d row-major): 6000 points × 16 384 pixels is 393 MB
 //! (786 MB in f64). [`reduce`] fits the PCA on at most `max_fit_rows` rows (evenly spaced, converted to f64:
@@ -309,6 +311,8 @@ pub enum FeatureExtractor {
     Pixels(Preprocess),
     /// the peak search's spots on a (2θ, χ) grid
     Peaks(Box<PeakFeatures>),
+    /// the autoencoder's latent code of the pre-processed frame ([`super::autoencoder`])
+    Autoencoder(Box<super::autoencoder::AutoencoderFeatures>),
 }
 
 impl FeatureExtractor {
@@ -317,14 +321,16 @@ impl FeatureExtractor {
         match self {
             FeatureExtractor::Pixels(p) => p.side * p.side,
             FeatureExtractor::Peaks(p) => p.dim(),
+            FeatureExtractor::Autoencoder(a) => a.dim(),
         }
     }
 
-    /// Short name (`pixels`, `peaks`).
+    /// Short name (`pixels`, `peaks`, `ae`).
     pub fn name(&self) -> &'static str {
         match self {
             FeatureExtractor::Pixels(_) => "pixels",
             FeatureExtractor::Peaks(_) => "peaks",
+            FeatureExtractor::Autoencoder(_) => "ae",
         }
     }
 
@@ -338,6 +344,34 @@ impl FeatureExtractor {
                     list.peaks.iter().map(|k| (k.x, k.y, k.intensity_sub)).collect();
                 Ok(p.draw(&spots))
             }
+            FeatureExtractor::Autoencoder(a) => a.extract(frame),
+        }
+    }
+
+    /// What to compute per frame when frames are processed in parallel and then finished together by
+    /// [`FeatureExtractor::finish_batch`]: the pre-processed pixels for the autoencoder (encoded later in
+    /// batches), the extractor itself otherwise.
+    pub fn per_frame(&self) -> FeatureExtractor {
+        match self {
+            FeatureExtractor::Autoencoder(a) => FeatureExtractor::Pixels(a.preprocess),
+            other => other.clone(),
+        }
+    }
+
+    /// Turns rows of [`FeatureExtractor::per_frame`] into this extractor's features: the autoencoder encodes
+    /// them (one batched pass); other extractors return them unchanged.
+    pub fn finish_batch(&self, rows: Vec<Vec<f32>>) -> Result<Vec<Vec<f32>>> {
+        match self {
+            FeatureExtractor::Autoencoder(a) => {
+                let n = rows.len();
+                if n == 0 {
+                    return Ok(rows);
+                }
+                let flat: Vec<f32> = rows.into_iter().flatten().collect();
+                let z = a.encode(&flat, n)?;
+                Ok(z.chunks(a.dim()).map(<[f32]>::to_vec).collect())
+            }
+            _ => Ok(rows),
         }
     }
 }

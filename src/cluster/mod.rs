@@ -49,12 +49,14 @@
 //! assert_eq!(scores::suggested_k(&ks), Some(2));
 //! ```
 
+pub mod autoencoder;
 pub mod features;
 pub mod gmm;
 pub mod kmeans;
 pub mod labelers;
 pub mod pca;
 pub mod scores;
+pub mod session;
 
 use serde::{Deserialize, Serialize};
 
