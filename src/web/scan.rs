@@ -25,7 +25,7 @@ struct GridIn {
     snake: bool,
 }
 
-fn grid_of(v: JsValue) -> Result<ScanGrid, JsError> {
+pub(super) fn grid_of(v: JsValue) -> Result<ScanGrid, JsError> {
     let g: GridIn = from_js(v, "grid")?;
     ScanGrid::new(g.nx, g.ny, g.step_um, g.snake).map_err(err)
 }
@@ -163,7 +163,7 @@ fn results_of(grid: JsValue, request: JsValue, points: JsValue) -> Result<ScanRe
 }
 
 #[derive(Serialize)]
-struct MapOut {
+pub(super) struct MapOut {
     name: String,
     title: String,
     /// "scalar", "categorical" or "rgb"
@@ -181,7 +181,7 @@ struct MapOut {
     range: Option<[f64; 2]>,
 }
 
-fn map_out(m: &Map) -> MapOut {
+pub(super) fn map_out(m: &Map) -> MapOut {
     match m {
         Map::Scalar(s) => {
             let range = s.range();

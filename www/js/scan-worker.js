@@ -4,8 +4,11 @@
 // rendered here by a SyntheticScanHandle) and drops the bytes after the point; an HDF5 stack's bytes are kept for
 // the next frames.
 //
-// Messages in:  {type: 'setup', grid, calibration?, request, synthetic?: SyntheticScanSpec}
-//                 (calibration: as for `simulate`; with `synthetic`, the example scan's own when not given)
+// Messages in:  {type: 'setup', grid, calibration?, request, synthetic?: SyntheticScanSpec, features?}
+//                 (calibration: as for `simulate`; with `synthetic`, the example scan's own when not given;
+//                 with `features` (a ClusterFeatures spec, for the Cluster panel) the worker computes each point's
+//                 feature vector instead of analysing it: point-done's result is {index, features: Float32Array,
+//                 elapsed_ms, extract_ms})
 //               {type: 'point', index, file?: File, name?, frame?, stack?: bool}
 //                 (no file with `synthetic`: the worker renders the point's image)
 // Messages out: {type: 'ready'} | {type: 'boot-error', message}
@@ -14,10 +17,11 @@
 //               {type: 'point-unreadable', index, name, message}   (the file could not be read: a failed point)
 //               {type: 'job-error', index, name, message}          (bad settings: no point can be analysed)
 
-import init, { ScanWorker, SyntheticScanHandle } from '../../pkg/lauekit.js';
+import init, { ClusterFeatures, DetectorImage, ScanWorker, SyntheticScanHandle } from '../../pkg/lauekit.js';
 import { bootWorker, messageOf } from './worker-boot.js';
 
 let scan = null; // ScanWorker
+let features = null; // ClusterFeatures (a feature pass of the Cluster panel)
 let synthetic = null; // SyntheticScanHandle of the example scan
 let stack = null; // {key, bytes: Uint8Array} of an HDF5 stack
 const booted = bootWorker(init);
@@ -47,11 +51,14 @@ self.onmessage = async (ev) => {
   if (msg.type === 'setup') {
     try {
       scan?.free();
+      features?.free();
       synthetic?.free();
       scan = null;
+      features = null;
       synthetic = msg.synthetic ? new SyntheticScanHandle(msg.synthetic) : null;
       const calibration = msg.calibration ?? synthetic?.calibration();
-      scan = new ScanWorker(msg.grid, calibration, msg.request);
+      if (msg.features) features = new ClusterFeatures(msg.features);
+      else scan = new ScanWorker(msg.grid, calibration, msg.request);
       self.postMessage({ type: 'setup-done' });
     } catch (e) {
       self.postMessage({ type: 'setup-error', message: messageOf(e) });
@@ -60,10 +67,36 @@ self.onmessage = async (ev) => {
     const t0 = performance.now();
     let input;
     try {
-      if (!scan) throw new Error('the worker has no scan set up');
+      if (!scan && !features) throw new Error('the worker has no scan set up');
       input = await bytesOf(msg);
     } catch (e) {
       self.postMessage({ type: 'point-unreadable', index: msg.index, name: msg.name ?? '', message: messageOf(e) });
+      return;
+    }
+    if (features) {
+      // As `lauekit cluster`: a file that cannot be read is a failed point; a frame the extractor refuses stops
+      // the pass.
+      const t1 = performance.now();
+      let image;
+      try {
+        image = new DetectorImage(input.bytes, input.name, { frame: input.frame });
+      } catch (e) {
+        self.postMessage({ type: 'point-unreadable', index: msg.index, name: input.name, message: messageOf(e) });
+        return;
+      }
+      let row;
+      try {
+        row = features.extract_image(image);
+      } catch (e) {
+        self.postMessage({ type: 'job-error', index: msg.index, name: input.name, message: messageOf(e) });
+        return;
+      } finally {
+        image.free();
+      }
+      // elapsed_ms: the whole point (rendering an example image included); extract_ms: decoding and features only
+      const result = { index: msg.index, features: row, elapsed_ms: performance.now() - t0, extract_ms: performance.now() - t1 };
+      self.postMessage({ type: 'point-done', index: msg.index, result, worker_ms: result.elapsed_ms }, [row.buffer]);
+      input = null;
       return;
     }
     try {

@@ -173,8 +173,9 @@ window.lauekitScan = api;
 // ---------------------------------------------------------------------------------------------------------------
 // The worker pool
 
-/** One scan run: a pool of workers, points handed out one at a time in acquisition order. */
-class ScanRun {
+/** One scan run: a pool of workers, points handed out one at a time in acquisition order (the Cluster panel runs
+ * its feature and delegate passes with it too). */
+export class ScanRun {
   /**
    * @param {object} o
    * @param {number} o.size number of workers (at most the point count)
@@ -581,8 +582,22 @@ function freeSource() {
   release(old);
 }
 
+/** Sources the Cluster panel still uses (their example-scan handle stays alive). */
+const retained = new Set();
+
+/** Keeps `src` (a source of `scanInput()`) usable after the view moves on to another; `false` lets it go. */
+export function retainSource(src, keep) {
+  if (keep) {
+    retained.add(src);
+  } else {
+    retained.delete(src);
+    release(src);
+  }
+}
+
 function release(src) {
-  if (src?.kind === 'synthetic' && !src.freed && state.source !== src && state.results?.source !== src) {
+  if (src?.kind === 'synthetic' && !src.freed && state.source !== src && state.results?.source !== src
+    && !retained.has(src)) {
     src.handle.free();
     src.freed = true;
   }
@@ -718,11 +733,13 @@ function fillJson() {
 // ---------------------------------------------------------------------------------------------------------------
 // Running
 
+const NO_CALIBRATION = 'The scan needs the detector calibration: drop its LaueTools .det.';
+
 /** Why the scan cannot run now (a sentence), or ''. */
 function blocker() {
   const n = pointCount();
   if (!n) return 'Load the example scan or drop a scan\u2019s images.';
-  if (!state.calibration) return 'The scan needs the detector calibration: drop its LaueTools .det.';
+  if (!state.calibration) return NO_CALIBRATION;
   const { grid, problems } = readGrid();
   if (problems.length) return `Grid: ${problems.join('; ')}.`;
   if (grid.nx * grid.ny !== n) return `The grid has ${grid.nx * grid.ny} points but there are ${n} images.`;
@@ -764,14 +781,7 @@ function run() {
   drawMap();
   const setup = { type: 'setup', grid, request, calibration,
     synthetic: src.kind === 'synthetic' ? src.spec : undefined };
-  const pointMessage = (index) => {
-    if (src.kind === 'synthetic') return { type: 'point', index };
-    if (src.kind === 'stack') {
-      return { type: 'point', index, file: src.file, name: `${src.file.name}#${index}`, frame: index, stack: true };
-    }
-    const f = src.files[index];
-    return { type: 'point', index, file: f, name: f.name, frame: 0 };
-  };
+  const pointMessage = (index) => pointMessageOf(src, index);
   const r = new ScanRun({
     size, count, setup, pointMessage,
     onPoint: (p) => onPoint(p),
@@ -786,6 +796,47 @@ function run() {
   updateButtons();
   r.start();
   return true;
+}
+
+/** The scan worker's message for point `index` of source `src`. */
+function pointMessageOf(src, index) {
+  if (src.kind === 'synthetic') return { type: 'point', index };
+  if (src.kind === 'stack') {
+    return { type: 'point', index, file: src.file, name: `${src.file.name}#${index}`, frame: index, stack: true };
+  }
+  const f = src.files[index];
+  return { type: 'point', index, file: f, name: f.name, frame: 0 };
+}
+
+/**
+ * What the Cluster panel works on: the view's images, grid, calibration (null when not needed and not given) and
+ * request as they are set now (`source` may be retained with `retainSource`). Throws an Error saying what is missing.
+ */
+export function scanInput({ needCalibration = true } = {}) {
+  if (!wasm) throw new Error('The page is still loading.');
+  let why = blocker();
+  if (why === NO_CALIBRATION && !needCalibration) {
+    const { grid, problems } = readGrid();
+    const n = pointCount();
+    why = problems.length ? `Grid: ${problems.join('; ')}.`
+      : grid.nx * grid.ny !== n ? `The grid has ${grid.nx * grid.ny} points but there are ${n} images.` : '';
+  }
+  if (why) throw new Error(why);
+  const { grid } = readGrid();
+  const { request, problems } = readRequest();
+  if (problems.length) throw new Error(`Scan settings: ${problems.join('; ')}`);
+  const src = state.source;
+  return {
+    source: src,
+    grid,
+    request,
+    calibration: state.calibration?.calibration ?? null,
+    det: state.calibration ? { text: state.calibration.text, name: state.calibration.name } : null,
+    count: pointCount(),
+    synthetic: src.kind === 'synthetic' ? src.spec : undefined,
+    pointMessage: (index) => pointMessageOf(src, index),
+    workers: Math.max(1, Math.floor(Number($('scan-workers').value)) || defaultWorkers()),
+  };
 }
 
 function onPoint(p) {
@@ -1113,29 +1164,34 @@ async function openCell(ix, iy) {
   const res = state.results;
   if (!res) return;
   const { index } = pointAtCell(ix, iy);
-  const s = res.source;
   if (index < 0 || index >= res.points.length) return;
   try {
-    let bytes;
-    let name;
-    let frame = 0;
-    if (s.kind === 'synthetic') {
-      bytes = s.handle.image_tiff(index).buffer;
-      name = s.handle.image_name(index);
-    } else if (s.kind === 'stack') {
-      bytes = await s.file.arrayBuffer();
-      name = `${s.file.name}#${index}`;
-      frame = index;
-    } else {
-      bytes = await s.files[index].arrayBuffer();
-      name = s.files[index].name;
-    }
-    showTab('peaks');
-    api.opened += 1;
-    await openScanPoint({ name, bytes, frame, det: res.det, request: res.request });
+    await openSourcePoint(res.source, index, res.det, res.request);
   } catch (e) {
     showError(`Could not open point ${index} (ix ${ix}, iy ${iy}): ${messageOf(e)}`);
   }
+}
+
+/** Opens point `index` of source `s` in "Images & peaks" with the calibration `det` ({text, name}) and the
+ * pipeline `request` (the Cluster panel opens delegates with it). */
+export async function openSourcePoint(s, index, det, request) {
+  let bytes;
+  let name;
+  let frame = 0;
+  if (s.kind === 'synthetic') {
+    bytes = s.handle.image_tiff(index).buffer;
+    name = s.handle.image_name(index);
+  } else if (s.kind === 'stack') {
+    bytes = await s.file.arrayBuffer();
+    name = `${s.file.name}#${index}`;
+    frame = index;
+  } else {
+    bytes = await s.files[index].arrayBuffer();
+    name = s.files[index].name;
+  }
+  showTab('peaks');
+  api.opened += 1;
+  await openScanPoint({ name, bytes, frame, det, request });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
