@@ -98,11 +98,19 @@ test-web:
 e2e: pkg-dev setup-node
 	CHROMIUM=$(CHROMIUM) node tests/e2e/simulator.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/peaks.e2e.mjs
+	CHROMIUM=$(CHROMIUM) node tests/e2e/calibrate.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/scan.e2e.mjs
+	CHROMIUM=$(CHROMIUM) node tests/e2e/cluster.e2e.mjs
 
 # The CUDA path must keep compiling; DOCS_RS skips cubecl's LLVM bundle download (see ../shared/design/TOOLCHAIN.md).
 cuda-check:
 	DOCS_RS=1 cargo check --features cuda
+
+# LaueTools 3.2.19's own readers (IOLaueTools) on the .dat, .cor, .fit (two grains) and .det lauekit writes, in
+# the venv of ../shared/tools/lauetools (built on first use: minutes, so not in `make test`).
+test-lauetools:
+	cargo build --bin lauekit
+	bash tests/lauetools/readback.sh $(CARGO_TARGET_DIR)/debug/lauekit
 
 bench:
 	bash scripts/bench-simulate.sh

@@ -397,3 +397,91 @@ fn command_writes_a_lauetools_det() {
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("input"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The page's calibration case (`tests/data/golden/calibrate/Ge_blanc.json`): the bundled example
+/// (`www/examples/Ge_blanc_0000.mccd` searched with `www/examples/peaksearch.json`) calibrated as Ge from
+/// `calibGe111.det` shifted by +2 mm, +30 px, +30 px, −0.5°, −0.5°. The native result must equal the file
+/// (and lie within the issue's tolerance of the .det); the browser test (tests/web.rs) and the page's
+/// end-to-end test (tests/e2e/calibrate.e2e.mjs) compare their wasm results with it.
+/// `UPDATE_GOLDEN=1 cargo test --test calibrate page_example` rewrites it.
+#[test]
+fn page_example_matches_the_golden_file() {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Golden {
+        image: String,
+        params: String,
+        det: String,
+        note: String,
+        request: CalibrationRequest,
+        n_peaks: usize,
+        calibration: Calibration,
+        uncertainties: [f64; 5],
+        n_spots_used: usize,
+        rms_px: f64,
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let read = |rel: &str| std::fs::read_to_string(root.join(rel)).unwrap();
+    let (image, params, det_rel) =
+        ("www/examples/Ge_blanc_0000.mccd", "www/examples/peaksearch.json", "www/examples/calibGe111.det");
+    let frame =
+        read_image(&std::fs::read(root.join(image)).unwrap(), image, &ReadOptions::default()).unwrap();
+    let p = PeakSearchParams::from_json(&read(params), params).unwrap();
+    let spots: Spots =
+        peak_search(&frame, &p).unwrap().peaks.iter().map(|p| (p.x, p.y, p.intensity)).collect();
+    let truth = DetFile::parse(&read(det_rel), det_rel).unwrap().calibration;
+    let start = Calibration {
+        distance_mm: truth.distance_mm + 2.0,
+        xcen_px: truth.xcen_px + 30.0,
+        ycen_px: truth.ycen_px + 30.0,
+        xbet_deg: truth.xbet_deg - 0.5,
+        xgam_deg: truth.xgam_deg - 0.5,
+        ..truth
+    };
+    let request = CalibrationRequest::new("Ge", start);
+    let r = calibrate(&spots, &request).unwrap();
+    let e = errors(&r, &truth);
+    println!(
+        "page example: {} peaks, {} spots used, rms {:.3} px, errors to calibGe111.det {e:.4?}, {:.1} ms",
+        spots.len(),
+        r.n_spots_used,
+        r.rms_px,
+        r.elapsed_ms
+    );
+    assert!(within(&e, &REAL_TOL), "{e:?}");
+    let ours = Golden {
+        image: image.into(),
+        params: params.into(),
+        det: det_rel.into(),
+        note:
+            "native lauekit calibrate on the native peak search; UPDATE_GOLDEN=1 cargo test --test calibrate \
+               page_example rewrites it"
+                .into(),
+        request,
+        n_peaks: spots.len(),
+        calibration: r.calibration,
+        uncertainties: r.uncertainties.values(),
+        n_spots_used: r.n_spots_used,
+        rms_px: r.rms_px,
+    };
+    let path = root.join("tests/data/golden/calibrate/Ge_blanc.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(&ours).unwrap() + "\n").unwrap();
+    }
+    let g: Golden = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("{}: {e} (UPDATE_GOLDEN=1 cargo test --test calibrate page_example writes it)", path.display())
+    }))
+    .unwrap();
+    assert!(g.request == ours.request, "the golden file's request is not this test's");
+    assert_eq!((g.n_peaks, g.n_spots_used), (ours.n_peaks, ours.n_spots_used));
+    let d = g
+        .calibration
+        .params()
+        .iter()
+        .zip(ours.calibration.params())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(d < 1e-9, "native calibration differs from the golden file by {d}");
+    assert_eq!((g.calibration.rows, g.calibration.cols, g.calibration.pixel_size_mm), (2048, 2048, 0.079142));
+    assert!((g.rms_px - ours.rms_px).abs() < 1e-9);
+}

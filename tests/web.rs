@@ -570,3 +570,373 @@ async fn spot_network_in_wasm_equals_native_on_cpu_and_webgpu() {
         }
     }
 }
+
+// The clustering autoencoder in wasm: the shipped weights on flex (CPU) and on WebGPU (when the browser offers
+// it) give the native latent codes of tests/data/golden/autoencoder/latents.json (checked natively by
+// tests/autoencoder.rs) within 1e-4, through the page's `autoencoder_features`; timing for 64 frames.
+
+const AE_GOLDEN: &str = include_str!("data/golden/autoencoder/latents.json");
+
+#[derive(serde::Deserialize)]
+struct AeGoldenInput {
+    kind: String,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    index: Option<u64>,
+    sum: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct AeGolden {
+    inputs: Vec<AeGoldenInput>,
+    latents: Vec<Vec<f32>>,
+}
+
+#[wasm_bindgen_test]
+async fn autoencoder_in_wasm_equals_native_on_cpu_and_webgpu() {
+    use lauekit::cluster::autoencoder::data::{INPUT_LEN, synthetic_input};
+    use lauekit::cluster::features::{Preprocess, preprocess};
+    let golden: AeGolden = serde_json::from_str(AE_GOLDEN).unwrap();
+    let m = lauekit::web::autoencoder_latent_dim();
+    assert_eq!(m, golden.latents[0].len());
+    let mut pixels = Vec::new();
+    for g in &golden.inputs {
+        let x = match g.kind.as_str() {
+            // the golden file's real input is this image (www/examples/Ge_blanc_0000.mccd)
+            "real" => {
+                let frame =
+                    lauekit::io::read_image(GE_IMAGE, "Ge_blanc_0000.mccd", &Default::default()).unwrap();
+                preprocess(&frame, &Preprocess::default()).unwrap()
+            }
+            "synthetic" => synthetic_input(g.seed.unwrap(), g.index.unwrap()).unwrap(),
+            _ => vec![0.0; INPUT_LEN],
+        };
+        let sum: f64 = x.iter().map(|&v| f64::from(v)).sum();
+        assert!(
+            (sum - g.sum).abs() < 1e-3 * g.sum.abs().max(1.0),
+            "{}: input sum {sum} vs {}",
+            g.kind,
+            g.sum
+        );
+        pixels.extend(x);
+    }
+    let n = golden.inputs.len();
+    // 64 frames (one full batch): the golden inputs repeated.
+    let many: Vec<f32> = pixels.iter().copied().cycle().take(64 * INPUT_LEN).collect();
+    let expect_gpu = option_env!("LAUEKIT_EXPECT_WEBGPU") == Some("1");
+    for gpu in [false, true] {
+        // The first call makes the device and uploads the weights; time the later ones.
+        let _ = lauekit::web::autoencoder_features(pixels[..INPUT_LEN].to_vec(), gpu).await;
+        let t0 = now_ms();
+        let z = lauekit::web::autoencoder_features(pixels.clone(), gpu).await.map_err(JsValue::from).unwrap();
+        let ms = now_ms() - t0;
+        let t0 = now_ms();
+        let z64 = lauekit::web::autoencoder_features(many.clone(), gpu).await.map_err(JsValue::from).unwrap();
+        let ms64 = now_ms() - t0;
+        assert_eq!(z.len(), n * m);
+        assert_eq!(z64.len(), 64 * m);
+        let mut worst = 0f32;
+        for (i, want) in golden.latents.iter().enumerate() {
+            for (a, b) in z[i * m..(i + 1) * m].iter().zip(want) {
+                worst = worst.max((a - b).abs());
+            }
+        }
+        let mut worst64 = 0f32;
+        for (i, row) in z64.chunks(m).enumerate() {
+            for (a, b) in row.iter().zip(&golden.latents[i % n]) {
+                worst64 = worst64.max((a - b).abs());
+            }
+        }
+        let d = lauekit::device::browser(gpu).await;
+        let device = d.label.clone();
+        web_sys::console::log_1(
+            &format!(
+                "autoencoder on {device} (asked for {}; {:?}): {n} frames {ms:.1} ms, 64 frames {ms64:.1} ms \
+                 ({:.2} ms/frame, {:.0} frames/s); max |wasm − native| {worst:.2e} ({worst64:.2e} in the batch of 64)",
+                if gpu { "WebGPU" } else { "CPU" },
+                d.fallback_reason,
+                ms64 / 64.0,
+                64_000.0 / ms64
+            )
+            .into(),
+        );
+        assert!(worst < 1e-4, "{device}: latents differ from native by {worst}");
+        assert!(worst64 < 1e-4, "{device}: batch of 64 differs by {worst64}");
+        if gpu && expect_gpu {
+            assert!(device == "webgpu", "WebGPU was expected in this run, got {device}");
+        }
+        if !gpu {
+            assert!(device.starts_with("cpu"), "{device}");
+        }
+    }
+    // Bad input is an Error, not a panic.
+    assert!(lauekit::web::autoencoder_features(vec![0.0; 100], false).await.is_err());
+    assert!(lauekit::web::autoencoder_features(Vec::new(), false).await.is_err());
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clustering in wasm (the Scan view's Cluster panel): the page's ClusterSession against the library's functions on a
+// fixed matrix, and against the native `lauekit cluster` on the page's example scan
+// (tests/data/golden/cluster/example.json, made by tests/data/golden/cluster/make-example.sh).
+
+const CLUSTER_GOLDEN: &str = include_str!("data/golden/cluster/example.json");
+
+/// A JSON value as a plain JS object (as the page passes settings).
+fn js(v: serde_json::Value) -> JsValue {
+    use serde::Serialize;
+    v.serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true)).unwrap()
+}
+
+fn from_js_value(v: JsValue) -> serde_json::Value {
+    serde_wasm_bindgen::from_value(v).unwrap()
+}
+
+fn usizes(v: &serde_json::Value) -> Vec<usize> {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn cluster_session_equals_the_library_functions() {
+    use lauekit::cluster::features::{FeatureMatrix, reduce};
+    use lauekit::cluster::kmeans::{KMeansSettings, kmeans};
+    use lauekit::cluster::labelers::{connected_regions, delegates, dense_labels};
+    use lauekit::cluster::scores::{self, ScanKSettings};
+    use lauekit::scan::ScanGrid;
+    // 48 points (8 × 6 grid) × 10 features: three groups of rows around fixed centres, a fixed pseudo-random spread.
+    let (nx, ny, d) = (8usize, 6usize, 10usize);
+    let mut state = 7u64;
+    let mut noise = || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    };
+    let rows: Vec<Vec<f32>> = (0..nx * ny)
+        .map(|i| {
+            let g = (i % nx) * 3 / nx; // three vertical bands
+            (0..d).map(|j| if j % 3 == g { 2.0 } else { 0.0 } + 0.3 * noise()).collect()
+        })
+        .collect();
+    let grid = ScanGrid::new(nx, ny, None, false).unwrap();
+    let mut s = lauekit::web::ClusterSession::new(js(serde_json::json!({"nx": nx, "ny": ny})), d, "test")
+        .map_err(JsValue::from)
+        .unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        s.set_row(i, r).map_err(JsValue::from).unwrap();
+    }
+    let fit = from_js_value(s.fit(JsValue::UNDEFINED).map_err(JsValue::from).unwrap());
+    let scan = from_js_value(s.scan_k(JsValue::UNDEFINED).map_err(JsValue::from).unwrap());
+    let c = from_js_value(s.cluster(js(serde_json::json!({"k": 3}))).map_err(JsValue::from).unwrap());
+
+    // the same with the library's functions, as src/cli/cluster.rs chains them (PCA min(32, n, d) = 10)
+    let fm = FeatureMatrix::from_rows(rows).unwrap();
+    let (pca, y) = reduce(&fm, 10, 48).unwrap();
+    assert_eq!(floats(&fit["explained_variance"]), pca.explained_variance);
+    assert_eq!(fit["n_components"], 10);
+    let ks: Vec<usize> = (2..=20).collect();
+    let k_scores = scores::scan_k_with(y.view(), &ks, &ScanKSettings::default()).unwrap();
+    let page_sil: Vec<f64> =
+        scan["scores"].as_array().unwrap().iter().map(|v| v["silhouette"].as_f64().unwrap()).collect();
+    assert_eq!(page_sil, k_scores.iter().map(|s| s.silhouette).collect::<Vec<_>>());
+    assert_eq!(scan["suggested_k"].as_u64().map(|k| k as usize), scores::suggested_k(&k_scores));
+    assert_eq!(scores::suggested_k(&k_scores), Some(3));
+    let km = kmeans(y.view(), &KMeansSettings::new(3)).unwrap();
+    let (labels, k) = dense_labels(&km.labels);
+    assert_eq!(usizes(&c["labels"]), labels);
+    assert_eq!(c["k"], k);
+    assert_eq!(c["silhouette"].as_f64().unwrap(), scores::silhouette(y.view(), &labels).unwrap());
+    assert_eq!(
+        usizes(&c["delegates"]),
+        delegates(y.view(), &labels, k).unwrap().iter().map(|m| m[0]).collect::<Vec<_>>()
+    );
+    let (regions, n_regions) = connected_regions(&grid, &labels).unwrap();
+    assert_eq!((usizes(&c["regions"]), c["n_regions"].as_u64().unwrap() as usize), (regions, n_regions));
+    // the three bands are the three clusters
+    let band = |i: usize| (i % nx) * 3 / nx;
+    assert!((0..48).all(|i| (0..48).all(|j| (labels[i] == labels[j]) == (band(i) == band(j)))));
+    let json: serde_json::Value =
+        serde_json::from_str(&s.to_json(0.0, 0.0, 0.0).map_err(JsValue::from).unwrap()).unwrap();
+    assert_eq!(usizes(&json["labels"]), labels);
+    assert_eq!(json["features"], "test");
+    // deferred scores (the panel draws the labels first): NaN until score(), then the library's values
+    let d = from_js_value(
+        s.cluster(js(serde_json::json!({"k": 21, "defer_scores": true}))).map_err(JsValue::from).unwrap(),
+    );
+    assert_eq!(d["scored"], false);
+    let sc = from_js_value(s.score().map_err(JsValue::from).unwrap());
+    let km21 = kmeans(y.view(), &KMeansSettings::new(21)).unwrap();
+    let (l21, _) = dense_labels(&km21.labels);
+    assert_eq!(usizes(&d["labels"]), l21);
+    assert_eq!(sc["silhouette"].as_f64().unwrap(), scores::silhouette(y.view(), &l21).unwrap());
+    s.cluster(js(serde_json::json!({"k": 3}))).map_err(JsValue::from).unwrap();
+    let maps = from_js_value(s.label_maps().map_err(JsValue::from).unwrap());
+    assert_eq!(maps.as_array().unwrap().len(), 4);
+    assert!(s.label_map_png("cluster_pca").map_err(JsValue::from).unwrap().starts_with(b"\x89PNG"));
+
+    // bad input is an Error naming what was wrong
+    let msg = |e: wasm_bindgen::JsError| {
+        use wasm_bindgen::JsCast;
+        JsValue::from(e).unchecked_into::<js_sys::Error>().message().as_string().unwrap()
+    };
+    assert!(msg(s.cluster(js(serde_json::json!({"k": 3, "kk": 2}))).unwrap_err()).contains("kk"));
+    assert!(msg(s.fit(js(serde_json::json!({"pcaa": 3}))).unwrap_err()).contains("pcaa"));
+    assert!(msg(s.label_map_csv("nope").unwrap_err()).contains("nope"));
+    assert!(msg(s.set_row(48, &[0.0; 10]).unwrap_err()).contains("48"));
+    assert!(msg(s.set_row(0, &[0.0; 9]).unwrap_err()).contains("9 features"));
+    // a refused row leaves the clustering as it was; a new row drops it (the PCA no longer fits the features)
+    assert!(s.label_map_csv("cluster_labels").is_ok());
+    s.set_row(0, &[0.0; 10]).map_err(JsValue::from).unwrap();
+    assert!(msg(s.to_json(0.0, 0.0, 0.0).unwrap_err()).contains("cluster()"));
+    let f =
+        lauekit::web::ClusterFeatures::new(js(serde_json::json!({"features": "pixels", "sclaing": "log"})));
+    assert!(msg(f.err().unwrap()).contains("sclaing"));
+}
+
+#[wasm_bindgen_test]
+fn cluster_session_of_the_example_scan_equals_native() {
+    use lauekit::scan::simulate::{SyntheticScan, SyntheticScanSpec};
+    let golden: serde_json::Value = serde_json::from_str(CLUSTER_GOLDEN).unwrap();
+    // The page's example scan (www/js/scan.js EXAMPLE_SPEC), its images as TIFF bytes as the page's workers read them.
+    let spec: SyntheticScanSpec =
+        serde_json::from_value(serde_json::json!({"nx": 12, "ny": 10, "seed": 1, "grains": 4})).unwrap();
+    let scan = SyntheticScan::new(&spec).unwrap();
+    let features = lauekit::web::ClusterFeatures::new(js(serde_json::json!({"features": "pixels"})))
+        .map_err(JsValue::from)
+        .unwrap();
+    let grid = js(serde_json::json!({"nx": 12, "ny": 10}));
+    let mut s =
+        lauekit::web::ClusterSession::new(grid, features.dim(), "pixels").map_err(JsValue::from).unwrap();
+    let t0 = now_ms();
+    for i in 0..scan.len() {
+        let img = scan.render_point(i).unwrap();
+        let bytes = lauekit::io::tiff_u16_bytes(img.rows, img.cols, &img.pixels).unwrap();
+        let row = features.extract(&bytes, "scan.tif", 0).map_err(JsValue::from).unwrap();
+        s.set_row(i, &row).map_err(JsValue::from).unwrap();
+    }
+    let feature_ms = now_ms() - t0;
+    let fit = from_js_value(s.fit(JsValue::UNDEFINED).map_err(JsValue::from).unwrap());
+    let scan_k = from_js_value(s.scan_k(JsValue::UNDEFINED).map_err(JsValue::from).unwrap());
+    let k = scan_k["suggested_k"].as_u64().unwrap();
+    let c = from_js_value(s.cluster(js(serde_json::json!({"k": k}))).map_err(JsValue::from).unwrap());
+    let out: serde_json::Value =
+        serde_json::from_str(&s.to_json(0.0, 0.0, 0.0).map_err(JsValue::from).unwrap()).unwrap();
+
+    for key in
+        ["k", "labels", "suggested_k", "delegates", "regions", "n_regions", "centroid_rgb", "direct_rgb"]
+    {
+        assert_eq!(out[key], golden[key], "{key}");
+    }
+    assert_eq!(c["labels"], golden["labels"]);
+    let rel = |a: f64, b: f64| if a == b { 0.0 } else { (a - b).abs() / a.abs().max(b.abs()) };
+    let ev = floats(&fit["explained_variance"]);
+    let ev_native = floats(&golden["explained_variance"]);
+    assert_eq!(ev.len(), ev_native.len());
+    let worst_ev = ev.iter().zip(&ev_native).map(|(a, b)| rel(*a, *b)).fold(0.0, f64::max);
+    assert!(worst_ev < 1e-9, "explained variance differs from native by {worst_ev:e} (relative)");
+    assert!(rel(out["silhouette"].as_f64().unwrap(), golden["silhouette"].as_f64().unwrap()) < 1e-9);
+    // K-means at one K of the scan may settle in another nearly equal minimum (the PCA scores agree to ~1e-15 only):
+    // at most one K of the 19, not the suggested one (see tests/e2e/cluster.e2e.mjs).
+    let off: Vec<u64> = out["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(golden["scores"].as_array().unwrap())
+        .filter(|(a, b)| rel(a["silhouette"].as_f64().unwrap(), b["silhouette"].as_f64().unwrap()) > 1e-9)
+        .map(|(a, _)| a["k"].as_u64().unwrap())
+        .collect();
+    assert!(off.len() <= 1 && !off.contains(&k), "scores differ from native at K = {off:?}");
+    web_sys::console::log_1(
+        &format!(
+            "cluster (example scan, 120 points): labels = native at K = {k}; explained variance within {worst_ev:.1e}; \
+             features {:.1} ms/point (rendering the image, TIFF, decoding, binning), PCA {:.0} ms, K scan {:.0} ms, clustering {:.1} ms; \
+             scores off at K = {off:?}",
+            feature_ms / 120.0,
+            fit["elapsed_ms"].as_f64().unwrap_or(f64::NAN),
+            scan_k["elapsed_ms"].as_f64().unwrap_or(f64::NAN),
+            c["elapsed_ms"].as_f64().unwrap_or(f64::NAN),
+        )
+        .into(),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Detector calibration in wasm (the page's Calibrate panel): the example's peaks (wasm peak search) calibrated as Ge
+// from calibGe111.det shifted by +2 mm, +30 px, −0.5° through the JS surface, against the native result
+// (tests/data/golden/calibrate/Ge_blanc.json, checked natively by tests/calibrate.rs); the .det it writes reads back.
+
+const CALIB_GOLDEN: &str = include_str!("data/golden/calibrate/Ge_blanc.json");
+
+#[wasm_bindgen_test]
+fn wasm_calibration_equals_native() {
+    use lauekit::refine::CalibrationReport;
+    use serde::Serialize;
+    let golden: serde_json::Value = serde_json::from_str(CALIB_GOLDEN).unwrap();
+    let native: lauekit::geometry::Calibration =
+        serde_json::from_value(golden["calibration"].clone()).unwrap();
+    let truth = lauekit::io::DetFile::parse(GE_CALIB, "calibGe111.det").unwrap().calibration;
+    let (peaks, _) = ge_example_peaks_and_calibration();
+    let js = |v: &serde_json::Value| v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap();
+    let request = js(&golden["request"]);
+
+    let mut times = Vec::new();
+    let mut out = JsValue::UNDEFINED;
+    for _ in 0..3 {
+        let t0 = now_ms();
+        out = lauekit::web::calibrate_peaks(peaks.clone(), request.clone()).map_err(JsValue::from).unwrap();
+        times.push(now_ms() - t0);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let r: CalibrationReport = serde_wasm_bindgen::from_value(out.clone()).unwrap();
+    let got = r.calibration.params();
+    let d = got.iter().zip(native.params()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let e: Vec<f64> = got.iter().zip(truth.params()).map(|(a, b)| a - b).collect();
+    web_sys::console::log_1(
+        &format!(
+            "Ge_blanc calibration in wasm (JS surface): {} of {} peaks used, rms {:.3} px, max |wasm − native| = \
+             {d:e}, errors to calibGe111.det {e:.4?}, median {median:.1} ms (runs {times:.1?} ms)",
+            r.n_spots_used, r.n_peaks, r.rms_px
+        )
+        .into(),
+    );
+    assert!(d < 1e-6, "wasm calibration differs from native by {d}");
+    assert_eq!(r.n_spots_used, golden["n_spots_used"].as_u64().unwrap() as usize);
+    for (k, (err, tol)) in e.iter().zip([0.02, 0.2, 0.2, 0.02, 0.02]).enumerate() {
+        assert!(err.abs() <= tol, "parameter {k}: {err} from calibGe111.det (tolerance {tol})");
+    }
+    assert!(r.uncertainties.values().iter().all(|s| *s > 0.0 && s.is_finite()), "{:?}", r.uncertainties);
+    assert_eq!(r.spots.len(), r.n_spots_used);
+
+    // The .det of the page reads back with the same numbers (to the file's decimals) and the detector's label.
+    let text = lauekit::web::calibration_det_text(out.clone(), "", "Ge_blanc_0000.mccd")
+        .map_err(JsValue::from)
+        .unwrap();
+    let det = lauekit::io::DetFile::parse(&text, "page.det").unwrap();
+    for ((a, b), tol) in det.calibration.params().iter().zip(got).zip([6e-6, 6e-5, 6e-5, 6e-8, 6e-8]) {
+        assert!((a - b).abs() <= tol, "{a} in the .det vs {b}");
+    }
+    assert_eq!((det.get("Material"), det.get("CCDLabel")), (Some("Ge"), Some("MARCCD165")));
+    assert!((det.ub.unwrap() - r.ub_matrix()).amax() < 1e-7);
+    assert!(text.lines().nth(3).is_some_and(|l| l.contains("Ge_blanc_0000.mccd")), "{text}");
+
+    // Bad requests are Errors naming the problem, not panics.
+    let msg = |v: serde_json::Value| {
+        let e = lauekit::web::calibrate_peaks(peaks.clone(), js(&v)).err().unwrap();
+        js_sys::Error::from(JsValue::from(e)).message().as_string().unwrap()
+    };
+    let mut bad = golden["request"].clone();
+    bad["materials"] = serde_json::json!(["Ge"]);
+    let m = msg(bad);
+    assert!(m.contains("unknown field") && m.contains("`materials`"), "{m}");
+    let mut bad = golden["request"].clone();
+    bad["material"] = serde_json::json!("Unobtainium");
+    let m = msg(bad);
+    assert!(m.contains("Unobtainium"), "{m}");
+    let mut bad = golden["request"].clone();
+    bad["start"]["distance_mm"] = serde_json::json!(-5.0);
+    let m = msg(bad);
+    assert!(m.contains("dd"), "{m}");
+}

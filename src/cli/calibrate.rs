@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use lauekit::geometry::{Calibration, DETECTORS};
 use lauekit::io::peaklist::{read_cor, read_dat};
-use lauekit::io::{DetFile, ReadOptions, read_image};
+use lauekit::io::{DetFile, DetRecord, ReadOptions, det_text, read_image, utc_string};
 use lauekit::peaks::{PeakSearchParams, peak_search};
 use lauekit::refine::{CalibrationReport, CalibrationRequest, DetectorParam, calibrate};
 
@@ -191,66 +191,13 @@ fn check_output(a: &CalibrateArgs, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The `.det` text of a calibration in LaueTools' layout (as `calibGe111.det`): line 1 the parameters,
-/// lines 3–4 comments, line 5 `Orientation Matrix:`, line 6 the matrix (LaueTools reads it there), then the
-/// `# key : value` lines (LaueTools takes dd … xgam from these when present, so they carry the same values).
-pub fn det_text(r: &CalibrationReport, ccd_label: Option<&str>, source: &str, when: &str) -> String {
-    let c = &r.calibration;
-    let mut metadata = vec![
-        ("Material".to_string(), r.material.clone()),
-        ("dd".into(), format!("{:.5}", c.distance_mm)),
-        ("xcen".into(), format!("{:.4}", c.xcen_px)),
-        ("ycen".into(), format!("{:.4}", c.ycen_px)),
-        ("xbet".into(), format!("{:.7}", c.xbet_deg)),
-        ("xgam".into(), format!("{:.7}", c.xgam_deg)),
-        ("pixelsize".into(), format!("{}", c.pixel_size_mm)),
-        ("xpixelsize".into(), format!("{}", c.pixel_size_mm)),
-        ("ypixelsize".into(), format!("{}", c.pixel_size_mm)),
-    ];
-    if let Some(l) = ccd_label {
-        metadata.push(("CCDLabel".into(), l.to_string()));
-    }
-    metadata.push(("framedim".into(), format!("({}, {})", c.rows, c.cols)));
-    metadata
-        .push(("detectordiameter".into(), format!("{}", c.rows.max(c.cols) as f64 * c.pixel_size_mm * 1.1)));
-    metadata.push(("kf_direction".into(), "Z>0".into()));
-    let one_line = |s: &str| s.replace(['\n', '\r'], " ");
-    let det = DetFile {
-        calibration: *c,
-        ub: Some(r.ub_matrix()),
-        metadata,
-        comments: vec![
-            one_line(&format!(
-                "Calibration done with {} at {when} with lauekit {}: {} spots, rms {:.3} px",
-                r.material,
-                env!("CARGO_PKG_VERSION"),
-                r.n_spots_used,
-                r.rms_px
-            )),
-            one_line(&format!("Experimental Data file: {source}")),
-        ],
-    };
-    det.to_text()
-}
-
-/// UTC date and time "YYYY-MM-DD HH:MM:SS UTC" of now (no date library: days → civil date).
+/// UTC date and time "YYYY-MM-DD HH:MM:SS UTC" of now.
 fn utc_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem / 60 % 60, rem % 60)
+    utc_string(secs)
 }
 
 fn ccd_label(
@@ -310,7 +257,17 @@ pub fn run(a: CalibrateArgs) -> Result<()> {
         calibrate(&spots, &request).with_context(|| format!("{}: calibration", a.input.display()))?;
     if let Some(out) = &a.output {
         let label = ccd_label(start_label, &a, frame.as_ref(), &report.calibration);
-        let text = det_text(&report, label.as_deref(), &a.input.display().to_string(), &utc_now());
+        let ub = report.ub_matrix();
+        let record = DetRecord {
+            material: &report.material,
+            ub: &ub,
+            n_spots: report.n_spots_used,
+            rms_px: report.rms_px,
+            ccd_label: label.as_deref(),
+            source: &a.input.display().to_string(),
+            when: &utc_now(),
+        };
+        let text = det_text(&report.calibration, &record);
         std::fs::write(out, text).with_context(|| format!("{}: cannot write", out.display()))?;
     }
     if a.format == "json" {

@@ -164,6 +164,85 @@ impl DetFile {
     }
 }
 
+/// The calibration run a `.det` written after a calibration records besides the five parameters: the
+/// reference crystal, its orientation and the fit's figures, and where and when it was made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetRecord<'a> {
+    /// the reference crystal (`# Material`)
+    pub material: &'a str,
+    /// its orientation matrix UB (q = UB·B0·hkl), written after `Orientation Matrix:`
+    pub ub: &'a Matrix3<f64>,
+    /// spots in the final fit
+    pub n_spots: usize,
+    /// RMS pixel distance predicted − measured over them (px)
+    pub rms_px: f64,
+    /// the detector as LaueTools labels it (`# CCDLabel`, e.g. MARCCD165), when known
+    pub ccd_label: Option<&'a str>,
+    /// the image or peak list calibrated on (`Experimental Data file`)
+    pub source: &'a str,
+    /// when the calibration was made (e.g. [`utc_string`])
+    pub when: &'a str,
+}
+
+/// The `.det` text of a calibration in LaueTools' layout (as `calibGe111.det`): line 1 the parameters,
+/// lines 3–4 comments, line 5 `Orientation Matrix:`, line 6 the matrix (LaueTools reads it there), then the
+/// `# key : value` lines (LaueTools takes dd … xgam from these when present, so they carry the same values
+/// as line 1). `lauekit calibrate -o` and the page's Calibrate panel both write it.
+pub fn det_text(c: &Calibration, r: &DetRecord) -> String {
+    let mut metadata = vec![
+        ("Material".to_string(), r.material.to_string()),
+        ("dd".into(), format!("{:.5}", c.distance_mm)),
+        ("xcen".into(), format!("{:.4}", c.xcen_px)),
+        ("ycen".into(), format!("{:.4}", c.ycen_px)),
+        ("xbet".into(), format!("{:.7}", c.xbet_deg)),
+        ("xgam".into(), format!("{:.7}", c.xgam_deg)),
+        ("pixelsize".into(), format!("{}", c.pixel_size_mm)),
+        ("xpixelsize".into(), format!("{}", c.pixel_size_mm)),
+        ("ypixelsize".into(), format!("{}", c.pixel_size_mm)),
+    ];
+    if let Some(l) = r.ccd_label {
+        metadata.push(("CCDLabel".into(), l.to_string()));
+    }
+    metadata.push(("framedim".into(), format!("({}, {})", c.rows, c.cols)));
+    metadata
+        .push(("detectordiameter".into(), format!("{}", c.rows.max(c.cols) as f64 * c.pixel_size_mm * 1.1)));
+    metadata.push(("kf_direction".into(), "Z>0".into()));
+    let one_line = |s: &str| s.replace(['\n', '\r'], " ");
+    let det = DetFile {
+        calibration: *c,
+        ub: Some(*r.ub),
+        metadata: metadata.into_iter().map(|(k, v)| (k, one_line(&v))).collect(),
+        comments: vec![
+            one_line(&format!(
+                "Calibration done with {} at {} with lauekit {}: {} spots, rms {:.3} px",
+                r.material,
+                r.when,
+                env!("CARGO_PKG_VERSION"),
+                r.n_spots,
+                r.rms_px
+            )),
+            one_line(&format!("Experimental Data file: {}", r.source)),
+        ],
+    };
+    det.to_text()
+}
+
+/// "YYYY-MM-DD HH:MM:SS UTC" of a time in seconds since 1970-01-01 UTC (no date library: days → civil
+/// date, Howard Hinnant's `civil_from_days`).
+pub fn utc_string(unix_seconds: i64) -> String {
+    let (days, rem) = (unix_seconds.div_euclid(86_400), unix_seconds.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
 /// "[[a,b,c],[d,e,f],[g,h,i]]" (commas or spaces) → matrix.
 pub fn parse_matrix(s: &str) -> Option<Matrix3<f64>> {
     let v: Vec<f64> = s
@@ -201,6 +280,40 @@ Orientation Matrix:
         assert_eq!(d.get("CCDLabel"), Some("MARCCD165"));
         let again = DetFile::parse(&d.to_text(), "rewritten").unwrap();
         assert_eq!(again, d);
+    }
+
+    #[test]
+    fn calibration_det_reads_back() {
+        let d = DetFile::parse(GE, "calibGe111.det").unwrap();
+        let ub = d.ub.unwrap();
+        let r = DetRecord {
+            material: "Ge",
+            ub: &ub,
+            n_spots: 95,
+            rms_px: 0.2345,
+            ccd_label: Some("MARCCD165"),
+            source: "a\nb.mccd",
+            when: &utc_string(0),
+        };
+        let text = det_text(&d.calibration, &r);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[4], "Orientation Matrix:", "{text}");
+        assert!(lines[2].contains("1970-01-01 00:00:00 UTC") && lines[2].contains("95 spots"), "{text}");
+        assert_eq!(lines[3], "Experimental Data file: a b.mccd");
+        let back = DetFile::parse(&text, "written").unwrap();
+        assert_eq!(back.calibration, d.calibration);
+        assert!((back.ub.unwrap() - ub).amax() < 1e-7);
+        assert_eq!((back.get("Material"), back.get("CCDLabel")), (Some("Ge"), Some("MARCCD165")));
+        assert_eq!(back.get("framedim"), Some("(2048, 2048)"));
+        assert_eq!(back.get("xbet"), Some("0.6300000"));
+    }
+
+    #[test]
+    fn utc_strings() {
+        assert_eq!(utc_string(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_string(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc_string(1_796_537_453), "2026-12-06 06:10:53 UTC");
+        assert_eq!(utc_string(-1), "1969-12-31 23:59:59 UTC");
     }
 
     #[test]

@@ -7,7 +7,7 @@ pub mod image;
 pub mod peaklist;
 pub mod tiff_out;
 
-pub use det::DetFile;
+pub use det::{DetFile, DetRecord, det_text, utc_string};
 pub use fit::FitFile;
 pub use frame::{Frame, Pixels};
 pub use image::{ImageFormat, ReadOptions, read_image};

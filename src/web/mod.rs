@@ -9,9 +9,15 @@ use crate::geometry::{Calibration, euler_to_matrix, orientation::rotate_in_lab};
 use crate::io::DetFile;
 use crate::simulate::SimulationRequest;
 
+mod autoencoder;
+mod calibrate;
+mod cluster;
 mod nn;
 mod scan;
 mod spotnet;
+pub use autoencoder::{autoencoder_features, autoencoder_latent_dim};
+pub use calibrate::{calibrate_peaks, calibration_det_text, detector_presets};
+pub use cluster::{ClusterFeatures, ClusterSession};
 pub use nn::{HklModelHandle, index_peaks_nn, train_hkl_model};
 pub use scan::{
     ScanWorker, SyntheticScanHandle, scan_ctf, scan_hdf5, scan_json, scan_map_csv, scan_map_png, scan_maps,

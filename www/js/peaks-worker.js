@@ -8,6 +8,7 @@
 //                descriptors?: spot-network descriptors per peak (index at the network's positions)}
 //               {type: 'load-model', key, name, weights: ArrayBuffer, meta: JSON text}
 //               {type: 'characterize', id, job, peaks: [{x, y}], criteria, prefer_gpu}
+//               {type: 'calibrate', id, job, peaks: [{x, y, intensity}], request: CalibrationRequest}
 //               {type: 'close', id}
 // Messages out: {type: 'ready'} | {type: 'boot-error', message}
 //               {type: 'opened', id, info, pixels: Float32Array (transferred)}
@@ -17,10 +18,11 @@
 //               {type: 'indexed', id, job, result: index_peaks(...) or index_peaks_nn(...), positions, worker_ms}
 //               {type: 'model-loaded', key, info, worker_ms} | {type: 'model-error', key, message}
 //               {type: 'characterized', id, job, result: characterize_cutouts(...), worker_ms}
+//               {type: 'calibrated', id, job, report: calibrate_peaks(...), worker_ms}
 //               {type: 'error', id, job?, message}
 
 import init, {
-  DetectorImage, HklModelHandle, characterize_cutouts, cnn_positions, index_peaks, index_peaks_nn,
+  DetectorImage, HklModelHandle, calibrate_peaks, characterize_cutouts, cnn_positions, index_peaks, index_peaks_nn,
 } from '../../pkg/lauekit.js';
 import { bootWorker, messageOf } from './worker-boot.js';
 
@@ -74,6 +76,10 @@ self.onmessage = async (ev) => {
       const t0 = performance.now();
       const result = await characterize_cutouts(img.spot_cutouts(msg.peaks), msg.criteria, msg.prefer_gpu);
       self.postMessage({ type: 'characterized', id: msg.id, job: msg.job, result, worker_ms: performance.now() - t0 });
+    } else if (msg.type === 'calibrate') {
+      const t0 = performance.now();
+      const report = calibrate_peaks(msg.peaks, msg.request);
+      self.postMessage({ type: 'calibrated', id: msg.id, job: msg.job, report, worker_ms: performance.now() - t0 });
     } else if (msg.type === 'load-model') {
       const t0 = performance.now();
       let model;

@@ -3,6 +3,7 @@
 // with a progress bar, see the peaks over the image and in a sortable table, and save them as .dat / .cor; index
 // the peaks (LaueTools' classical look-up-table method, in the same worker) with materials from the library's
 // table, see the grains over the image (hkl labels, simulated pattern) and in a table, and save .fit / JSON.
+// Without a .det, calibrate the detector on a reference crystal's peaks (calibrate.js, in the same worker).
 //
 // The worker (peaks-worker.js) owns the decoded images and runs the search; this thread keeps a Float32Array copy
 // of the pixels for drawing and uses its own wasm instance (js/wasm.js) for the small calls: defaults, settings
@@ -12,6 +13,7 @@ import { loadWasm } from './wasm.js';
 import { GRAIN_COLORS, ImageView, imageStats, percentile } from './imageview.js';
 import { LaueNN } from './lauenn.js';
 import { SpotQuality } from './quality.js';
+import { Calibrate } from './calibrate.js';
 
 const EXAMPLE = {
   image: 'examples/Ge_blanc_0000.mccd',
@@ -66,6 +68,7 @@ let wasm = null;
 let worker = null;
 let nn = null; // LaueNN panel (lauenn.js), once the worker runs
 let quality = null; // spot-quality panel (quality.js), once the worker runs
+let calib = null; // detector-calibration panel (calibrate.js), once the worker runs
 let nextId = 1;
 const pending = new Map(); // image id → {resolve, reject}
 const view = new ImageView($('image-canvas'));
@@ -102,6 +105,8 @@ const api = {
   nn: null,
   /** The spot-quality panel (CNN descriptors): see quality.js. */
   quality: null,
+  /** The detector-calibration panel: see calibrate.js. */
+  calib: null,
 };
 window.lauekitPeaks = api;
 
@@ -146,6 +151,19 @@ async function start() {
   });
   api.quality = quality;
   quality.start();
+  calib = new Calibrate({
+    $,
+    worker,
+    wasm,
+    image: () => currentImage(),
+    materials: () => state.materials,
+    loaded: () => state.calibration,
+    findPeaks: () => runSearch(),
+    useCalibration: (text, name) => loadCalibration(text, name),
+    save: (name, text) => save(name, text),
+  });
+  api.calib = calib;
+  calib.start();
   // The list of ready models arrives in the background; indexing with the table needs none of it.
   nn.start().catch((e) => showError(`LaueNN panel: ${messageOf(e)}`, true));
   setSearchStatus('Open an image, then “Find peaks”.');
@@ -183,6 +201,7 @@ function startWorker() {
 function onWorkerMessage(m) {
   if (nn && nn.onWorkerMessage(m)) return;
   if (quality && quality.onWorkerMessage(m)) return;
+  if (calib && calib.onWorkerMessage(m)) return;
   if (m.type === 'opened') {
     pending.get(m.id)?.resolve(m);
     pending.delete(m.id);
@@ -623,6 +642,8 @@ function onPeaks(m) {
   }
   // "Analyse": the spot network next, then indexing (analyseIndex, when the network is done).
   if (img && state.analyse?.id === img.id && !quality?.run()) analyseIndex();
+  // "Calibrate" pressed before the image had peaks.
+  calib?.peaksFound(img ?? null);
 }
 
 /** "Analyse": the whole pipeline on the current image with the current settings — peak search, the spot network
@@ -650,6 +671,7 @@ function failRunning(message) {
   $('peak-progress').value = 0;
   $('peak-progress').classList.remove('running');
   showError(message);
+  calib?.peaksFound(null);
   setSearchStatus('peak search failed (see the message above)');
   updateButtons();
 }
@@ -1248,6 +1270,7 @@ function updateButtons() {
   $('run-index').disabled = Boolean(blocker) || !worker || Boolean(state.indexing);
   $('run-index').title = blocker;
   $('download-index-json').disabled = !img?.index;
+  calib?.refresh();
   if (!state.indexing) {
     // Say what is missing; keep the last result's line otherwise.
     const status = $('index-status').textContent;
