@@ -11,8 +11,9 @@ use nalgebra::Matrix3;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// What to measure: simulate, peaks (with --image and --params), or peak-accuracy (peak positions
-    /// on simulated images against the truth, over a sweep of noise levels).
+    /// What to measure: simulate, peaks (with --image and --params), peak-accuracy (peak positions
+    /// on simulated images against the truth, over a sweep of noise levels), index, index-nn, characterize,
+    /// refine (orientation + strain of one indexed grain) or calibrate (with --peaks .dat and --calib .det).
     what: String,
     /// peaks: the image (read and decoded in every iteration, as LaueTools does).
     #[arg(long)]
@@ -56,6 +57,16 @@ pub struct BenchArgs {
     /// index-nn: seed of the simulated images.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// refine: rotation (deg) applied to the indexed orientation (strain removed) to make the start.
+    #[arg(long, default_value_t = 0.05)]
+    perturb_deg: f64,
+    /// refine: write the matched pairs (peak, hkl, pixel) and the start UB as JSON to this file, for
+    /// scripts/lauetools_refine.py.
+    #[arg(long)]
+    pairs_out: Option<std::path::PathBuf>,
+    /// calibrate: offsets of the second start from --calib: dd (mm), xcen and ycen (px), xbet and xgam (deg).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_value = "2,30,0.5")]
+    offset: Vec<f64>,
     /// Minimum measuring time (s).
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
@@ -69,7 +80,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         "index" => return bench_index(&a),
         "index-nn" => return bench_index_nn(&a),
         "characterize" => return bench_characterize(&a),
-        w => bail!("bench {w}: use simulate, peaks, peak-accuracy, index, index-nn or characterize"),
+        "refine" => return bench_refine(&a),
+        "calibrate" => return bench_calibrate(&a),
+        w => bail!(
+            "bench {w}: use simulate, peaks, peak-accuracy, index, index-nn, characterize, refine or calibrate"
+        ),
     }
     let v: Vec<f64> = a.ub.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>()?;
     if v.len() != 9 {
@@ -660,6 +675,147 @@ fn bench_index_nn_real(
     }
     if nn.grains.is_empty() {
         println!("lauekit index-nn source={source} spots={} no grain", spots.len());
+    }
+    Ok(())
+}
+
+/// Median seconds of `f` over ≥ 5 runs and at least `seconds` (one warm-up run first), and the run count.
+fn median_time(seconds: f64, f: &mut dyn FnMut() -> Result<()>) -> Result<(f64, usize)> {
+    f()?;
+    let start = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < 5 || start.elapsed().as_secs_f64() < seconds {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], times.len()))
+}
+
+/// The peak list (.dat) and calibration (.det) of `bench refine` / `bench calibrate`.
+fn dat_and_det(a: &BenchArgs, what: &str) -> Result<(Vec<lauekit::peaks::Peak>, lauekit::io::DetFile)> {
+    let (Some(p), Some(c)) = (&a.peaks, &a.calib) else {
+        bail!("bench {what} needs --peaks FILE.dat and --calib FILE.det")
+    };
+    let name = p.display().to_string();
+    let peaks = lauekit::io::peaklist::read_dat(&std::fs::read_to_string(p)?, &name)?;
+    let det = lauekit::io::DetFile::parse(&std::fs::read_to_string(c)?, &c.display().to_string())?;
+    Ok((peaks, det))
+}
+
+fn joined(v: impl IntoIterator<Item = f64>, decimals: usize) -> String {
+    v.into_iter().map(|x| format!("{x:.decimals$}")).collect::<Vec<_>>().join(",")
+}
+
+/// `bench refine`: orientation + deviatoric-strain refinement (8 parameters, `index::refine::refine_ub`) of
+/// one grain on its matched spots, calibration fixed. The grain is indexed once, outside the timing; the
+/// start is its orientation with the strain removed (nearest rotation) turned by `--perturb-deg` about the
+/// fixed axis (1, 2, 3)/√14, so that every run refines the same 8 parameters from the same start.
+fn bench_refine(a: &BenchArgs) -> Result<()> {
+    use lauekit::index::refine::{deviatoric_strain_crystal, refine_ub};
+    use lauekit::index::{Experiment, IndexSettings, index_spots, spots_from_peaks};
+    use nalgebra::{Rotation3, Unit, Vector3};
+    let (peaks, det) = dat_and_det(a, "refine")?;
+    let material = Material::from_table(&a.material)?;
+    let exp = Experiment { calibration: det.calibration, emin_kev: a.emin, emax_kev: a.emax };
+    let spots = spots_from_peaks(&peaks, &exp.calibration);
+    let r = index_spots(&spots, std::slice::from_ref(&material), &exp, &IndexSettings::default())?;
+    let Some(grain) = r.grains.first() else { bail!("bench refine: the peak list was not indexed") };
+    let axis = Unit::new_normalize(Vector3::new(1.0, 2.0, 3.0));
+    let turn = Rotation3::from_axis_angle(&axis, a.perturb_deg.to_radians()).into_inner();
+    let start = turn * lauekit::geometry::orientation::nearest_rotation(&grain.ub);
+    let b0 = material.lattice.b0();
+    let once = || refine_ub(&start, &b0, &exp, &spots, &grain.spots, true);
+    let Some(refined) = once() else { bail!("bench refine: too few matched spots ({})", grain.spots.len()) };
+    let (median, runs) = median_time(a.seconds, &mut || {
+        std::hint::black_box(once());
+        Ok(())
+    })?;
+    let eps = deviatoric_strain_crystal(&refined.ub, &b0) * 1e3;
+    let row = |m: &Matrix3<f64>| -> Vec<f64> { m.transpose().iter().copied().collect() };
+    if let Some(out) = &a.pairs_out {
+        let pairs: Vec<serde_json::Value> = grain
+            .spots
+            .iter()
+            .map(|m| {
+                serde_json::json!({"peak": m.peak, "hkl": m.hkl, "x": spots[m.peak].x_px, "y": spots[m.peak].y_px})
+            })
+            .collect();
+        let j = serde_json::json!({"start_ub": row(&start), "pairs": pairs});
+        std::fs::write(out, serde_json::to_string(&j)?)?;
+    }
+    println!(
+        "lauekit refine peaks={} spots={} pairs={} start=indexed_rotation_turned_{}deg runs={runs} median_s={median:.7} \
+         rms_px={:.7} devstrain_1e3_xx_yy_zz_xy_xz_yz={} ub={} start_ub={}",
+        a.peaks.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        spots.len(),
+        grain.spots.len(),
+        a.perturb_deg,
+        refined.rms_px,
+        joined([eps[(0, 0)], eps[(1, 1)], eps[(2, 2)], eps[(0, 1)], eps[(0, 2)], eps[(1, 2)]], 5),
+        joined(row(&refined.ub), 9),
+        joined(row(&start), 12),
+    );
+    Ok(())
+}
+
+/// `bench calibrate`: `refine::calibrate` (index at the start geometry, then match/fit rounds through the
+/// tolerances) on the peak list, from the `--calib` calibration and from it shifted by `--offset`.
+fn bench_calibrate(a: &BenchArgs) -> Result<()> {
+    use lauekit::refine::{CalibrationRequest, calibrate};
+    let (peaks, det) = dat_and_det(a, "calibrate")?;
+    let [dd, dx, db] = match a.offset.as_slice() {
+        [dd, dx, db] => [*dd, *dx, *db],
+        _ => bail!("--offset needs 3 numbers: mm, px, deg"),
+    };
+    let spots: Vec<(f64, f64, f64)> = peaks.iter().map(|p| (p.x, p.y, p.intensity)).collect();
+    let c = det.calibration;
+    let shifted = Calibration {
+        distance_mm: c.distance_mm + dd,
+        xcen_px: c.xcen_px + dx,
+        ycen_px: c.ycen_px + dx,
+        xbet_deg: c.xbet_deg + db,
+        xgam_deg: c.xgam_deg + db,
+        ..c
+    };
+    for (name, start) in [("det", c), ("offset", shifted)] {
+        let request = CalibrationRequest {
+            emin_kev: a.emin,
+            emax_kev: a.emax,
+            ..CalibrationRequest::new(&a.material, start)
+        };
+        let report = calibrate(&spots, &request)?;
+        let (median, runs) = median_time(a.seconds, &mut || {
+            std::hint::black_box(calibrate(&spots, &request)?);
+            Ok(())
+        })?;
+        // The fit alone, as LaueTools' fit_on_demand_calibration does it: one least-squares fit of the 5
+        // detector parameters + 3 rotations from the start, on fixed pairs (those of the report), the crystal
+        // at the orientation found.
+        let ub = report.ub_matrix();
+        let pairs: Vec<(usize, [i32; 3])> = report.spots.iter().map(|m| (m.peak, m.hkl)).collect();
+        let fit = || lauekit::refine::calibration::fit_on_pairs(&spots, &pairs, &ub, &request);
+        let Some((f, _, _)) = fit()? else { bail!("bench calibrate: the fit on fixed pairs failed") };
+        let (fit_median, fit_runs) = median_time(a.seconds, &mut || {
+            std::hint::black_box(fit()?);
+            Ok(())
+        })?;
+        println!(
+            "lauekit calibrate start={name} start_params={} peaks={} spots_used={} starts_tried={} \
+             iterations={} runs={runs} median_s={median:.6} rms_px={:.6} params={} fit_runs={fit_runs} \
+             fit_median_s={fit_median:.7} fit_iterations={} fit_rms_px={:.6} fit_params={}",
+            joined(start.params(), 4),
+            spots.len(),
+            report.n_spots_used,
+            report.starts_tried,
+            report.iterations,
+            report.rms_px,
+            joined(report.calibration.params(), 5),
+            f.iterations,
+            (f.cost / report.spots.len().max(1) as f64).sqrt(),
+            joined(f.params[..5].iter().copied(), 5),
+        );
     }
     Ok(())
 }

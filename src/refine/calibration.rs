@@ -453,6 +453,41 @@ pub fn calibrate(spots: &[(f64, f64, f64)], request: &CalibrationRequest) -> Res
 }
 
 /// The start, then (with `grid`) the coarse grid around it, nearest first.
+/// One least-squares fit, on fixed spot–reflection pairs (`pairs`: index into `spots`, hkl), of the free
+/// detector parameters of `request` (its start, fixed list and iteration limit) and the crystal's rotation,
+/// from the orientation `ub`: the step [`calibrate`] repeats while the matching tightens, without indexing or
+/// re-matching (e.g. to compare with LaueTools' `FitOrient.fit_on_demand_calibration` on the same pairs).
+/// Returns the fit, the calibration and the refined UB; None when the fit fails (a spot leaves the detector).
+pub fn fit_on_pairs(
+    spots: &[(f64, f64, f64)],
+    pairs: &[(usize, [i32; 3])],
+    ub: &Matrix3<f64>,
+    request: &CalibrationRequest,
+) -> Result<Option<(LmFit, Calibration, Matrix3<f64>)>> {
+    request.validated()?;
+    let material = Material::from_table(request.material.trim())?;
+    if let Some(&(peak, _)) = pairs.iter().find(|(p, _)| *p >= spots.len()) {
+        return Err(LaueError::InvalidSettings(format!("pair names spot {peak} of {}", spots.len())));
+    }
+    let fixed: Vec<bool> = DetectorParam::ALL.iter().map(|p| request.fixed.contains(p)).collect();
+    let ctx = Context { spots, material: &material, request, fixed: &fixed };
+    let matched: Vec<MatchedSpot> = pairs
+        .iter()
+        .map(|&(peak, hkl)| MatchedSpot {
+            peak,
+            hkl,
+            energy_kev: f64::NAN,
+            x_theo_px: f64::NAN,
+            y_theo_px: f64::NAN,
+            twotheta_theo_deg: f64::NAN,
+            chi_theo_deg: f64::NAN,
+            angle_deg: f64::NAN,
+            residual_px: f64::NAN,
+        })
+        .collect();
+    Ok(ctx.fit(&request.start, ub, &matched))
+}
+
 fn grid_starts(start: &Calibration, grid: bool) -> Vec<Calibration> {
     let mut out = vec![*start];
     if !grid {
