@@ -500,3 +500,59 @@ fn a_too_narrow_band_is_flagged() {
     let st = r.grains[0].stress.expect("Ge stress");
     assert!(st.von_mises < 20.0, "Ge_blanc von Mises stress {} MPa", st.von_mises);
 }
+
+/// Every `.cor` and `.fit` of LaueTools' examples (`../shared/data/lauetools_examples`) reads: peaks with
+/// finite 2θ, χ, x, y and a calibration for the `.cor` files, every grain block with an invertible UB for
+/// the `.fit` files (CuSi's hold two blocks each).
+#[test]
+fn every_lauetools_example_cor_and_fit_reads() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if matches!(p.extension().and_then(|x| x.to_str()), Some("cor" | "fit")) {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&shared("lauetools_examples"), &mut files);
+    files.sort();
+    assert!(files.len() >= 38, "{} files", files.len());
+    let (mut cors, mut fits, mut grains) = (0, 0, 0);
+    for f in &files {
+        let name = f.display().to_string();
+        let text = std::fs::read_to_string(f).unwrap();
+        if name.ends_with(".cor") {
+            let cor = read_cor(&text, &name).unwrap_or_else(|e| panic!("{e}"));
+            let spots = spots_from_cor(&cor);
+            assert!(
+                spots.iter().all(|s| s.twotheta_deg.is_finite() && s.chi_deg.is_finite()),
+                "{name}: non-finite angles"
+            );
+            assert!(!spots.is_empty() || name.contains("unindexed"), "{name}: no peaks");
+            cors += 1;
+        } else {
+            let all = FitFile::parse_all(&text, &name).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!all.is_empty());
+            for g in &all {
+                assert!(g.ub.determinant().abs() > 1e-6, "{name}: singular UB");
+            }
+            grains += all.len();
+            fits += 1;
+        }
+    }
+    println!("{cors} .cor and {fits} .fit files read ({grains} grain blocks)");
+    // the commented dialect of LaueTools' unindexed-spot lists: columns by name, calibration at the end
+    let rel = "lauetools_examples/CuSi/fitfiles3/SiCustrain0_unindexed_.cor";
+    let cor = read_cor(&text(rel), rel).unwrap();
+    assert_eq!(cor.peaks.len(), 175);
+    let p = &cor.peaks[0];
+    assert_eq!(
+        (p.twotheta_deg, p.chi_deg, p.x, p.y, p.intensity),
+        (70.567497, -30.7913, 1635.160767, 1474.077515, 152.57811)
+    );
+    assert_eq!(cor.column("spot_index").unwrap()[0], 1.0);
+    assert_eq!(cor.calibration(rel).unwrap().distance_mm, 77.088);
+}

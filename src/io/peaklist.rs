@@ -239,32 +239,93 @@ impl CorFile {
 /// whitespace-separated row of numbers per peak, then `#` lines (`# key : value` parameters and comments).
 /// Every problem is an error naming `file` and the line.
 pub fn read_cor(text: &str, file: &str) -> Result<CorFile> {
-    let mut lines = text.lines().enumerate();
-    let header = lines.by_ref().find(|(_, l)| !l.trim().is_empty());
-    let columns: Vec<String> = match header {
-        Some((_, h)) if h.trim_start().starts_with("2theta") => {
-            h.split_whitespace().map(str::to_string).collect()
-        }
-        Some((n, h)) => {
+    let all: Vec<(usize, &str)> = text.lines().enumerate().collect();
+    let Some(first) = all.iter().position(|(_, l)| !l.trim().is_empty()) else {
+        return Err(LaueError::parse(file, "empty file: no '2theta chi X Y I' header"));
+    };
+    let (n0, h0) = all[first];
+    // The columns as the file writes them, where the rows start, and the `#` lines of a commented header.
+    let (source_columns, body, mut header_lines): (Vec<String>, usize, Vec<&str>) = if h0
+        .trim_start()
+        .starts_with("2theta")
+    {
+        (h0.split_whitespace().map(str::to_string).collect(), first + 1, Vec::new())
+    } else if h0.trim_start().starts_with('#') {
+        // LaueTools' lists of unindexed spots (`NAME_unindexed_.cor` of IndexSpotsSet): a `#` header block
+        // (comments, `#key` lines followed by a value line such as `None`), the columns on a `#spot_index
+        // intensity 2theta Chi Xexp Yexp` line, then the rows and the calibration as `# key : value` lines.
+        let rows_at = all[first..]
+            .iter()
+            .position(|(_, l)| l.split_whitespace().next().is_some_and(|t| t.parse::<f64>().is_ok()))
+            .map_or(all.len(), |k| first + k);
+        let names = all[first..rows_at].iter().rev().find_map(|(_, l)| {
+            let c = l.trim().strip_prefix('#')?;
+            let cols: Vec<String> = c.split_whitespace().map(str::to_string).collect();
+            let has = |w: &str| cols.iter().any(|x| x.eq_ignore_ascii_case(w));
+            (has("2theta") && has("chi")).then_some(cols)
+        });
+        let Some(names) = names else {
             return Err(LaueError::parse(
                 file,
                 format!(
-                    "line {}: first line must be the '2theta chi X Y I' header, found '{}'",
-                    n + 1,
-                    h.trim()
+                    "line {}: no '2theta chi X Y I' header, nor a '#' line naming the columns (2theta, chi) \
+                     before the rows",
+                    n0 + 1
                 ),
             ));
-        }
-        None => return Err(LaueError::parse(file, "empty file: no '2theta chi X Y I' header")),
-    };
-    // Older LaueTools files (e.g. its CuSi example) write the pixel columns in lower case: `2theta chi x y I`.
-    if columns.len() < 5 || !columns[..5].iter().zip(COR_COLUMNS).all(|(c, w)| c.eq_ignore_ascii_case(w)) {
+        };
+        let comments = all[first..rows_at].iter().filter_map(|(_, l)| l.trim().strip_prefix('#')).collect();
+        (names, rows_at, comments)
+    } else {
         return Err(LaueError::parse(
             file,
-            format!("header '{}' must start with '2theta chi X Y I'", columns.join(" ")),
+            format!(
+                "line {}: first line must be the '2theta chi X Y I' header, found '{}'",
+                n0 + 1,
+                h0.trim()
+            ),
+        ));
+    };
+    // Where 2theta, chi, X, Y, I are among the file's columns (aliases of the commented header: Xexp, Yexp,
+    // intensity); the other columns follow as extras, in file order.
+    let find =
+        |names: &[&str]| source_columns.iter().position(|c| names.iter().any(|n| c.eq_ignore_ascii_case(n)));
+    let canonical = [
+        find(&["2theta"]),
+        find(&["chi"]),
+        find(&["X", "Xexp"]),
+        find(&["Y", "Yexp"]),
+        find(&["I", "intensity"]),
+    ];
+    let order: Vec<usize> = match canonical {
+        [Some(a), Some(b), Some(c), Some(d), Some(e)] => vec![a, b, c, d, e],
+        _ => {
+            return Err(LaueError::parse(
+                file,
+                format!("header '{}' must start with '2theta chi X Y I'", source_columns.join(" ")),
+            ));
+        }
+    };
+    // A plain header keeps LaueTools' order strictly (older files write the pixel columns in lower case).
+    if header_lines.is_empty() && order != [0, 1, 2, 3, 4] {
+        return Err(LaueError::parse(
+            file,
+            format!("header '{}' must start with '2theta chi X Y I'", source_columns.join(" ")),
         ));
     }
+    let extras: Vec<usize> = (0..source_columns.len()).filter(|k| !order.contains(k)).collect();
+    let mut columns: Vec<String> = COR_COLUMNS.iter().map(|c| c.to_string()).collect();
+    if header_lines.is_empty() {
+        columns = source_columns.clone();
+    } else {
+        columns.extend(extras.iter().map(|&k| source_columns[k].clone()));
+    }
+    let permutation: Vec<usize> = order.iter().chain(&extras).copied().collect();
+    let lines = all[body..].iter().copied();
     let mut cor = CorFile { columns, peaks: Vec::new(), parameters: Vec::new(), comments: Vec::new() };
+    for c in header_lines.drain(..) {
+        cor.comments.push(c.trim().to_string());
+    }
     for (n, raw) in lines {
         let line = raw.trim();
         if line.is_empty() {
@@ -282,16 +343,16 @@ pub fn read_cor(text: &str, file: &str) -> Result<CorFile> {
         }
         let at = |what: String| LaueError::parse(file, format!("line {}: {what}", n + 1));
         let tokens: Vec<&str> = line.split_whitespace().collect();
-        if tokens.len() != cor.columns.len() {
+        if tokens.len() != source_columns.len() {
             return Err(at(format!(
                 "{} values, expected {} ({}); truncated or not a .cor row: '{line}'",
                 tokens.len(),
-                cor.columns.len(),
-                cor.columns.join(" ")
+                source_columns.len(),
+                source_columns.join(" ")
             )));
         }
         let mut v = Vec::with_capacity(tokens.len());
-        for (t, name) in tokens.iter().zip(&cor.columns) {
+        for (t, name) in permutation.iter().map(|&k| (tokens[k], &source_columns[k])) {
             let x = t.parse::<f64>().map_err(|_| at(format!("{name} = '{t}' is not a number")))?;
             if v.len() < 5 && !x.is_finite() {
                 return Err(at(format!("{name} = '{t}' is not finite")));
