@@ -29,6 +29,11 @@
 //! NaN or infinite values, K larger than the number of points, mismatched shapes) is refused with
 //! [`LaueError::InvalidSettings`].
 //!
+//! PCA, K-means and the scores are written here rather than taken from linfa (which the issue suggested): one
+//! matrix type (nalgebra's, already a dependency, plus the row-major [`Matrix`]) and no ndarray/linfa tree in
+//! the wasm build, f32 feature blocks with a PCA fitted on a subset, and the variational mixture linfa lacks
+//! anyway. Their correctness is pinned to scikit-learn instead:
+//!
 //! The numbers match scikit-learn's `PCA`, `KMeans`, `BayesianGaussianMixture`, `silhouette_score`,
 //! `calinski_harabasz_score` and `davies_bouldin_score` on the fixtures in `tests/data/cluster/` (made by
 //! `tests/data/cluster/make_reference.py`).
