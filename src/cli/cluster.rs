@@ -10,19 +10,16 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use lauekit::cluster::features::{
-    FeatureExtractor, FeatureMatrix, PeakFeatures, Preprocess, Roi, Scaling, reduce,
+use lauekit::cluster::features::{FeatureExtractor, FeatureMatrix, PeakFeatures, Preprocess, Roi, Scaling};
+use lauekit::cluster::session::{
+    ClusterSession, DelegateResult, Estimator, Timings, label_maps as session_label_maps, pca_shape,
 };
-use lauekit::cluster::gmm::{BgmSettings, bayesian_gmm};
-use lauekit::cluster::kmeans::{KMeansSettings, kmeans};
-use lauekit::cluster::labelers::{centroid_rgb, connected_regions, delegates, dense_labels, direct_rgb};
-use lauekit::cluster::scores::{self, ScanKSettings};
 use lauekit::geometry::Calibration;
 use lauekit::index::Method;
 use lauekit::io::{DetFile, Frame, ReadOptions, read_image};
 use lauekit::pipeline::{Band, GrainGuess, GrainReport, PointStatus, run_image, run_image_from_guess};
 use lauekit::scan::clustering::{ClusterRecord, DelegateGrain, KScore};
-use lauekit::scan::maps::{Map, PngOptions, RgbMap, ScalarMap};
+use lauekit::scan::maps::PngOptions;
 use lauekit::scan::{PointResult, ScanGrid, ScanResults};
 use lauekit::spotnet::PositionSource;
 use rayon::prelude::*;
@@ -132,13 +129,6 @@ pub struct ClusterArgs {
 }
 
 #[derive(Serialize)]
-struct ScoreOut {
-    k: usize,
-    silhouette: f64,
-    calinski_harabasz: f64,
-}
-
-#[derive(Serialize)]
 struct ClusterOut {
     label: usize,
     /// the member that was indexed (or the delegate, when none of the tried members was)
@@ -151,54 +141,6 @@ struct ClusterOut {
     /// the indexed grain (HDF5 output)
     #[serde(skip)]
     grain: Option<GrainReport>,
-}
-
-#[derive(Serialize)]
-struct Output {
-    grid: [usize; 2],
-    k: usize,
-    labels: Vec<usize>,
-    silhouette: f64,
-    calinski_harabasz: f64,
-    scores: Vec<ScoreOut>,
-    suggested_k: Option<usize>,
-    explained_variance: Vec<f64>,
-    explained_variance_ratio: Vec<f64>,
-    delegates: Vec<usize>,
-    centroid_rgb: Vec<[u8; 3]>,
-    direct_rgb: Vec<[u8; 3]>,
-    /// connected region (grain id) per point
-    regions: Vec<usize>,
-    n_regions: usize,
-    features: String,
-    method: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    clusters: Option<Vec<ClusterOut>>,
-    /// images indexed in full (delegates tried, and the unmatched points of --index-unmatched)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    images_indexed: Option<usize>,
-    /// with --refine-members: points refined from their cluster's orientation, and points it did not match
-    #[serde(skip_serializing_if = "Option::is_none")]
-    members_refined: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    members_unmatched: Option<usize>,
-    /// points whose image could not be read (clustered as zero features)
-    failed: Vec<usize>,
-    feature_seconds: f64,
-    /// seconds per stage: reading + features, PCA, the K range's scores, the clustering at K (restarts
-    /// included), the delegates' indexing (with the labelers), the members' refinement
-    timings: Timings,
-    seconds: f64,
-}
-
-#[derive(Serialize)]
-struct Timings {
-    features: f64,
-    pca: f64,
-    scores: f64,
-    clustering: f64,
-    delegates: f64,
-    members: f64,
 }
 
 fn parse_range(s: &str) -> Result<Vec<usize>> {
@@ -385,16 +327,15 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     let feature_seconds = tf.elapsed().as_secs_f64();
     let x = FeatureMatrix::from_rows(rows)?;
 
-    // PCA, K, clustering.
-    let fit_rows = n.min(a.pca_fit_points.max(2));
-    let n_pc = a.pca.min(fit_rows).min(x.cols).max(1);
+    // PCA, K, clustering and labelers: the session the page drives too (cluster::session), so both agree.
+    let (fit_rows, n_pc) = pca_shape(n, x.cols, a.pca, a.pca_fit_points);
     if n_pc != a.pca && !a.quiet {
         eprintln!("--pca {}: {n_pc} components at most here", a.pca);
     }
+    let mut session = ClusterSession::from_features(grid, x, extractor.name(), &failed)?;
     let t_pca = Instant::now();
-    let (pca, y) = reduce(&x, n_pc, fit_rows)?;
+    session.fit(a.pca, a.pca_fit_points)?;
     let pca_seconds = t_pca.elapsed().as_secs_f64();
-    drop(x);
     let ks: Vec<usize> = match a.k {
         Some(k) => vec![k],
         None => parse_range(&a.k_range)?,
@@ -403,37 +344,20 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     if ks.is_empty() {
         bail!("no K between 2 and {} (the number of points − 1)", n - 1);
     }
-    let scan_settings = ScanKSettings { seed: a.seed, ..Default::default() };
     let t_scores = Instant::now();
-    let k_scores = scores::scan_k_with(y.view(), &ks, &scan_settings)?;
+    session.scan_k(&ks, a.seed)?;
     let scores_seconds = t_scores.elapsed().as_secs_f64();
-    let suggested_k = scores::suggested_k(&k_scores);
     let k = match a.k {
         Some(k) => k,
-        None => suggested_k.context("no K gave a finite silhouette")?,
+        None => session.suggested_k().context("no K gave a finite silhouette")?,
     };
+    let estimator = if a.method == "bgm" { Estimator::Bgm } else { Estimator::Kmeans };
     let t_cluster = Instant::now();
-    let labels = match a.method.as_str() {
-        "bgm" => bayesian_gmm(y.view(), &BgmSettings { seed: a.seed, ..BgmSettings::new(k) })?.labels,
-        _ => kmeans(y.view(), &KMeansSettings { k, seed: a.seed, ..KMeansSettings::new(k) })?.labels,
-    };
-    let (labels, k_found) = dense_labels(&labels);
+    let clustering = session.cluster(k, estimator, a.seed)?;
     let clustering_seconds = t_cluster.elapsed().as_secs_f64();
-    let (silhouette, calinski_harabasz) = if k_found >= 2 && k_found < n {
-        let sil = match scan_settings.silhouette_sample {
-            Some(m) if m < n => scores::silhouette_sampled(y.view(), &labels, m, a.seed)?,
-            _ => scores::silhouette(y.view(), &labels)?,
-        };
-        (sil, scores::calinski_harabasz(y.view(), &labels)?)
-    } else {
-        (f64::NAN, f64::NAN)
-    };
-
-    // Labelers.
-    let centroid_rgb = centroid_rgb(y.view(), &labels, k_found)?;
-    let direct_rgb = direct_rgb(y.view());
-    let order = delegates(y.view(), &labels, k_found)?;
-    let (regions, n_regions) = connected_regions(&grid, &labels)?;
+    let k_found = clustering.k;
+    let labels = clustering.labels.clone();
+    let order = clustering.members.clone();
 
     let mut delegate_request = None;
     let t_delegates = Instant::now();
@@ -499,7 +423,7 @@ pub fn run(a: ClusterArgs) -> Result<()> {
 
     if let Some(dir) = &a.png {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-        for map in label_maps(&grid, &labels, k_found, &regions, n_regions, &centroid_rgb, &direct_rgb) {
+        for map in session_label_maps(&grid, &clustering)? {
             write_atomic(&dir.join(format!("{}.png", map.name())), &map.to_png(&PngOptions::default())?)?;
         }
     }
@@ -580,42 +504,32 @@ pub fn run(a: ClusterArgs) -> Result<()> {
         .as_ref()
         .map(|m| m.iter().filter(|p| p.0.status != PointStatus::Failed && p.0.grains.is_empty()).count());
 
-    let out = Output {
-        grid: [grid.nx, grid.ny],
-        k: k_found,
-        labels,
-        silhouette,
-        calinski_harabasz,
-        scores: k_scores
-            .iter()
-            .map(|s| ScoreOut { k: s.k, silhouette: s.silhouette, calinski_harabasz: s.calinski_harabasz })
-            .collect(),
-        suggested_k,
-        explained_variance: pca.explained_variance.clone(),
-        explained_variance_ratio: pca.explained_variance_ratio.clone(),
-        delegates: order.iter().map(|m| m[0]).collect(),
-        centroid_rgb,
-        direct_rgb,
-        regions,
-        n_regions,
-        features: extractor.name().into(),
-        method: a.method.clone(),
-        images_indexed: clusters.as_ref().map(|_| tried + n_full),
-        members_refined,
-        members_unmatched,
-        clusters,
-        failed,
-        feature_seconds,
-        timings: Timings {
-            features: feature_seconds,
-            pca: pca_seconds,
-            scores: scores_seconds,
-            clustering: clustering_seconds,
-            delegates: delegates_seconds,
-            members: members_seconds,
-        },
-        seconds: t0.elapsed().as_secs_f64(),
+    let delegate_grains: Vec<Option<GrainReport>> =
+        clusters.as_ref().map_or(Vec::new(), |c| c.iter().map(|c| c.grain.clone()).collect());
+    let delegate_results: Option<Vec<DelegateResult>> = clusters.map(|c| {
+        c.into_iter()
+            .map(|c| DelegateResult {
+                label: c.label,
+                delegate: c.delegate,
+                material: c.material,
+                ub: c.ub,
+                matching_rate: c.matching_rate,
+                tried: c.tried,
+            })
+            .collect()
+    });
+    let timings = Timings {
+        features: feature_seconds,
+        pca: pca_seconds,
+        scores: scores_seconds,
+        clustering: clustering_seconds,
+        delegates: delegates_seconds,
+        members: members_seconds,
     };
+    let mut out = session.report(&clustering, delegate_results, timings, t0.elapsed().as_secs_f64())?;
+    out.images_indexed = out.clusters.as_ref().map(|_| tried + n_full);
+    out.members_refined = members_refined;
+    out.members_unmatched = members_unmatched;
     if let Some(p) = &a.h5 {
         let record = ClusterRecord {
             features: out.features.clone(),
@@ -627,17 +541,16 @@ pub fn run(a: ClusterArgs) -> Result<()> {
             delegates: out.delegates.clone(),
             centroid_rgb: out.centroid_rgb.clone(),
             direct_rgb: out.direct_rgb.clone(),
-            delegate_grains: out.clusters.as_ref().map_or(Vec::new(), |c| {
-                c.iter()
-                    .map(|c| {
-                        c.grain.as_ref().map(|g| DelegateGrain {
-                            material: g.material.clone(),
-                            ub: g.ub,
-                            matching_rate: g.matching_rate,
-                        })
+            delegate_grains: delegate_grains
+                .iter()
+                .map(|g| {
+                    g.as_ref().map(|g| DelegateGrain {
+                        material: g.material.clone(),
+                        ub: g.ub,
+                        matching_rate: g.matching_rate,
                     })
-                    .collect()
-            }),
+                })
+                .collect(),
             silhouette: out.silhouette,
             calinski_harabasz: out.calinski_harabasz,
             scores: out
@@ -672,7 +585,7 @@ pub fn run(a: ClusterArgs) -> Result<()> {
                 software: lauekit::scan::software_version(),
                 points: points.into_iter().map(|p| p.0).collect(),
             },
-            (None, None, Some(clusters)) => ScanResults {
+            (None, None, Some(_)) => ScanResults {
                 grid,
                 request: delegate_request.clone().unwrap_or_default(),
                 software: lauekit::scan::software_version(),
@@ -682,7 +595,7 @@ pub fn run(a: ClusterArgs) -> Result<()> {
                             i,
                             &grid,
                             src.name(&src.points[i]),
-                            clusters[out.labels[i]].grain.as_ref(),
+                            delegate_grains[out.labels[i]].as_ref(),
                         )
                     })
                     .collect(),
@@ -698,9 +611,10 @@ pub fn run(a: ClusterArgs) -> Result<()> {
             write_atomic(o, text.as_bytes())?;
             if !a.quiet {
                 eprintln!(
-                    "{n} points, {} features, K = {k_found} ({} regions), silhouette {silhouette:.3} in {:.1} s → {}",
+                    "{n} points, {} features, K = {k_found} ({} regions), silhouette {:.3} in {:.1} s → {}",
                     extractor.name(),
-                    n_regions,
+                    out.n_regions,
+                    out.silhouette,
                     out.seconds,
                     o.display()
                 );
@@ -791,76 +705,4 @@ fn progress(n: usize, quiet: bool, what: &str) -> indicatif::ProgressBar {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     b
-}
-
-/// The label maps (row-major on the grid): natural labels, PCA labeler, direct colouring, connected regions.
-fn label_maps(
-    grid: &lauekit::scan::ScanGrid,
-    labels: &[usize],
-    k: usize,
-    regions: &[usize],
-    n_regions: usize,
-    centroid_rgb: &[[u8; 3]],
-    direct_rgb: &[[u8; 3]],
-) -> Vec<Map> {
-    let (nx, ny) = (grid.nx, grid.ny);
-    let per_cell = |f: &dyn Fn(usize) -> f64| -> Vec<f64> {
-        let mut v = vec![f64::NAN; nx * ny];
-        for i in 0..grid.len() {
-            let (ix, iy) = grid.position(i);
-            v[iy * nx + ix] = f(i);
-        }
-        v
-    };
-    let rgb_cells = |f: &dyn Fn(usize) -> [u8; 3]| -> Vec<Option<[u8; 3]>> {
-        let mut v = vec![None; nx * ny];
-        for i in 0..grid.len() {
-            let (ix, iy) = grid.position(i);
-            v[iy * nx + ix] = Some(f(i));
-        }
-        v
-    };
-    let scalar = |name: &str, title: String, values: Vec<f64>, categories: Vec<String>| {
-        Map::Scalar(ScalarMap {
-            name: name.into(),
-            title,
-            unit: String::new(),
-            nx,
-            ny,
-            step_um: grid.step_um,
-            values,
-            categories,
-        })
-    };
-    let rgb = |name: &str, title: &str, rgb: Vec<Option<[u8; 3]>>| {
-        Map::Rgb(RgbMap {
-            name: name.into(),
-            title: title.into(),
-            nx,
-            ny,
-            step_um: grid.step_um,
-            rgb,
-            keys: vec![],
-        })
-    };
-    vec![
-        scalar(
-            "cluster_labels",
-            format!("Clusters (K = {k})"),
-            per_cell(&|i| labels[i] as f64),
-            (0..k).map(|l| format!("cluster {l}")).collect(),
-        ),
-        rgb(
-            "cluster_pca",
-            "PCA labeler (PC1-3 of the cluster centroids)",
-            rgb_cells(&|i| centroid_rgb[labels[i]]),
-        ),
-        rgb("cluster_direct", "Direct colouring (PC1-3)", rgb_cells(&|i| direct_rgb[i])),
-        scalar(
-            "cluster_regions",
-            format!("Connected regions ({n_regions})"),
-            per_cell(&|i| regions[i] as f64),
-            (0..n_regions).map(|r| format!("region {r}")).collect(),
-        ),
-    ]
 }

@@ -161,6 +161,11 @@ pub struct ClusterReport {
     /// images indexed in full (the delegates tried), with `clusters`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub images_indexed: Option<usize>,
+    /// with --refine-members: points refined from their cluster's orientation, and points it did not match
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members_refined: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members_unmatched: Option<usize>,
     /// points whose image could not be read (clustered as zero features)
     pub failed: Vec<usize>,
     pub feature_seconds: f64,
@@ -472,6 +477,8 @@ impl ClusterSession {
             features: self.features_name.clone(),
             method: c.method.name().to_string(),
             images_indexed: clusters.as_ref().map(|c| c.iter().map(|c| c.tried).sum()),
+            members_refined: None,
+            members_unmatched: None,
             clusters,
             failed: self.failed(),
             feature_seconds: timings.features,
