@@ -141,6 +141,8 @@ pub struct Timings {
 pub struct ClusterReport {
     pub grid: [usize; 2],
     pub k: usize,
+    /// one per point in acquisition order, as every per-point array here (`direct_rgb`, `regions`) and the
+    /// point indices (`delegates`): x fastest, except that a serpentine scan's odd rows run from high x to low x
     pub labels: Vec<usize>,
     pub silhouette: f64,
     pub calinski_harabasz: f64,
