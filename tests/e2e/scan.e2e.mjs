@@ -390,6 +390,8 @@ async function main() {
 
     // 11. The whole request as JSON: filled from the fields (= the native run's), unknown keys refused by the library.
     await page.click('#scan-advanced summary');
+    // (the panel's toggle event, which fills the JSON, comes after the click: fill explicitly, then read)
+    await page.click('#scan-fill-json');
     const filled = await page.evaluate(() => JSON.parse(document.getElementById('scan-request-json').value));
     check('request JSON filled from the fields = the native run\'s request', canonical(filled) === canonical(golden.request),
       `${canonical(filled)}\nvs ${canonical(golden.request)}`);

@@ -728,7 +728,12 @@ function unknownKeys(r, d, where) {
 function fillJson() {
   const { request } = requestFromFields();
   $('scan-request-json').value = JSON.stringify(request, null, 2);
+  jsonEdited = false;
 }
+
+/** Whether the user typed in the request JSON since it was last filled from the fields (opening the panel must not
+ * overwrite it: its toggle event comes after the click, possibly after the first keystrokes). */
+let jsonEdited = false;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Running
@@ -1266,8 +1271,9 @@ function wireEvents() {
   }
   $('scan-materials').addEventListener('input', () => { state.materialsEdited = true; });
   $('scan-fill-json').addEventListener('click', () => fillJson());
+  $('scan-request-json').addEventListener('input', () => { jsonEdited = true; });
   $('scan-advanced').addEventListener('toggle', () => {
-    if ($('scan-advanced').open && !$('scan-use-json').checked) fillJson();
+    if ($('scan-advanced').open && !$('scan-use-json').checked && !jsonEdited) fillJson();
   });
   $('scan-workers').addEventListener('change', () => {
     const n = Math.floor(Number($('scan-workers').value));
