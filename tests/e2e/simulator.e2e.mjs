@@ -244,6 +244,9 @@ async function main() {
     const f4 = await page.evaluate(() => window.lauekit.frame);
     await setInput(page, 'lat-a', -1);
     await waitForFrameAfter(page, f4);
+    // (selecting "custom" may itself render a frame first: wait for the bad lattice's own outcome)
+    await page.waitForFunction(() => !document.getElementById('error').hidden, null, { timeout: WAIT_MS, polling: 50 })
+      .catch(() => {});
     const bad = await snapshot(page);
     check('bad lattice input: visible error message', bad.error.length > 0 && /lattice|a \(Å\)/i.test(bad.error), bad.error || '(none)');
     const f5 = await page.evaluate(() => window.lauekit.frame);
