@@ -146,10 +146,7 @@ impl PipelineError {
 
     /// Sorts a library error: problems of the input file are the point's, everything else the job's.
     pub fn classify(e: LaueError) -> Self {
-        match e {
-            LaueError::Parse { .. } => PipelineError::Point(e),
-            other => PipelineError::Job(other),
-        }
+        if e.is_input_problem() { PipelineError::Point(e) } else { PipelineError::Job(e) }
     }
 }
 
