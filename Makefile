@@ -17,7 +17,7 @@ CHROMEDRIVER ?= /usr/bin/chromedriver
 CHROMIUM ?= /usr/bin/chromium
 export WASM_BINDGEN_TEST_TIMEOUT ?= 600
 
-.PHONY: help setup setup-rust setup-browser setup-node serve pkg pkg-dev test fmt clippy test-native test-scan test-web e2e cuda-check bench bench-page-train
+.PHONY: site site-check help setup setup-rust setup-browser setup-node serve pkg pkg-dev test fmt clippy test-native test-scan test-web e2e cuda-check bench bench-page-train
 
 help:
 	@echo "make serve   build everything and serve the page at http://127.0.0.1:$(PORT)/www/index.html"
@@ -43,7 +43,7 @@ setup-browser:
 
 setup-node:
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
-	@[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
+	@[ -d node_modules/playwright-core ] && [ -d node_modules/binaryen ] || npm ci --no-audit --no-fund --loglevel=error
 
 # Optimised package for the page (what `serve` and a Pages deploy use).
 pkg: setup-rust
@@ -55,6 +55,12 @@ pkg: setup-rust
 pkg-dev: setup-rust
 	cargo build --target $(WASM_TARGET) --lib --features webgpu
 	wasm-bindgen --target web --no-typescript --out-dir pkg --out-name lauekit $(CARGO_TARGET_DIR)/$(WASM_TARGET)/debug/lauekit.wasm
+
+# The static site for GitHub Pages (.github/workflows/pages.yml runs this): site/ with index.html at its root,
+# the wasm package without debug names, a service worker for offline use. See scripts/make-site.sh.
+site: setup-rust setup-node
+	cargo build --release --target $(WASM_TARGET) --lib --features webgpu
+	bash scripts/make-site.sh $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/lauekit.wasm site
 
 serve: setup pkg
 	@echo "lauekit: open http://127.0.0.1:$(PORT)/www/index.html  (Ctrl-C to stop)"
@@ -101,6 +107,12 @@ e2e: pkg-dev setup-node
 	CHROMIUM=$(CHROMIUM) node tests/e2e/calibrate.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/scan.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/cluster.e2e.mjs
+	bash scripts/make-site.sh $(CARGO_TARGET_DIR)/$(WASM_TARGET)/debug/lauekit.wasm $(CARGO_TARGET_DIR)/site-dev
+	CHROMIUM=$(CHROMIUM) node tests/e2e/site.e2e.mjs $(CARGO_TARGET_DIR)/site-dev
+
+# The published artifact itself (release build, `make site`) through the same site test: sizes and load times.
+site-check: site setup-node
+	CHROMIUM=$(CHROMIUM) node tests/e2e/site.e2e.mjs site
 
 # The CUDA path must keep compiling; DOCS_RS skips cubecl's LLVM bundle download (see ../shared/design/TOOLCHAIN.md).
 cuda-check:

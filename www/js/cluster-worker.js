@@ -22,7 +22,7 @@
 //                                      k2 + 1 (outside the scan: silhouette and CH computed after the labels).
 
 import init, * as lk from '../../pkg/lauekit.js';
-import { messageOf } from './worker-boot.js';
+import { bootWorker, messageOf } from './worker-boot.js';
 
 /** Pixels encoded per call of the autoencoder. */
 const AE_BATCH = 64;
@@ -34,13 +34,7 @@ let ae = null; // {pixels: number, pending: [{index, data}], encoded, ms}
 const aeAvailable = () => typeof lk.autoencoder_features === 'function' && typeof lk.autoencoder_latent_dim === 'function'
   && lk.autoencoder_latent_dim() > 0;
 
-const booted = init().then(
-  () => self.postMessage({ type: 'ready', ae: aeAvailable() }),
-  (e) => {
-    self.postMessage({ type: 'boot-error', message: messageOf(e) });
-    throw e;
-  },
-);
+const booted = bootWorker(init, () => ({ ae: aeAvailable() }));
 
 function need() {
   if (!session) throw new Error('no clustering session: compute the features first');

@@ -15,7 +15,7 @@
 //
 // For tests the panel exposes `window.lauekitCluster`.
 
-import { loadWasm } from './wasm.js';
+import { loadWasm, spawnWorker } from './wasm.js';
 import { clearedPlot } from './plotcanvas.js';
 import { ScanRun, gridPosition, openSourcePoint, retainSource, scanInput } from './scan.js';
 
@@ -103,7 +103,7 @@ function startWorker() {
   if (workerReady) return workerReady;
   workerReady = new Promise((resolve, reject) => {
     try {
-      worker = new Worker(new URL('./cluster-worker.js', import.meta.url), { type: 'module' });
+      worker = spawnWorker(new URL('./cluster-worker.js', import.meta.url));
     } catch (e) {
       reject(new Error(`Could not start the clustering worker: ${messageOf(e)}`));
       return;

@@ -6,6 +6,7 @@
 // this module only keeps their bytes (to save trained ones) and what they are (info from the wasm side).
 
 import { clearedPlot } from './plotcanvas.js';
+import { spawnWorker } from './wasm.js';
 
 const MODELS_URL = new URL('../models/', import.meta.url);
 
@@ -265,7 +266,7 @@ export class LaueNN {
     const materials = this.picked();
     const request = { materials, calibration: this.calibration(), ...this.band(), ...s, ...overrides };
     if (!this.trainWorker) {
-      this.trainWorker = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
+      this.trainWorker = spawnWorker(new URL('./train-worker.js', import.meta.url));
       this.trainWorker.onmessage = (ev) => this.onTrainMessage(ev.data);
       this.trainWorker.onerror = (ev) => {
         ev.preventDefault();

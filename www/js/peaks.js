@@ -9,7 +9,7 @@
 // of the pixels for drawing and uses its own wasm instance (js/wasm.js) for the small calls: defaults, settings
 // files, .det files, pixel → (2θ, χ), .dat/.cor/.fit text. For tests the view exposes `window.lauekitPeaks`.
 
-import { loadWasm } from './wasm.js';
+import { loadWasm, spawnWorker } from './wasm.js';
 import { GRAIN_COLORS, ImageView, imageStats, percentile } from './imageview.js';
 import { LaueNN } from './lauenn.js';
 import { SpotQuality } from './quality.js';
@@ -174,7 +174,7 @@ async function start() {
 function startWorker() {
   return new Promise((resolve, reject) => {
     try {
-      worker = new Worker(new URL('./peaks-worker.js', import.meta.url), { type: 'module' });
+      worker = spawnWorker(new URL('./peaks-worker.js', import.meta.url));
     } catch (e) {
       showError(`Could not start the peak-search worker: ${messageOf(e)}`);
       reject(e);

@@ -13,7 +13,7 @@
 //
 // For tests the view exposes `window.lauekitScan`.
 
-import { loadWasm } from './wasm.js';
+import { loadWasm, spawnWorker } from './wasm.js';
 import { niceTicks } from './colors.js';
 import { showTab } from './tabs.js';
 import { openScanPoint } from './peaks.js';
@@ -203,7 +203,7 @@ export class ScanRun {
     for (let k = 0; k < this.size; k++) {
       let worker;
       try {
-        worker = new Worker(new URL('./scan-worker.js', import.meta.url), { type: 'module' });
+        worker = spawnWorker(new URL('./scan-worker.js', import.meta.url));
       } catch (e) {
         this.fail(`Could not start a scan worker: ${messageOf(e)}`);
         return;

@@ -1,0 +1,81 @@
+// lauekit's service worker (the published site only: `make site` copies it to the site's root, stamps its
+// version and writes precache.json). It makes the page reload and work without a network:
+// - install: the app shell (index.html, scripts, styles, the wasm package) of this version into one cache;
+// - fetch: shell files from that cache; models and examples from the network the first time they are used,
+//   then from a second cache; anything else from the network, falling back to the caches when offline;
+// - update: a new site build changes this file (its version), so the browser installs the new worker beside the
+//   old one. The new one waits until the page asks it to take over (the page offers a reload), then deletes
+//   every cache of older versions: a page never mixes the files of two versions.
+
+const VERSION = '__LAUEKIT_VERSION__';
+const SHELL = `lauekit-shell-${VERSION}`;
+const RUNTIME = `lauekit-runtime-${VERSION}`;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const list = await (await fetch('precache.json', { cache: 'no-store' })).json();
+    const cache = await caches.open(SHELL);
+    // The wasm package is not fetched here: the page that installs this worker is downloading it already, and
+    // puts it into this cache itself (js/wasm.js); a page that did not is served it through `fetch` below, which
+    // caches it then.
+    await cache.addAll(list.files.filter((f) => !f.endsWith('.wasm')).map((f) => new Request(f, { cache: 'reload' })));
+    // The first version takes control at once; later ones wait for the page's go-ahead.
+    if (!(await self.registration.active)) await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'skip-waiting') self.skipWaiting();
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const key of await caches.keys()) {
+      if (key.startsWith('lauekit-') && key !== SHELL && key !== RUNTIME) await caches.delete(key);
+    }
+    await self.clients.claim();
+  })());
+});
+
+/** Models and examples: cached when first used. */
+function isRuntimeAsset(url) {
+  return /\/www\/(models|examples)\//.test(url.pathname);
+}
+
+/** The wasm package: part of the shell, cached when first fetched. */
+function isPackage(url) {
+  return url.pathname.endsWith('.wasm');
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  event.respondWith((async () => {
+    const shell = await caches.open(SHELL);
+    const key = request.mode === 'navigate' ? new URL('./', self.registration.scope).href : request;
+    const hit = await shell.match(key, { ignoreSearch: true });
+    if (hit) return hit;
+    if (isPackage(url)) {
+      const response = await fetch(request);
+      if (response.ok) await shell.put(request, response.clone());
+      return response;
+    }
+    const runtime = await caches.open(RUNTIME);
+    if (isRuntimeAsset(url)) {
+      const cached = await runtime.match(request);
+      if (cached) return cached;
+      const response = await fetch(request);
+      if (response.ok) await runtime.put(request, response.clone());
+      return response;
+    }
+    try {
+      return await fetch(request);
+    } catch (e) {
+      const cached = await runtime.match(request, { ignoreSearch: true });
+      if (cached) return cached;
+      throw e;
+    }
+  })());
+});
