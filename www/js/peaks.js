@@ -51,6 +51,7 @@ const state = {
   images: [], // {id, name, info, pixels, stats, search: {peaks, stats, elapsed_ms, worker_ms, params} | null,
   //              index: {result, peaks, calibration, materials, worker_ms} | null}
   current: -1,
+  shownId: null, // id of the image whose context (calibration, settings, materials, status) the form shows
   calibration: null, // {calibration, name, material, ccd_label}
   materials: [], // the library's table (wasm materials())
   picked: new Set(), // material names to index with
@@ -101,6 +102,12 @@ const api = {
   updateIndexPanel: () => updateButtons(),
   /** Text of the last file saved: {name, text}. */
   lastSaved: null,
+  /** 2θ, χ (deg) of the shown image's peaks with the shown image's calibration (null without one). */
+  peakAngles: () => withAngles(currentImage()?.search?.peaks ?? []).map((p) => [p.tth, p.chi]),
+  /** Materials picked for indexing the shown image. */
+  picked: () => state.materials.map((m) => m.name).filter((n) => state.picked.has(n)),
+  /** Shows the image at `index` of the list. */
+  select: (index) => selectImage(index),
   /** The LaueNN panel (method switch, models, training): see lauenn.js. */
   nn: null,
   /** The spot-quality panel (CNN descriptors): see quality.js. */
@@ -248,8 +255,14 @@ function extension(name) {
 async function openFiles(files) {
   await api.ready;
   clearError();
+  const list = Array.from(files);
+  const isSettings = (f) => ['det', 'json', 'psp'].includes(extension(f.name));
+  // A drop's .det and settings belong to the drop's images (each image keeps its own, see `saveContext`); dropped
+  // alone, they are the shown image's. The shown image keeps what it had either way.
+  const hasImages = list.some((f) => !isSettings(f));
+  const before = detachContext(hasImages);
   let firstNew = -1;
-  for (const f of Array.from(files)) {
+  for (const f of [...list.filter(isSettings), ...list.filter((f) => !isSettings(f))]) {
     const ext = extension(f.name);
     try {
       if (ext === 'det') {
@@ -268,6 +281,7 @@ async function openFiles(files) {
     }
   }
   if (firstNew >= 0) selectImage(firstNew);
+  else reattachContext(before);
 }
 
 /** Decodes an image (frame `frame` of a stack) in the worker and adds it to the list; returns its index. */
@@ -280,6 +294,7 @@ async function openImage(name, bytes, frame = 0) {
   });
   const pixels = reply.pixels;
   const entry = { id, name, info: reply.info, pixels, stats: imageStats(pixels), search: null, index: null };
+  entry.context = { ...captureContext(), searchStatus: '', indexStatus: '' };
   state.images.push(entry);
   api.opened += 1;
   renderImageList();
@@ -296,9 +311,11 @@ function loadCalibration(text, name) {
   }
   state.calibration = { calibration: parsed.calibration, name, material: parsed.material ?? null,
     ccd_label: parsed.ccd_label ?? null };
-  // The calibration's material (LaueTools writes it in the .det) is a good first guess to index with.
+  // The calibration's material (LaueTools writes it in the .det) is what this image is indexed with, replacing
+  // the previous image's choice (a .det of Si must not leave Ge picked); the user can still change it.
   const known = state.materials.find((m) => m.name.toLowerCase() === String(parsed.material ?? '').toLowerCase());
-  if (known && state.picked.size === 0) {
+  if (known) {
+    state.picked.clear();
     state.picked.add(known.name);
     buildMaterialPicker();
     if (nn?.method() === 'nn') nn.autoSelect();
@@ -324,13 +341,16 @@ async function loadExample() {
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
     return r;
   };
+  let before = null;
   try {
     const [img, det, params] = await Promise.all([get(EXAMPLE.image), get(EXAMPLE.det), get(EXAMPLE.params)]);
+    before = detachContext();
     loadCalibration(await det.text(), 'calibGe111.det');
     loadParams(await params.text(), 'peaksearch.json');
     const index = await openImage('Ge_blanc_0000.mccd', await img.arrayBuffer());
     selectImage(index);
   } catch (e) {
+    reattachContext(before);
     showError(`Could not load the example: ${messageOf(e)}`, true);
   }
 }
@@ -348,6 +368,7 @@ async function loadExample() {
 export async function openScanPoint(p) {
   await api.ready;
   clearError();
+  const before = detachContext();
   if (p.det) loadCalibration(p.det.text, p.det.name);
   const req = p.request ?? {};
   if (req.peaks) setParams({ ...state.defaults, ...req.peaks }, 'Settings of the scan.');
@@ -368,7 +389,13 @@ export async function openScanPoint(p) {
     $('index-positions').value = 'fit';
     extra = rest;
   }
-  const index = await openImage(p.name, p.bytes, p.frame ?? 0);
+  let index;
+  try {
+    index = await openImage(p.name, p.bytes, p.frame ?? 0);
+  } catch (e) {
+    reattachContext(before);
+    throw e;
+  }
   selectImage(index);
   state.autoIndex = ix ? { id: currentImage().id, extra } : null;
   if (!runSearch()) state.autoIndex = null;
@@ -384,6 +411,71 @@ function removeImage(index) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Per-image context: each open image keeps its own calibration, peak-search settings, materials and status lines;
+// the form shows the current image's. Results (search, index) live on the image entry itself.
+
+/** The form's per-image part as it is now. */
+function captureContext() {
+  const form = {};
+  for (const el of document.querySelectorAll('#peak-params [id^="ps-"], #peak-params-more [id^="ps-"]')) {
+    form[el.id] = el.type === 'checkbox' ? el.checked : el.value;
+  }
+  return {
+    calibration: state.calibration,
+    form,
+    paramsSource: $('params-source').textContent,
+    picked: new Set(state.picked),
+    searchStatus: $('search-status').textContent,
+    indexStatus: $('index-status').textContent,
+  };
+}
+
+/** Stores the form into the context of the image it shows (before another image is shown). */
+function saveContext() {
+  const img = state.images.find((i) => i.id === state.shownId);
+  if (img) img.context = captureContext();
+}
+
+/**
+ * Before settings that belong to images about to be opened are applied (a drop with images, the example, a scan
+ * point): stores the shown image's context and detaches the form from it. Returns what `reattachContext` needs if
+ * no image gets opened after all.
+ */
+function detachContext(detach = true) {
+  if (!detach) return null;
+  saveContext();
+  const shown = state.images.find((i) => i.id === state.shownId) ?? null;
+  state.shownId = null;
+  return shown;
+}
+
+/** No new image was opened: the form goes back to the image it showed. */
+function reattachContext(shown) {
+  if (!shown || state.shownId !== null) return;
+  restoreContext(shown.context);
+  state.shownId = shown.id;
+}
+
+/** Shows an image's context in the form. */
+function restoreContext(ctx) {
+  state.calibration = ctx.calibration;
+  for (const [id, v] of Object.entries(ctx.form)) {
+    const el = $(id);
+    if (!el) continue;
+    if (el.type === 'checkbox') el.checked = Boolean(v);
+    else el.value = v;
+  }
+  $('params-source').textContent = ctx.paramsSource;
+  state.picked = new Set(ctx.picked);
+  buildMaterialPicker();
+  if (nn?.method() === 'nn') nn.autoSelect();
+  nn?.renderModels();
+  setSearchStatus(ctx.searchStatus);
+  setIndexStatus(ctx.indexStatus);
+  updateReadout(null);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Image list, display
 
 function currentImage() {
@@ -394,6 +486,11 @@ function selectImage(index, force = false) {
   if (index === state.current && !force && currentImage()) return;
   state.current = index;
   const img = currentImage();
+  if (img?.id !== state.shownId) {
+    saveContext();
+    if (img?.context) restoreContext(img.context);
+    state.shownId = img?.id ?? null;
+  }
   renderImageList();
   $('image-empty').hidden = Boolean(img);
   if (!img) {
