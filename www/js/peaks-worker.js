@@ -2,7 +2,8 @@
 // once into a DetectorImage handle kept here, and runs the peak search and the indexing off the main thread,
 // posting progress.
 //
-// Messages in:  {type: 'open', id, name, bytes: ArrayBuffer, frame?: frame of a stack}
+// Messages in:  {type: 'open', id, name, file: File | bytes: ArrayBuffer, frame?: frame of a stack}
+//               {type: 'pixels', id}: the decoded pixels again (the page keeps only the shown image's)
 //               {type: 'search', id, job, params: JSON text}
 //               {type: 'index', id, job, peaks, calibration, materials, options, model?: key,
 //                descriptors?: spot-network descriptors per peak (index at the network's positions)}
@@ -12,6 +13,7 @@
 //               {type: 'close', id}
 // Messages out: {type: 'ready'} | {type: 'boot-error', message}
 //               {type: 'opened', id, info, pixels: Float32Array (transferred)}
+//               {type: 'pixels', id, pixels: Float32Array (transferred)}
 //               {type: 'progress', id, job, stage, done, total}
 //               {type: 'peaks', id, job, peaks, stats, elapsed_ms, worker_ms}
 //               {type: 'index-start', id, job}
@@ -26,12 +28,43 @@ import init, {
 } from '../../pkg/lauekit.js';
 import { bootWorker, messageOf } from './worker-boot.js';
 
-const images = new Map(); // id → DetectorImage
+// Memory: 250 open 2048² images would be 4 GB decoded. The worker keeps each image's source (a dropped File is a
+// reference to the file on disk; fetched bytes stay as they came) and at most KEEP_DECODED images decoded, the most
+// recently used; an image not decoded is decoded again from its source when a request needs it.
+const KEEP_DECODED = 2;
+const sources = new Map(); // id → {source: Blob | ArrayBuffer, name, frame}
+const images = new Map(); // id → DetectorImage, least recently used first
 const models = new Map(); // key → HklModelHandle (LaueNN models, ready or trained in the page)
 const booted = bootWorker(init);
 
-self.onmessage = async (ev) => {
-  const msg = ev.data;
+/** The decoded image `id`, decoded again from its source if it was evicted. */
+async function imageOf(id) {
+  const kept = images.get(id);
+  if (kept) {
+    images.delete(id);
+    images.set(id, kept);
+    return kept;
+  }
+  const src = sources.get(id);
+  if (!src) throw new Error(`image ${id} is not open in the worker`);
+  const bytes = src.source instanceof Blob ? new Uint8Array(await src.source.arrayBuffer()) : new Uint8Array(src.source);
+  const img = new DetectorImage(bytes, src.name, src.frame ? { frame: src.frame } : undefined);
+  images.set(id, img);
+  while (images.size > KEEP_DECODED) {
+    const [oldest, handle] = images.entries().next().value;
+    handle.free();
+    images.delete(oldest);
+  }
+  return img;
+}
+
+// One request at a time, in order: a request awaiting a decode must not see its image evicted by the next one.
+let queue = Promise.resolve();
+self.onmessage = (ev) => {
+  queue = queue.then(() => handle(ev.data));
+};
+
+async function handle(msg) {
   try {
     await booted;
   } catch {
@@ -39,14 +72,23 @@ self.onmessage = async (ev) => {
   }
   try {
     if (msg.type === 'open') {
-      const img = new DetectorImage(new Uint8Array(msg.bytes), msg.name, msg.frame ? { frame: msg.frame } : undefined);
       images.get(msg.id)?.free();
-      images.set(msg.id, img);
+      images.delete(msg.id);
+      sources.set(msg.id, { source: msg.file ?? msg.bytes, name: msg.name, frame: msg.frame ?? 0 });
+      let img;
+      try {
+        img = await imageOf(msg.id);
+      } catch (e) {
+        sources.delete(msg.id);
+        throw e;
+      }
       const pixels = img.pixels();
       self.postMessage({ type: 'opened', id: msg.id, info: img.info(), pixels }, [pixels.buffer]);
+    } else if (msg.type === 'pixels') {
+      const pixels = (await imageOf(msg.id)).pixels();
+      self.postMessage({ type: 'pixels', id: msg.id, pixels }, [pixels.buffer]);
     } else if (msg.type === 'search') {
-      const img = images.get(msg.id);
-      if (!img) throw new Error(`image ${msg.id} is not open in the worker`);
+      const img = await imageOf(msg.id);
       const t0 = performance.now();
       const out = img.peak_search(msg.params, (p) => {
         self.postMessage({ type: 'progress', id: msg.id, job: msg.job, ...p });
@@ -71,8 +113,7 @@ self.onmessage = async (ev) => {
       }
       self.postMessage({ type: 'indexed', id: msg.id, job: msg.job, result, positions, worker_ms: performance.now() - t0 });
     } else if (msg.type === 'characterize') {
-      const img = images.get(msg.id);
-      if (!img) throw new Error(`image ${msg.id} is not open in the worker`);
+      const img = await imageOf(msg.id);
       const t0 = performance.now();
       const result = await characterize_cutouts(img.spot_cutouts(msg.peaks), msg.criteria, msg.prefer_gpu);
       self.postMessage({ type: 'characterized', id: msg.id, job: msg.job, result, worker_ms: performance.now() - t0 });
@@ -95,6 +136,7 @@ self.onmessage = async (ev) => {
     } else if (msg.type === 'close') {
       images.get(msg.id)?.free();
       images.delete(msg.id);
+      sources.delete(msg.id);
     }
   } catch (e) {
     self.postMessage({ type: 'error', id: msg.id, job: msg.job, name: msg.name, message: messageOf(e) });

@@ -209,7 +209,7 @@ function onWorkerMessage(m) {
   if (nn && nn.onWorkerMessage(m)) return;
   if (quality && quality.onWorkerMessage(m)) return;
   if (calib && calib.onWorkerMessage(m)) return;
-  if (m.type === 'opened') {
+  if (m.type === 'opened' || m.type === 'pixels') {
     pending.get(m.id)?.resolve(m);
     pending.delete(m.id);
   } else if (m.type === 'progress') {
@@ -270,8 +270,11 @@ async function openFiles(files) {
       } else if (ext === 'json' || ext === 'psp') {
         loadParams(await f.text(), f.name);
       } else {
-        const index = await openImage(f.name, await f.arrayBuffer());
+        // The File itself goes to the worker (a reference to the file, decoded again when needed); the page
+        // keeps the pixels of the image it shows only.
+        const index = await openImage(f.name, f);
         if (firstNew < 0) firstNew = index;
+        else state.images[index].pixels = null;
       }
     } catch (e) {
       // The library's messages start with the file name already.
@@ -284,13 +287,17 @@ async function openFiles(files) {
   else reattachContext(before);
 }
 
-/** Decodes an image (frame `frame` of a stack) in the worker and adds it to the list; returns its index. */
-async function openImage(name, bytes, frame = 0) {
+/**
+ * Decodes an image (frame `frame` of a stack; `source` a File or the file's bytes) in the worker and adds it to
+ * the list; returns its index.
+ */
+async function openImage(name, source, frame = 0) {
   const id = nextId++;
   setSearchStatus(`reading ${name}…`);
   const reply = await new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    worker.postMessage({ type: 'open', id, name, bytes, frame }, [bytes]);
+    if (source instanceof Blob) worker.postMessage({ type: 'open', id, name, file: source, frame });
+    else worker.postMessage({ type: 'open', id, name, bytes: source, frame }, [source]);
   });
   const pixels = reply.pixels;
   const entry = { id, name, info: reply.info, pixels, stats: imageStats(pixels), search: null, index: null };
@@ -484,8 +491,11 @@ function currentImage() {
 
 function selectImage(index, force = false) {
   if (index === state.current && !force && currentImage()) return;
+  const previous = currentImage();
   state.current = index;
   const img = currentImage();
+  // The page keeps the decoded pixels of the shown image only (memory: see peaks-worker.js).
+  if (previous && previous !== img) previous.pixels = null;
   if (img?.id !== state.shownId) {
     saveContext();
     if (img?.context) restoreContext(img.context);
@@ -500,7 +510,9 @@ function selectImage(index, force = false) {
     updateButtons();
     return;
   }
-  view.setImage({ rows: img.info.rows, cols: img.info.cols, pixels: img.pixels });
+  // Everything of the image shows at once; its pixels, when they were released, come back from the worker.
+  if (img.pixels) view.setImage({ rows: img.info.rows, cols: img.info.cols, pixels: img.pixels });
+  else requestPixels(img);
   const i = img.info;
   const parts = [`${i.cols} × ${i.rows} px`, i.dtype];
   if (i.format) parts.push(i.format);
@@ -513,6 +525,28 @@ function selectImage(index, force = false) {
   showCalibration();
   showPeaks();
   updateButtons();
+}
+
+/** Asks the worker for an image's pixels again, then draws them (if the image is still the one shown). */
+function requestPixels(img) {
+  if (img.decoding) return;
+  img.decoding = new Promise((resolve, reject) => {
+    pending.set(img.id, { resolve, reject });
+    worker.postMessage({ type: 'pixels', id: img.id });
+  }).then((reply) => {
+    img.decoding = null;
+    if (currentImage() !== img) return;
+    img.pixels = reply.pixels;
+    const selected = view.selected;
+    view.setImage({ rows: img.info.rows, cols: img.info.cols, pixels: img.pixels });
+    applyDisplay();
+    showPeaks();
+    if (selected >= 0) view.selected = selected;
+    requestDraw();
+  }, (e) => {
+    img.decoding = null;
+    showError(`Could not decode ${img.name} again: ${messageOf(e)}`, true);
+  });
 }
 
 function renderImageList() {
@@ -1181,7 +1215,7 @@ function updateReadout(ev) {
   // LaueTools' convention: the first pixel's centre is (1, 1); the calibration takes positions in it.
   const x = col + 1;
   const y = row + 1;
-  const value = img.pixels[row * img.info.cols + col];
+  const value = img.pixels ? img.pixels[row * img.info.cols + col] : NaN;
   let tth = null;
   let chi = null;
   if (state.calibration) {

@@ -28,31 +28,25 @@ async function siteBuild() {
   }
 }
 
-/** Reads a response body while reporting the bytes received; resolves to the whole body. */
-async function readWithProgress(response, total) {
-  const reader = response.body.getReader();
-  const chunks = [];
+/** The response's body as a stream that reports the bytes going through it. */
+function counted(response, total) {
   let loaded = 0;
   let last = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    const now = performance.now();
-    if (now - last > 50) {
-      last = now;
-      report({ stage: 'download', loaded, total });
-    }
-  }
-  report({ stage: 'download', loaded, total: total ?? loaded });
-  const bytes = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return bytes;
+  return response.body.pipeThrough(new TransformStream({
+    transform(chunk, controller) {
+      loaded += chunk.length;
+      const now = performance.now();
+      if (now - last > 50) {
+        last = now;
+        report({ stage: 'download', loaded, total });
+      }
+      controller.enqueue(chunk);
+    },
+    flush() {
+      // Downloaded: what remains is the end of the compile (it ran while the bytes arrived).
+      report({ stage: 'compile', loaded, total: loaded });
+    },
+  }));
 }
 
 /**
@@ -79,10 +73,17 @@ export function compiledModule() {
       report({ stage: 'download', loaded: 0, total });
       const response = await fetch(WASM_URL);
       if (!response.ok) throw new Error(`${WASM_URL}: HTTP ${response.status}`);
-      const bytes = response.body ? await readWithProgress(response, total) : new Uint8Array(await response.arrayBuffer());
-      report({ stage: 'compile', loaded: bytes.length, total: bytes.length });
-      const module = WebAssembly.compile(bytes);
-      if (build?.version) keepForOffline(build.version, bytes);
+      if (!response.body) return WebAssembly.compile(await response.arrayBuffer());
+      // Compiled while it downloads; on the published site a copy of the bytes goes to the offline cache.
+      let stream = counted(response, total);
+      let copy = null;
+      if (build?.version) {
+        let forCache;
+        [stream, forCache] = stream.tee();
+        copy = new Response(forCache).arrayBuffer();
+      }
+      const module = await WebAssembly.compileStreaming(new Response(stream, { headers: { 'content-type': 'application/wasm' } }));
+      if (copy) copy.then((bytes) => keepForOffline(build.version, bytes), () => {});
       return module;
     })();
     compiling.catch((e) => report({ stage: 'error', message: String(e && e.message ? e.message : e) }));
