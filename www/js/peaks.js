@@ -607,8 +607,8 @@ function applyDisplay() {
   const manual = d.limits === 'manual';
   $('disp-plo').disabled = d.limits !== 'percentile';
   $('disp-phi').disabled = d.limits !== 'percentile';
-  $('disp-lo').readOnly = !manual;
-  $('disp-hi').readOnly = !manual;
+  $('disp-lo').title = manual ? 'lowest value shown (counts)' : 'lowest value shown (counts); typing one switches to manual limits';
+  $('disp-hi').title = manual ? 'highest value shown (counts)' : 'highest value shown (counts); typing one switches to manual limits';
   if (img) view.setDisplay({ scale: d.scale, colormap: d.colormap, lo: d.lo, hi: d.hi });
   requestDraw();
 }
@@ -668,6 +668,7 @@ function buildParamForm(defaults) {
         inp.type = 'number';
         inp.step = 'any';
         inp.id = `ps-${key}-${i}`;
+        inp.setAttribute('aria-label', `${key}, value ${i + 1} of ${v.length}`);
         row.append(inp);
       });
       label.append(row);
@@ -1303,15 +1304,9 @@ function wireEvents() {
     $(id).addEventListener('input', () => { readDisplayForm(); applyDisplay(); });
   }
   for (const id of ['disp-lo', 'disp-hi']) {
+    // Typing a value switches to manual limits; moving the focus through the field (Tab) does not.
     $(id).addEventListener('input', () => {
-      if ($('disp-limits').value !== 'manual') return;
-      readDisplayForm();
-      applyDisplay();
-    });
-    // Typing a value switches to manual limits.
-    $(id).addEventListener('focus', () => {
-      if ($('disp-limits').value === 'manual') return;
-      $('disp-limits').value = 'manual';
+      if ($('disp-limits').value !== 'manual') $('disp-limits').value = 'manual';
       readDisplayForm();
       applyDisplay();
     });
