@@ -5,7 +5,7 @@
 // residual plot (vectors on the detector, distance against 2θ), "Save .det" (the library's writer) and "Use this
 // calibration" (the view's calibration for 2θ, χ, .cor and indexing).
 
-import { clearedPlot } from './plotcanvas.js';
+import { clearedPlot, niceTicks, formatTick } from './plotcanvas.js';
 
 /** The five parameters: key in the request's `fixed`, field of a calibration, label, unit, digits shown. */
 export const PARAMS = [
@@ -353,7 +353,7 @@ export class Calibrate {
   /** Residual vectors on the detector (magnified) and the residual distance against 2θ. */
   draw() {
     const res = this.result;
-    const { g, w, h } = clearedPlot(this.$('calib-plot'), 320, 200);
+    const { g, w, h, tick } = clearedPlot(this.$('calib-plot'), 320, 200);
     if (!res) return;
     const r = res.report;
     const spots = r.spots;
@@ -391,6 +391,21 @@ export class Calibrate {
     g.fillStyle = '#444';
     g.textAlign = 'left';
     g.fillText(`residuals × ${mag} (measured → predicted)`, x0, y0 + c.rows * scale + 11);
+    // The frame's extent (px, LaueTools' X = column, Y = row).
+    g.font = '9px system-ui, sans-serif';
+    g.textAlign = 'left';
+    tick('fx', 'X 1', x0, y0 - 3);
+    g.textAlign = 'right';
+    tick('fx', `${c.cols} px`, x0 + c.cols * scale, y0 - 3);
+    g.save();
+    g.translate(x0 - 3, y0);
+    g.rotate(-Math.PI / 2);
+    g.textAlign = 'right';
+    tick('fy', 'Y 1', 0, 0);
+    g.textAlign = 'left';
+    tick('fy', `${c.rows} px`, -c.rows * scale, 0);
+    g.restore();
+    g.font = '10px system-ui, sans-serif';
     // Right: |predicted − measured| against 2θ, the RMS as a line.
     const pts = spots.map((s, i) => [res.twotheta[i], s.residual_px]).filter(([t]) => t != null);
     const L = w / 2 + pad + 14;
@@ -424,9 +439,18 @@ export class Calibrate {
       g.setLineDash([]);
       g.fillStyle = '#444';
       g.textAlign = 'center';
-      g.fillText(`2θ (°) ${tmin} … ${tmax}`, (L + R) / 2, h - 4);
+      for (const t of niceTicks(tmin, tmax, 4)) {
+        g.fillRect(Math.round(X(t)), B, 1, 3);
+        tick('x', `${formatTick(t)}°`, X(t), B + 11);
+      }
+      g.fillText('2θ (°)', (L + R) / 2, h - 1);
+      g.textAlign = 'right';
+      for (const v of niceTicks(0, ymax, 3)) {
+        g.fillRect(L - 3, Math.round(Y(v)), 3, 1);
+        tick('y', v === 0 ? '0' : v.toFixed(v < 1 ? 2 : 1), L - 4, Y(v) + 3);
+      }
       g.textAlign = 'left';
-      g.fillText(`${ymax.toFixed(2)} px`, L + 3, T + 8);
+      g.fillText(`|Δ| (px)`, L + 3, T + 8);
       g.fillStyle = '#2f6fd6';
       g.fillText(`RMS ${r.rms_px.toFixed(3)} px`, L + 3, Y(r.rms_px) - 3);
     }

@@ -541,7 +541,7 @@ function axes(g, w, h, pad) {
 }
 
 function drawEv() {
-  const { g, w, h } = clearedPlot($('cluster-ev-plot'), 320, 180);
+  const { g, w, h, tick } = clearedPlot($('cluster-ev-plot'), 320, 180);
   const f = state.fit;
   if (!f) return;
   const r = f.explained_variance_ratio;
@@ -567,16 +567,16 @@ function drawEv() {
   g.fillStyle = '#1d2330';
   g.textAlign = 'right';
   g.textBaseline = 'middle';
-  for (const t of [0, 0.5, 1]) g.fillText(`${t * 100}%`, pad.l - 3, y(t));
+  for (const t of [0, 0.5, 1]) tick('y', `${t * 100}%`, pad.l - 3, y(t));
   g.textAlign = 'center';
   g.textBaseline = 'top';
   const step = Math.max(1, Math.ceil(r.length / 8));
-  for (let i = 0; i < r.length; i += step) g.fillText(String(i + 1), pad.l + (i + 0.5) * bw, h - pad.b + 3);
+  for (let i = 0; i < r.length; i += step) tick('x', String(i + 1), pad.l + (i + 0.5) * bw, h - pad.b + 3);
   g.fillText('component', pad.l + pw / 2, h - 11);
 }
 
 function drawScores() {
-  const { g, w, h } = clearedPlot($('cluster-score-plot'), 320, 180);
+  const { g, w, h, tick } = clearedPlot($('cluster-score-plot'), 320, 180);
   const s = state.scan;
   if (!s) return;
   const sc = s.scores;
@@ -647,17 +647,17 @@ function drawScores() {
   g.fillStyle = '#2f6fde';
   g.textAlign = 'right';
   g.textBaseline = 'middle';
-  g.fillText(rs[1].toFixed(2), pad.l - 3, pad.t);
-  g.fillText(rs[0].toFixed(2), pad.l - 3, h - pad.b);
+  tick('y', rs[1].toFixed(2), pad.l - 3, pad.t);
+  tick('y', rs[0].toFixed(2), pad.l - 3, h - pad.b);
   g.fillStyle = '#d0652a';
   g.textAlign = 'left';
-  g.fillText(rc[1].toFixed(0), w - pad.r + 3, pad.t);
-  g.fillText(rc[0].toFixed(0), w - pad.r + 3, h - pad.b);
+  tick('y2', rc[1].toFixed(0), w - pad.r + 3, pad.t);
+  tick('y2', rc[0].toFixed(0), w - pad.r + 3, h - pad.b);
   g.fillStyle = '#1d2330';
   g.textAlign = 'center';
   g.textBaseline = 'top';
   const step = Math.max(1, Math.ceil((k1 - k0 + 1) / 10));
-  for (let k = k0; k <= k1; k += step) g.fillText(String(k), x(k), h - pad.b + 3);
+  for (let k = k0; k <= k1; k += step) tick('x', String(k), x(k), h - pad.b + 3);
   g.fillText(`K${s.suggested_k != null ? ` (suggested ${s.suggested_k})` : ''}`, pad.l + pw / 2, h - 11);
 }
 

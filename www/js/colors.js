@@ -60,6 +60,7 @@ export function drawColorbar(canvas, emin, emax) {
   ctx.textBaseline = 'top';
   const valid = Number.isFinite(emin) && Number.isFinite(emax) && emax > emin;
   const ticks = valid ? niceTicks(emin, emax, 6) : [];
+  canvas.ticks = { x: ticks.map((e) => `${formatTick(e)} keV`) };
   for (const e of ticks) {
     const x = x0 + ((e - emin) / (emax - emin)) * (x1 - x0);
     ctx.fillRect(Math.round(x), y0 + barH, 1, 4);

@@ -9,6 +9,17 @@ import { clearedPlot } from './plotcanvas.js';
 import { spawnWorker } from './wasm.js';
 
 const MODELS_URL = new URL('../models/', import.meta.url);
+/**
+ * Detector-geometry fields a model's metadata and a calibration share: [field, name, unit, tolerance, digits].
+ * Beyond these differences the angular-distance histograms a model learnt shift (frame and pixel are compared too).
+ */
+const GEOMETRY_FIELDS = [
+  ['distance_mm', 'dd', 'mm', 1, 2],
+  ['xcen_px', 'xcen', 'px', 20, 1],
+  ['ycen_px', 'ycen', 'px', 20, 1],
+  ['xbet_deg', 'xbet', '°', 0.5, 3],
+  ['xgam_deg', 'xgam', '°', 0.5, 3],
+];
 
 export class LaueNN {
   /**
@@ -143,6 +154,7 @@ export class LaueNN {
           m.bytes = w.byteLength + j.length;
           weights = w;
           meta = j;
+          m.metaText = j;
         }
         const loaded = new Promise((resolve, reject) => this.loading.set(key, { resolve, reject }));
         this.worker.postMessage({ type: 'load-model', key, name: m.name, weights: weights.slice(0), meta });
@@ -220,9 +232,68 @@ export class LaueNN {
       else if (m.status === 'failed') text = `${m.name} failed to load: ${m.error}`;
     }
     this.$('nn-model-info').textContent = text;
+    this.renderGeometryWarning();
     this.$('save-model').disabled = !(m && m.source === 'trained' && m.weights);
     this.$('run-train').disabled = Boolean(this.training) || Boolean(this.trainBlocker());
     this.$('run-train').title = this.trainBlocker();
+  }
+
+  /** The detector geometry a model was trained in (its metadata's training.dataset.calibration), or null. */
+  modelGeometry(m) {
+    if (!m) return null;
+    if (m.geometry !== undefined) return m.geometry;
+    const text = m.metaText ?? (typeof m.meta === 'string' ? m.meta : null);
+    if (!text) return null; // not loaded yet
+    try {
+      const meta = JSON.parse(text);
+      m.geometry = meta?.training?.dataset?.calibration ?? meta?.calibration ?? null;
+    } catch {
+      m.geometry = null;
+    }
+    return m.geometry;
+  }
+
+  /**
+   * How the selected model's detector geometry differs from the calibration's beyond the tolerances
+   * (GEOMETRY_TOLERANCE): a list of sentences, empty when it matches (or when either is unknown).
+   */
+  geometryMismatch(key = this.$('nn-model').value) {
+    const c = this.calibration();
+    const g = this.modelGeometry(this.models.get(key));
+    if (!c || !g) return [];
+    const out = [];
+    for (const [field, name, unit, tol, digits] of GEOMETRY_FIELDS) {
+      const a = Number(g[field]);
+      const b = Number(c[field]);
+      if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
+      if (Math.abs(a - b) > tol) {
+        out.push(`${name} ${a.toFixed(digits)} ${unit} (model) vs ${b.toFixed(digits)} ${unit} (calibration), `
+          + `|Δ| ${Math.abs(a - b).toFixed(digits)} > ${tol} ${unit}`);
+      }
+    }
+    const frame = (x) => `${x.cols} × ${x.rows} px`;
+    if ((Number.isFinite(g.rows) && g.rows !== c.rows) || (Number.isFinite(g.cols) && g.cols !== c.cols)) {
+      out.push(`frame ${frame(g)} (model) vs ${frame(c)} (calibration)`);
+    }
+    if (Number.isFinite(g.pixel_size_mm) && Math.abs(g.pixel_size_mm - c.pixel_size_mm) > 1e-4) {
+      out.push(`pixel ${g.pixel_size_mm} mm (model) vs ${c.pixel_size_mm} mm (calibration)`);
+    }
+    return out;
+  }
+
+  /** Shows (or hides) the warning under the model picker when its geometry differs from the calibration's. */
+  renderGeometryWarning() {
+    const box = this.$('nn-geometry-warning');
+    if (!box) return;
+    const m = this.models.get(this.$('nn-model').value);
+    const diff = this.method() === 'nn' ? this.geometryMismatch() : [];
+    box.hidden = diff.length === 0;
+    box.textContent = diff.length
+      ? `Warning: the model ${m?.name ?? ''} was trained in another detector geometry than this calibration's — `
+        + `${diff.join('; ')}. Its hkl predictions may be wrong here (indexing falls back to the look-up table `
+        + 'when they give no grain); train a model in this geometry below for reliable results.'
+      : '';
+    this.lastGeometryWarning = diff;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -350,9 +421,9 @@ export class LaueNN {
   /** The training loss per mini-batch (left axis, log scale) and the validation accuracy per epoch (right axis). */
   drawCurve(done = null) {
     const t = this.training || done;
-    const { g, w, h } = clearedPlot(this.$('train-curve'), 320, 140);
+    const { g, w, h, tick } = clearedPlot(this.$('train-curve'), 320, 140);
     if (!t) return;
-    const pad = { l: 34, r: 34, t: 8, b: 18 };
+    const pad = { l: 40, r: 38, t: 8, b: 28 };
     const pw = w - pad.l - pad.r;
     const ph = h - pad.t - pad.b;
     const epochs = t.request.epochs;
@@ -363,7 +434,8 @@ export class LaueNN {
     g.fillStyle = '#666';
     g.font = '10px system-ui, sans-serif';
     g.textAlign = 'center';
-    for (let e = 0; e <= epochs; e += Math.max(1, Math.round(epochs / 6))) g.fillText(String(e), X(e), h - 5);
+    for (let e = 0; e <= epochs; e += Math.max(1, Math.round(epochs / 6))) tick('x', String(e), X(e), h - 15);
+    g.fillText('epoch', pad.l + pw / 2, h - 3);
     const losses = t.points.map((p) => p.loss).filter((v) => v > 0 && Number.isFinite(v));
     if (losses.length) {
       const lo = Math.log10(Math.min(...losses));
@@ -380,8 +452,8 @@ export class LaueNN {
       g.stroke();
       g.fillStyle = '#1f6fb5';
       g.textAlign = 'right';
-      g.fillText(Math.max(...losses).toPrecision(2), pad.l - 3, pad.t + 8);
-      g.fillText(Math.min(...losses).toPrecision(2), pad.l - 3, pad.t + ph);
+      tick('y', Math.max(...losses).toPrecision(2), pad.l - 3, pad.t + 8);
+      tick('y', Math.min(...losses).toPrecision(2), pad.l - 3, pad.t + ph);
       g.save();
       g.translate(9, pad.t + ph / 2);
       g.rotate(-Math.PI / 2);
@@ -403,8 +475,8 @@ export class LaueNN {
       g.stroke();
       for (const e of t.epochs) g.fillRect(X(e.epoch) - 2, Y(e.val_accuracy) - 2, 4, 4);
       g.textAlign = 'left';
-      g.fillText('100 %', w - pad.r + 3, pad.t + 8);
-      g.fillText(`${(100 * lo).toFixed(0)} %`, w - pad.r + 3, pad.t + ph);
+      tick('y2', '100 %', w - pad.r + 3, pad.t + 8);
+      tick('y2', `${(100 * lo).toFixed(0)} %`, w - pad.r + 3, pad.t + ph);
       g.fillText('val', w - pad.r + 3, pad.t + ph / 2);
     }
   }

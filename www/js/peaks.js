@@ -14,6 +14,7 @@ import { GRAIN_COLORS, ImageView, imageStats, percentile } from './imageview.js'
 import { LaueNN } from './lauenn.js';
 import { SpotQuality } from './quality.js';
 import { Calibrate } from './calibrate.js';
+import { HELP, setHelp } from './help.js';
 
 const EXAMPLE = {
   image: 'examples/Ge_blanc_0000.mccd',
@@ -932,13 +933,44 @@ function onIndexed(m) {
     const where = p.source === 'cnn'
       ? ` Positions: the spot network's for ${p.from_cnn} peaks, the Gaussian fit's for the ${p.from_fit} it calls bad.`
       : ' Positions: Gaussian fit.';
-    setIndexStatus(`${img.name}: ${what} in ${Math.round(r.elapsed_ms)} ms.${where}`);
+    const reason = notFoundReason(r, run.options.grains, run.materials);
+    img.index.reason = reason;
+    setIndexStatus(`${img.name}: ${what} in ${Math.round(r.elapsed_ms)} ms.${where}${reason ? ` ${reason}` : ''}`);
     api.indexRuns += 1;
     if (img === currentImage()) showPeaks();
   } else {
     setIndexStatus('Indexing finished for a peak list that has changed since; index again.');
   }
   updateButtons();
+}
+
+/**
+ * Why indexing returned fewer grains than asked, in plain words, from what the result says (its settings, the
+ * peaks left unexplained, the grains' chance levels when they carry them); '' when all were found.
+ */
+export function notFoundReason(r, asked, materials) {
+  const found = r.grains.length;
+  if (!(asked > found)) return '';
+  const s = r.settings || {};
+  const minMatches = s.minimumnumbermatches ?? 6;
+  const minRate = s.min_matching_rate ?? 5;
+  const free = s.share_spots ? r.n_peaks : r.unindexed.length;
+  const head = `${asked} grain${asked > 1 ? 's' : ''} asked, ${found} found:`;
+  const left = found ? `the ${free} peak${free === 1 ? '' : 's'} no grain explains` : `the ${free} peaks`;
+  if (free < Math.max(minMatches, 2)) {
+    return `${head} only ${free} peak${free === 1 ? ' was' : 's were'} left unexplained, fewer than the ${minMatches} `
+      + 'matched spots a grain needs (minimumnumbermatches).';
+  }
+  let why = `${head} no candidate orientation of ${materials.join(', ')} from ${left} matched at least ${minMatches} `
+    + `spots (minimumnumbermatches) with a matching rate of at least ${minRate} % (min_matching_rate)`;
+  const k = r.grains.map((g) => Boolean(g.chance)).lastIndexOf(true);
+  if (k >= 0) {
+    const c = r.grains[k].chance;
+    why += ` and above the chance level of random peaks (for grain ${k + 1}: more than `
+      + `${c.matching_rate_threshold.toFixed(1)} % and ${Math.ceil(c.matched_threshold)} spots, from ${c.trials} sets of `
+      + `${c.n_spots} random peaks)`;
+  }
+  return `${why}.`;
 }
 
 function failIndexing(message) {
@@ -994,6 +1026,9 @@ function renderGrainTable() {
   const r = index.result;
   $('grain-count').textContent = `${r.grains.length} grain${r.grains.length === 1 ? '' : 's'} · `
     + `${r.n_peaks - r.unindexed.length} of ${r.n_peaks} peaks indexed · ${Math.round(r.elapsed_ms)} ms`;
+  // Misorientation to grain 1 of the same material: shown when the library reports it (field misorientation_deg).
+  const withMis = r.grains.some((g) => Number.isFinite(g.misorientation_deg));
+  $('grain-table').querySelector('th[data-key="misorientation"]').hidden = !withMis;
   r.grains.forEach((g, k) => {
     const tr = document.createElement('tr');
     tr.dataset.grain = String(k);
@@ -1011,6 +1046,10 @@ function renderGrainTable() {
     cell(Number.isFinite(g.rms_px) ? g.rms_px.toFixed(3) : '—');
     cell(g.euler.map((v) => v.toFixed(3)).join('  '), 'ub');
     cell(g.ub.map((row) => row.map((v) => (v < 0 ? '' : ' ') + v.toFixed(6)).join(' ')).join('\n'), 'ub');
+    tensorCell(cell('', 'tensor'), g.strain, 1e3, 3, 'strain ε′ (×10⁻³)');
+    tensorCell(cell('', 'tensor'), g.stress, 1, 1, 'stress σ′ (MPa)');
+    const mis = cell(Number.isFinite(g.misorientation_deg) ? g.misorientation_deg.toFixed(3) : '—');
+    mis.hidden = !withMis;
     const td = cell('');
     const b = document.createElement('button');
     b.type = 'button';
@@ -1024,11 +1063,52 @@ function renderGrainTable() {
   if (r.grains.length === 0) {
     const tr = document.createElement('tr');
     const td = document.createElement('td');
-    td.colSpan = 8;
+    td.colSpan = 11;
     td.textContent = `No grain of ${index.materials.join(', ')} explains these peaks.`;
     tr.append(td);
     body.append(tr);
   }
+}
+
+/**
+ * A grain table cell for a deviatoric tensor report ({crystal: [6], sample: [6], von_mises}, Voigt order xx yy zz
+ * yz xz xy): the von Mises value (× `scale`), and the two frames' tensors in a <details>; '—' without one.
+ */
+function tensorCell(td, t, scale, digits, what) {
+  if (!t || !Number.isFinite(t.von_mises)) {
+    td.textContent = '—';
+    return;
+  }
+  const f = (v) => (Number.isFinite(v) ? (v * scale).toFixed(digits) : '—');
+  const vm = document.createElement('span');
+  vm.className = 'vm';
+  vm.textContent = f(t.von_mises);
+  const d = document.createElement('details');
+  const sum = document.createElement('summary');
+  sum.textContent = 'tensors';
+  sum.title = `${what}, xx yy zz yz xz xy, in the crystal and sample frames`;
+  // An ARIA table of divs (a nested <table> would add rows to the grain table's).
+  const table = document.createElement('div');
+  table.className = 'strain-tensor';
+  table.setAttribute('role', 'table');
+  table.setAttribute('aria-label', `${what}, Voigt order xx yy zz yz xz xy`);
+  const row = (cells, headRole) => {
+    const r = document.createElement('div');
+    r.setAttribute('role', 'row');
+    cells.forEach((text, i) => {
+      const c = document.createElement('span');
+      c.setAttribute('role', headRole && i > 0 ? 'columnheader' : i === 0 ? 'rowheader' : 'cell');
+      c.textContent = text;
+      const help = HELP[`th:strain-tensor:${headRole && i === 0 ? 'frame' : text}`];
+      if (help && (headRole || i === 0)) c.title = help;
+      r.append(c);
+    });
+    table.append(r);
+  };
+  row([what, 'xx', 'yy', 'zz', 'yz', 'xz', 'xy'], true);
+  for (const frame of ['crystal', 'sample']) row([frame, ...(t[frame] ?? []).map(f)], false);
+  d.append(sum, table);
+  td.append(vm, d);
 }
 
 function saveFit(k) {
@@ -1148,7 +1228,8 @@ function renderTable() {
     const sorted = state.sort.key === c.key;
     th.textContent = c.label + (sorted ? (state.sort.dir > 0 ? ' ▲' : ' ▼') : '');
     th.setAttribute('aria-sort', sorted ? (state.sort.dir > 0 ? 'ascending' : 'descending') : 'none');
-    th.title = 'Sort by this column';
+    th.tabIndex = 0;
+    setHelp(th, `${HELP[`th:peak-table:${c.key}`] ?? c.label} Click (or Enter) to sort by it.`);
     head.append(th);
   }
   const img = currentImage();
@@ -1331,6 +1412,15 @@ function wireEvents() {
   });
   $('download-cor').addEventListener('click', saveCor);
 
+  $('peak-table').tHead.addEventListener('keydown', (e) => {
+    if ((e.key === 'Enter' || e.key === ' ') && e.target.closest('th')) {
+      e.preventDefault();
+      const key = e.target.closest('th').dataset.key;
+      state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : 1 };
+      renderTable();
+      $('peak-table').tHead.querySelector(`th[data-key="${key}"]`)?.focus();
+    }
+  });
   $('peak-table').tHead.addEventListener('click', (e) => {
     const th = e.target.closest('th');
     if (!th) return;
@@ -1397,6 +1487,7 @@ function updateButtons() {
   $('run-index').title = blocker;
   $('download-index-json').disabled = !img?.index;
   calib?.refresh();
+  nn?.renderGeometryWarning();
   if (!state.indexing) {
     // Say what is missing; keep the last result's line otherwise.
     const status = $('index-status').textContent;

@@ -156,13 +156,13 @@ export class SpotQuality {
   }
 
   drawHistograms(rows) {
-    const { g, w, h } = clearedPlot(this.$('quality-hist'), 300, 120);
+    const { g, w, h, tick } = clearedPlot(this.$('quality-hist'), 300, 120);
     if (!rows || rows.length === 0) return;
     const panels = [
-      { label: 'Sim', lo: 0, hi: 1, get: (r) => r.d.sim, mark: this.criteria().min_sim },
-      { label: 'Asp', lo: 0, hi: 1, get: (r) => r.d.asp },
-      { label: 'Area (px²)', lo: 0, hi: 5 * Math.PI, get: (r) => r.d.area },
-      { label: '|Pos − s| (px)', lo: 0, hi: 1.6, get: (r) => r.off, mark: this.criteria().max_offset_px },
+      { label: 'Sim', lo: 0, hi: 1, get: (r) => r.d.sim, mark: this.criteria().min_sim, fmt: (v) => String(v) },
+      { label: 'Asp', lo: 0, hi: 1, get: (r) => r.d.asp, fmt: (v) => String(v) },
+      { label: 'Area (px²)', lo: 0, hi: 5 * Math.PI, get: (r) => r.d.area, fmt: (v) => v.toFixed(0) },
+      { label: '|Pos − s| (px)', lo: 0, hi: 1.6, get: (r) => r.off, mark: this.criteria().max_offset_px, fmt: (v) => String(v) },
     ];
     const bins = 12;
     const pw = w / panels.length;
@@ -178,8 +178,8 @@ export class SpotQuality {
       const top = Math.max(...counts, 1);
       const x0 = k * pw + 6;
       const bw = (pw - 12) / bins;
-      const y0 = h - 16;
-      const ph = h - 30;
+      const y0 = h - 26;
+      const ph = h - 40;
       g.fillStyle = '#4b6cb7';
       counts.forEach((n, b) => g.fillRect(x0 + b * bw, y0 - (ph * n) / top, Math.max(1, bw - 1), (ph * n) / top));
       g.strokeStyle = '#999';
@@ -197,7 +197,14 @@ export class SpotQuality {
       }
       g.fillStyle = '#444';
       g.fillText(p.label, x0 + (bins * bw) / 2, h - 3);
-      g.fillText(String(top), x0 + 8, 10);
+      // Axis values: the range of the values (x) and the count of the tallest bin (y, spots).
+      g.textAlign = 'left';
+      tick('x', p.fmt(p.lo), x0, y0 + 11);
+      g.textAlign = 'right';
+      tick('x', p.fmt(p.hi), x0 + bins * bw, y0 + 11);
+      g.textAlign = 'left';
+      tick('y', `${top}`, x0, 10);
+      g.textAlign = 'center';
     });
   }
 

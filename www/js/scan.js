@@ -1054,6 +1054,7 @@ function drawLegend(m) {
   g.clearRect(0, 0, w, h);
   g.font = '11px system-ui, "DejaVu Sans", sans-serif';
   g.fillStyle = '#1d2330';
+  canvas.ticks = {};
   if (!m) return;
   if (m.kind === 'rgb') {
     showKey(m);
@@ -1087,6 +1088,7 @@ function drawLegend(m) {
       if (x < x0 - 0.5 || x > x1 + 0.5) continue;
       g.fillRect(Math.round(x), 18, 1, 4);
       g.fillText(formatValue(v), x, 24);
+      (canvas.ticks.x ??= []).push(`${formatValue(v)}${m.unit ? ` ${m.unit}` : ''}`);
     }
     g.textAlign = 'left';
     g.fillText(m.unit, x1 + 6, 6);

@@ -152,6 +152,8 @@ export class PatternView {
     ctx.lineWidth = 1;
     ctx.textBaseline = 'bottom';
     ctx.textAlign = 'center';
+    this.canvas.ticks = { x: niceTicks(0, cols, 8).map((t) => `${formatTick(t)} px`),
+      y: niceTicks(0, rows, 8).map((t) => `${formatTick(t)} px`) };
     for (const t of niceTicks(0, cols, 8)) {
       const [cx] = this.pixelToCanvas(t, 0);
       line(ctx, cx, y0, cx, y1);
@@ -214,6 +216,8 @@ export class PatternView {
     ctx.lineWidth = 1;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
+    this.canvas.ticks = { x: niceTicks(b.chiMin, b.chiMax, 8).map((t) => `${formatTick(t)}°`),
+      y: niceTicks(b.tthMin, b.tthMax, 8).map((t) => `${formatTick(t)}°`) };
     for (const t of niceTicks(b.chiMin, b.chiMax, 8)) {
       const [cx] = this.anglesToCanvas(b.tthMin, t);
       line(ctx, cx, y0, cx, y1);
