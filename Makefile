@@ -45,22 +45,32 @@ setup-node:
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	@[ -d node_modules/playwright-core ] && [ -d node_modules/binaryen ] || npm ci --no-audit --no-fund --loglevel=error
 
-# Optimised package for the page (what `serve` and a Pages deploy use).
-pkg: setup-rust
-	cargo build --release --target $(WASM_TARGET) --lib --features webgpu
-	wasm-bindgen --target web --no-typescript --out-dir pkg --out-name lauekit $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/lauekit.wasm
-	@ls -l pkg/lauekit_bg.wasm
+# The page's wasm packages: pkg/ (the CPU build every view starts with) and pkg/gpu/ (burn's WebGPU backend, two
+# thirds of the code: loaded on demand by the worker that runs a network on the GPU). Each build's wasm is also kept
+# as $(WASM_KEEP)/<profile>-{cpu,gpu}.wasm for `make site`.
+WASM_KEEP := $(CARGO_TARGET_DIR)/page-wasm
+define build_page_pkg
+	cargo build $(1) --target $(WASM_TARGET) --lib
+	@mkdir -p $(WASM_KEEP) && cp $(CARGO_TARGET_DIR)/$(WASM_TARGET)/$(2)/lauekit.wasm $(WASM_KEEP)/$(2)-cpu.wasm
+	wasm-bindgen --target web --no-typescript --out-dir pkg --out-name lauekit $(WASM_KEEP)/$(2)-cpu.wasm
+	cargo build $(1) --target $(WASM_TARGET) --lib --features webgpu
+	@cp $(CARGO_TARGET_DIR)/$(WASM_TARGET)/$(2)/lauekit.wasm $(WASM_KEEP)/$(2)-gpu.wasm
+	wasm-bindgen --target web --no-typescript --out-dir pkg/gpu --out-name lauekit $(WASM_KEEP)/$(2)-gpu.wasm
+	@ls -l pkg/lauekit_bg.wasm pkg/gpu/lauekit_bg.wasm
+endef
 
-# Quick package for the end-to-end test: shares the dev-profile build of the browser tests.
+# Optimised packages for the page (what `serve` uses).
+pkg: setup-rust
+	$(call build_page_pkg,--release,release)
+
+# Quick packages for the end-to-end test: share the dev-profile build of the browser tests.
 pkg-dev: setup-rust
-	cargo build --target $(WASM_TARGET) --lib --features webgpu
-	wasm-bindgen --target web --no-typescript --out-dir pkg --out-name lauekit $(CARGO_TARGET_DIR)/$(WASM_TARGET)/debug/lauekit.wasm
+	$(call build_page_pkg,,debug)
 
 # The static site for GitHub Pages (.github/workflows/pages.yml runs this): site/ with index.html at its root,
 # the wasm package without debug names, a service worker for offline use. See scripts/make-site.sh.
-site: setup-rust setup-node
-	cargo build --release --target $(WASM_TARGET) --lib --features webgpu
-	bash scripts/make-site.sh $(CARGO_TARGET_DIR)/$(WASM_TARGET)/release/lauekit.wasm site
+site: pkg setup-node
+	bash scripts/make-site.sh $(WASM_KEEP)/release-cpu.wasm $(WASM_KEEP)/release-gpu.wasm site
 
 serve: setup pkg
 	@echo "lauekit: open http://127.0.0.1:$(PORT)/www/index.html  (Ctrl-C to stop)"
@@ -111,7 +121,7 @@ e2e: pkg-dev setup-node
 	CHROMIUM=$(CHROMIUM) node tests/e2e/calibrate.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/scan.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/cluster.e2e.mjs
-	bash scripts/make-site.sh $(CARGO_TARGET_DIR)/$(WASM_TARGET)/debug/lauekit.wasm $(CARGO_TARGET_DIR)/site-dev
+	bash scripts/make-site.sh $(WASM_KEEP)/debug-cpu.wasm $(WASM_KEEP)/debug-gpu.wasm $(CARGO_TARGET_DIR)/site-dev
 	CHROMIUM=$(CHROMIUM) node tests/e2e/site.e2e.mjs $(CARGO_TARGET_DIR)/site-dev
 
 # The published artifact itself (release build, `make site`) through the same site test: sizes and load times.

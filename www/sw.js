@@ -1,7 +1,8 @@
 // lauekit's service worker (the published site only: `make site` copies it to the site's root, stamps its
 // version and writes precache.json). It makes the page reload and work without a network:
 // - install: the app shell (index.html, scripts, styles, the wasm package) of this version into one cache;
-// - fetch: shell files from that cache; models and examples from the network the first time they are used,
+// - fetch: shell files from that cache; models, examples and the WebGPU package from the network the first time
+//   they are used,
 //   then from a second cache; anything else from the network, falling back to the caches when offline;
 // - update: a new site build changes this file (its version), so the browser installs the new worker beside the
 //   old one. The new one waits until the page asks it to take over (the page offers a reload), then deletes
@@ -37,14 +38,14 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
-/** Models and examples: cached when first used. */
+/** Models, examples and the WebGPU package: cached when first used. */
 function isRuntimeAsset(url) {
-  return /\/www\/(models|examples)\//.test(url.pathname);
+  return /\/www\/(models|examples)\//.test(url.pathname) || /\/pkg\/gpu\//.test(url.pathname);
 }
 
-/** The wasm package: part of the shell, cached when first fetched. */
+/** The (CPU) wasm package every view starts with: part of the shell, cached when first fetched. */
 function isPackage(url) {
-  return url.pathname.endsWith('.wasm');
+  return /\/pkg\/lauekit_bg\.wasm$/.test(url.pathname);
 }
 
 self.addEventListener('fetch', (event) => {

@@ -31,6 +31,35 @@ impl SpotCutouts {
     pub fn is_empty(&self) -> bool {
         self.centres.is_empty()
     }
+
+    /// The normalised pixels, `[n, 1, 32, 32]` row-major (to hand the cut-outs to another wasm instance: the
+    /// page's WebGPU module is a second package, loaded on demand).
+    pub fn pixels(&self) -> Vec<f32> {
+        self.pixels.clone()
+    }
+
+    /// The pixel (column, row) each cut-out is centred on, flattened `[c0, r0, c1, r1, …]`.
+    pub fn centres(&self) -> Vec<f64> {
+        self.centres.iter().flat_map(|&(c, r)| [c as f64, r as f64]).collect()
+    }
+
+    /// Cut-outs back from [`SpotCutouts::pixels`] and [`SpotCutouts::centres`] (of this or another instance).
+    #[wasm_bindgen(js_name = fromParts)]
+    pub fn from_parts(pixels: Vec<f32>, centres: Vec<f64>) -> Result<SpotCutouts, JsError> {
+        let n = centres.len() / 2;
+        if centres.len() % 2 != 0 || pixels.len() != n * CUTOUT * CUTOUT {
+            return Err(JsError::new(&format!(
+                "cut-outs: {} pixels and {} centre coordinates do not make whole {CUTOUT} × {CUTOUT} cut-outs",
+                pixels.len(),
+                centres.len()
+            )));
+        }
+        if let Some(v) = centres.iter().find(|v| !(v.is_finite() && v.fract() == 0.0 && v.abs() < 1e9)) {
+            return Err(JsError::new(&format!("cut-outs: centre coordinate {v} is not a pixel index")));
+        }
+        let centres = centres.chunks_exact(2).map(|c| (c[0] as i64, c[1] as i64)).collect();
+        Ok(SpotCutouts { pixels, centres })
+    }
 }
 
 #[derive(serde::Deserialize)]

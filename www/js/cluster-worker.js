@@ -23,6 +23,7 @@
 
 import init, * as lk from '../../pkg/lauekit.js';
 import { bootWorker, messageOf } from './worker-boot.js';
+import { gpuPackage } from './gpu.js';
 
 /** Pixels encoded per call of the autoencoder. */
 const AE_BATCH = 64;
@@ -48,7 +49,8 @@ async function encodePending(webgpu) {
     const flat = new Float32Array(batch.length * ae.pixels);
     batch.forEach((r, k) => flat.set(r.data, k * ae.pixels));
     const t0 = performance.now();
-    const codes = await lk.autoencoder_features(flat, webgpu);
+    // On WebGPU: the WebGPU package (loaded on first use); on the CPU: this worker's package.
+    const codes = webgpu ? await (await gpuPackage()).autoencoder_features(flat, true) : await lk.autoencoder_features(flat, false);
     ae.ms += performance.now() - t0;
     const m = codes.length / batch.length;
     batch.forEach((r, k) => session.set_row(r.index, codes.subarray(k * m, (k + 1) * m)));
@@ -90,7 +92,7 @@ const ops = {
     if (!ae) return null;
     await encodePending(ae.webgpu);
     // The device the autoencoder ran on (WebGPU when asked and offered, else the CPU), as the library says it.
-    const d = await lk.device_check(ae.webgpu);
+    const d = ae.webgpu ? await (await gpuPackage()).device_check(true) : await lk.device_check(false);
     return { device: d.label, fallback_reason: d.fallback_reason ?? null, encoded: ae.encoded,
       ms_per_point: ae.encoded ? ae.ms / ae.encoded : null };
   },

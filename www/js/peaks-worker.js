@@ -27,6 +27,7 @@ import init, {
   DetectorImage, HklModelHandle, calibrate_peaks, characterize_cutouts, cnn_positions, index_peaks, index_peaks_nn,
 } from '../../pkg/lauekit.js';
 import { bootWorker, messageOf } from './worker-boot.js';
+import { gpuPackage } from './gpu.js';
 
 // Memory: 250 open 2048² images would be 4 GB decoded. The worker keeps each image's source (a dropped File is a
 // reference to the file on disk; fetched bytes stay as they came) and at most KEEP_DECODED images decoded, the most
@@ -115,7 +116,18 @@ async function handle(msg) {
     } else if (msg.type === 'characterize') {
       const img = await imageOf(msg.id);
       const t0 = performance.now();
-      const result = await characterize_cutouts(img.spot_cutouts(msg.peaks), msg.criteria, msg.prefer_gpu);
+      const cutouts = img.spot_cutouts(msg.peaks);
+      let result;
+      if (msg.prefer_gpu) {
+        // The network on WebGPU runs in the WebGPU package, loaded now if it was not yet; the cut-outs cross over
+        // as plain arrays.
+        const gpu = await gpuPackage();
+        const moved = gpu.SpotCutouts.fromParts(cutouts.pixels(), cutouts.centres());
+        cutouts.free();
+        result = await gpu.characterize_cutouts(moved, msg.criteria, true);
+      } else {
+        result = await characterize_cutouts(cutouts, msg.criteria, false);
+      }
       self.postMessage({ type: 'characterized', id: msg.id, job: msg.job, result, worker_ms: performance.now() - t0 });
     } else if (msg.type === 'calibrate') {
       const t0 = performance.now();
