@@ -102,9 +102,6 @@ pub enum LaueError {
     /// Writing an output failed.
     #[error("{file}: could not write: {reason}")]
     Write { file: String, reason: String },
-    /// Transitional catch-all; being replaced by [`LaueError::Settings`] with its stage.
-    #[error("invalid settings: {0}")]
-    InvalidSettings(String),
 }
 
 impl LaueError {
@@ -140,6 +137,18 @@ impl LaueError {
             value: value.to_string(),
             limit: limit.to_string(),
             hint: hint.into(),
+        }
+    }
+
+    /// The message without its prefix (stage, file, "model …"): for wrapping an error into another one that
+    /// names its own context (a setting refused inside a model file becomes that model's reason).
+    pub fn reason(&self) -> String {
+        match self {
+            LaueError::Settings { reason, .. }
+            | LaueError::Image { reason, .. }
+            | LaueError::Model { reason, .. }
+            | LaueError::Parse { reason, .. } => reason.clone(),
+            other => other.to_string(),
         }
     }
 

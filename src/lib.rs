@@ -7,6 +7,9 @@
 //! them and makes maps; [`cluster`] groups scan points by pattern similarity without indexing (PCA, K-means,
 //! Bayesian mixtures, scores); `web` is the wasm-bindgen surface (wasm32 only).
 //! [`refine`] calibrates the detector on the spots of a reference crystal.
+//!
+//! No `unwrap`/`expect` outside tests: every failure is a [`LaueError`] (tests may unwrap; `clippy.toml`).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cluster;
 pub mod crystal;
@@ -15,6 +18,7 @@ pub mod error;
 pub mod geometry;
 pub mod index;
 pub mod io;
+pub mod limits;
 pub mod peaks;
 pub mod pipeline;
 pub mod refine;

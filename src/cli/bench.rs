@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use lauekit::crystal::Material;
 use lauekit::geometry::Calibration;
+use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::simulate::{DetectorCut, Grain, SimulationSettings, pattern::simulate_into};
 use nalgebra::Matrix3;
 
@@ -123,7 +124,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         n += 100;
     }
     let dt = start.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "lauekit simulate material={} spots={} patterns={} seconds={:.3} us_per_pattern={:.2} patterns_per_s={:.0}",
         a.material,
         n_spots,
@@ -131,7 +132,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         dt,
         dt / n as f64 * 1e6,
         n as f64 / dt
-    );
+    )?;
     Ok(())
 }
 
@@ -186,7 +187,7 @@ fn bench_characterize(a: &BenchArgs) -> Result<()> {
         }
     });
     let n = spots.len() as f64;
-    println!(
+    outln!(
         "lauekit characterize image={} spots={} cnn_ms_per_spot={:.4} paper_cnn_ms_per_spot={:.4} fit_xtol1e-6_ms_per_spot={:.4} fit_xtol1e-3_ms_per_spot={:.4}",
         image.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
         spots.len(),
@@ -194,7 +195,7 @@ fn bench_characterize(a: &BenchArgs) -> Result<()> {
         cnn_paper / n * 1e3,
         fit_truth_s / n * 1e3,
         fit_lt / n * 1e3
-    );
+    )?;
     Ok(())
 }
 
@@ -217,14 +218,14 @@ fn bench_peaks(a: &BenchArgs) -> Result<()> {
         times.push(t.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
-    println!(
+    outln!(
         "lauekit peaks image={} peaks={} runs={} median_s={:.4} min_s={:.4}",
         image.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
         n_peaks,
         times.len(),
         times[times.len() / 2],
         times[0]
-    );
+    )?;
     Ok(())
 }
 
@@ -259,11 +260,11 @@ fn bench_peak_accuracy() -> Result<()> {
     let mut levels: Vec<(f64, f64, f64)> =
         [10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10_000.0].iter().map(|&b| (1.2, b, 5000.0)).collect();
     levels.extend([(0.8, 300.0, 5000.0), (2.0, 300.0, 5000.0), (1.2, 300.0, 1000.0)]);
-    println!(
+    outln!(
         "| spot σ px | peak counts | background | noise σ | threshold | isolated spots | found ≤ 1 px | \
          found, SNR ≥ 20 | false pos. | median err px | p90 err px | median err (n) SNR < 20 / 20–100 / ≥ 100 |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    )?;
+    outln!("|---|---|---|---|---|---|---|---|---|---|---|---|")?;
     for (sigma, background, peak_counts) in levels {
         let model_for = |seed: u64| ImageModel {
             shape: SpotShape::Gaussian { sigma_px: sigma },
@@ -324,7 +325,7 @@ fn bench_peak_accuracy() -> Result<()> {
             let v: Vec<f64> = total.errors.iter().filter(|e| e.1 >= lo && e.1 < hi).map(|e| e.0).collect();
             if v.is_empty() { "–".to_string() } else { format!("{:.3} ({})", quantile(&v, 0.5), v.len()) }
         };
-        println!(
+        outln!(
             "| {sigma} | {peak_counts} | {background} | {noise:.1} | {} | {} | {} | {}/{} | {} | {} | {} | {} / {} / {} |",
             params.intensity_threshold,
             total.evaluated,
@@ -337,7 +338,7 @@ fn bench_peak_accuracy() -> Result<()> {
             band(0.0, 20.0),
             band(20.0, 100.0),
             band(100.0, f64::INFINITY),
-        );
+        )?;
     }
     Ok(())
 }
@@ -456,7 +457,7 @@ fn bench_index(a: &BenchArgs) -> Result<()> {
         times.push(t.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
-    println!(
+    outln!(
         "lauekit index peaks={} spots={} indexed={} matching_rate={:.1} runs={} median_s={:.6}",
         peaks.display(),
         last.0,
@@ -464,7 +465,7 @@ fn bench_index(a: &BenchArgs) -> Result<()> {
         last.2,
         times.len(),
         times[times.len() / 2]
-    );
+    )?;
     Ok(())
 }
 
@@ -482,9 +483,11 @@ fn bench_index_nn(a: &BenchArgs) -> Result<()> {
     let calibration =
         lauekit::io::DetFile::parse(&std::fs::read_to_string(c)?, &c.display().to_string())?.calibration;
     let (w, j) = (mp.with_extension("bpk"), mp.with_extension("json"));
-    let model = HklModel::from_bytes(
+    let model = HklModel::from_named_bytes(
         &std::fs::read(&w)?,
+        &w.display().to_string(),
         &std::fs::read_to_string(&j)?,
+        &j.display().to_string(),
         &lauekit::device::cpu().device,
     )?;
     let mats = model.meta.materials.clone();
@@ -502,11 +505,11 @@ fn bench_index_nn(a: &BenchArgs) -> Result<()> {
         cut: DetectorCut::Frame,
     };
     let realism = Realism::default();
-    println!(
+    outln!(
         "| grains | images | grains recovered ≤ 0.1° | by nn / lut | matched spots with the true hkl | \
          false grains | median ms / image | p90 ms | of which network (median ms) |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    )?;
+    outln!("|---|---|---|---|---|---|---|---|---|")?;
     for k in 1..=a.max_grains {
         let settings =
             IndexSettings { nbgrainstofind: k, nn_repredict: a.repredict, ..IndexSettings::default() };
@@ -558,7 +561,7 @@ fn bench_index_nn(a: &BenchArgs) -> Result<()> {
         times.sort_by(f64::total_cmp);
         predict_times.sort_by(f64::total_cmp);
         let n = k * a.images;
-        println!(
+        outln!(
             "| {k} | {} | {:.1} % ({recovered}/{n}) | {by_nn} / {by_lut} | {:.2} % ({spots_right}/{spots_matched}) | {false_grains} | {:.1} | {:.1} | {:.1} |",
             a.images,
             100.0 * recovered as f64 / n as f64,
@@ -566,7 +569,7 @@ fn bench_index_nn(a: &BenchArgs) -> Result<()> {
             1e3 * times[times.len() / 2],
             1e3 * times[(times.len() * 9) / 10],
             1e3 * predict_times[predict_times.len() / 2],
-        );
+        )?;
     }
     Ok(())
 }
@@ -662,7 +665,7 @@ fn bench_index_nn_real(
         let mi = materials.iter().position(|m| m.name == g.material).unwrap_or(0);
         let sym = materials[mi].laue_group.rotations(&materials[mi].lattice)?;
         let mis = reference.map(|r| lauekit::geometry::misorientation_deg(&g.ub, &r, &sym));
-        println!(
+        outln!(
             "lauekit index-nn source={source} spots={} material={} method={} indexed={} matching_rate={:.1} \
              misorientation_deg={} median_s={t_nn:.6} lut_median_s={t_lut:.6}",
             spots.len(),
@@ -671,10 +674,10 @@ fn bench_index_nn_real(
             g.spots.len(),
             g.matching_rate,
             mis.map_or("-".into(), |m| format!("{m:.5}")),
-        );
+        )?;
     }
     if nn.grains.is_empty() {
-        println!("lauekit index-nn source={source} spots={} no grain", spots.len());
+        outln!("lauekit index-nn source={source} spots={} no grain", spots.len())?;
     }
     Ok(())
 }
@@ -743,9 +746,13 @@ fn bench_refine(a: &BenchArgs) -> Result<()> {
             })
             .collect();
         let j = serde_json::json!({"start_ub": row(&start), "pairs": pairs});
-        std::fs::write(out, serde_json::to_string(&j)?)?;
+        let mut plan = OutputPlan::new(Existing::Replace);
+        plan.inputs([&a.peaks, &a.calib, &a.image, &a.params, &a.reference].into_iter().flatten());
+        plan.output(out, OutputKind::Text)?;
+        plan.stage(out, serde_json::to_string(&j)?.as_bytes())?;
+        plan.commit()?;
     }
-    println!(
+    outln!(
         "lauekit refine peaks={} spots={} pairs={} start=indexed_rotation_turned_{}deg runs={runs} median_s={median:.7} \
          rms_px={:.7} devstrain_1e3_xx_yy_zz_xy_xz_yz={} ub={} start_ub={}",
         a.peaks.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
@@ -756,7 +763,7 @@ fn bench_refine(a: &BenchArgs) -> Result<()> {
         joined([eps[(0, 0)], eps[(1, 1)], eps[(2, 2)], eps[(0, 1)], eps[(0, 2)], eps[(1, 2)]], 5),
         joined(row(&refined.ub), 9),
         joined(row(&start), 12),
-    );
+    )?;
     Ok(())
 }
 
@@ -801,7 +808,7 @@ fn bench_calibrate(a: &BenchArgs) -> Result<()> {
             std::hint::black_box(fit()?);
             Ok(())
         })?;
-        println!(
+        outln!(
             "lauekit calibrate start={name} start_params={} peaks={} spots_used={} starts_tried={} \
              iterations={} runs={runs} median_s={median:.6} rms_px={:.6} params={} fit_runs={fit_runs} \
              fit_median_s={fit_median:.7} fit_iterations={} fit_rms_px={:.6} fit_params={}",
@@ -815,7 +822,7 @@ fn bench_calibrate(a: &BenchArgs) -> Result<()> {
             f.iterations,
             (f.cost / report.spots.len().max(1) as f64).sqrt(),
             joined(f.params[..5].iter().copied(), 5),
-        );
+        )?;
     }
     Ok(())
 }

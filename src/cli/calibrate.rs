@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lauekit::geometry::{Calibration, DETECTORS};
+use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::peaklist::{read_cor, read_dat};
-use lauekit::io::{DetFile, DetRecord, ReadOptions, det_text, read_image, utc_string};
+use lauekit::io::{DetFile, DetRecord, det_text, utc_string};
 use lauekit::peaks::{PeakSearchParams, peak_search};
 use lauekit::refine::{CalibrationReport, CalibrationRequest, DetectorParam, calibrate};
 
@@ -65,10 +66,14 @@ pub struct CalibrateArgs {
     /// Print format: text or json (the report).
     #[arg(long, default_value = "text")]
     format: String,
+    /// Frame of a multi-frame image (HDF5 stack, multi-page TIFF, multi-block EDF), from 0 (--frame is the
+    /// frame size here). Without it a stack's frame 0 is read and a warning gives the frame count.
+    #[arg(long, value_name = "N")]
+    frame_index: Option<usize>,
 }
 
 fn read(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+    super::input::read_text(p)
 }
 
 /// The start: a .det, or five numbers completed by pixel size and frame. Also the .det's CCDLabel.
@@ -163,9 +168,12 @@ fn input_spots(a: &CalibrateArgs) -> Result<(Spots, Option<lauekit::io::Frame>)>
                 p.intensity_threshold = t;
             }
             let p = p.validated()?;
-            let bytes = std::fs::read(&a.input).with_context(|| format!("{name}: cannot read"))?;
-            let opts = ReadOptions { detector: a.detector.clone(), ..ReadOptions::default() };
-            let frame = read_image(&bytes, &name, &opts)?;
+            let frame = super::input::read_frame_flag(
+                &a.input,
+                a.detector.as_deref(),
+                a.frame_index,
+                "--frame-index",
+            )?;
             let list = peak_search(&frame, &p).with_context(|| format!("{name}: peak search"))?;
             let spots = list.peaks.iter().map(|p| (p.x, p.y, p.intensity)).collect();
             Ok((spots, Some(frame)))
@@ -173,22 +181,18 @@ fn input_spots(a: &CalibrateArgs) -> Result<(Spots, Option<lauekit::io::Frame>)>
     }
 }
 
-/// Refuses to write over an input, or over an existing file without --force.
-fn check_output(a: &CalibrateArgs, out: &Path) -> Result<()> {
-    if !out.exists() {
-        return Ok(());
+/// The run's files: inputs, and the .det it writes (refused over an input, over an existing file without
+/// --force).
+fn output_plan(a: &CalibrateArgs) -> Result<OutputPlan> {
+    let mut plan = OutputPlan::new(Existing::RefuseUnlessForce(a.force));
+    plan.input(&a.input).inputs(a.psp.iter()).inputs(a.params.iter());
+    if Path::new(&a.calib).exists() {
+        plan.input(&a.calib);
     }
-    let target = std::fs::canonicalize(out).with_context(|| format!("{}: cannot resolve", out.display()))?;
-    let inputs = [Some(a.input.as_path()), Some(Path::new(&a.calib)), a.psp.as_deref(), a.params.as_deref()];
-    for p in inputs.into_iter().flatten() {
-        if std::fs::canonicalize(p).is_ok_and(|c| c == target) {
-            bail!("{}: is an input of this command; choose another output", out.display());
-        }
+    if let Some(out) = &a.output {
+        plan.output(out, OutputKind::Text)?;
     }
-    if !a.force {
-        bail!("{}: exists (use --force to overwrite)", out.display());
-    }
-    Ok(())
+    Ok(plan)
 }
 
 /// UTC date and time "YYYY-MM-DD HH:MM:SS UTC" of now.
@@ -220,9 +224,7 @@ pub fn run(a: CalibrateArgs) -> Result<()> {
     if a.format != "text" && a.format != "json" {
         bail!("--format {}: use text or json", a.format);
     }
-    if let Some(out) = &a.output {
-        check_output(&a, out)?;
-    }
+    let plan = output_plan(&a)?;
     let fixed: Vec<DetectorParam> = a
         .fix
         .iter()
@@ -268,28 +270,35 @@ pub fn run(a: CalibrateArgs) -> Result<()> {
             when: &utc_now(),
         };
         let text = det_text(&report.calibration, &record);
-        std::fs::write(out, text).with_context(|| format!("{}: cannot write", out.display()))?;
+        plan.stage(out, text.as_bytes())?;
     }
+    plan.commit()?;
     if a.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print_text(&report);
+        print_text(&report)?;
         if let Some(out) = &a.output {
-            println!("wrote {}", out.display());
+            outln!("wrote {}", out.display())?;
         }
     }
     for w in &report.warnings {
-        eprintln!("lauekit: warning: {w}");
+        errln!("lauekit: warning: {w}");
     }
     Ok(())
 }
 
-fn print_text(r: &CalibrationReport) {
-    println!(
+fn print_text(r: &CalibrationReport) -> Result<()> {
+    outln!(
         "{} calibration on {} peaks: {} spots used, rms {:.3} px (mean {:.3} px), matching rate {:.1} % \
          ({} simulated)",
-        r.material, r.n_peaks, r.n_spots_used, r.rms_px, r.mean_residual_px, r.matching_rate, r.n_simulated
-    );
+        r.material,
+        r.n_peaks,
+        r.n_spots_used,
+        r.rms_px,
+        r.mean_residual_px,
+        r.matching_rate,
+        r.n_simulated
+    )?;
     let got = r.calibration.params();
     let start = r.start.params();
     let sig = r.uncertainties.values();
@@ -297,22 +306,25 @@ fn print_text(r: &CalibrationReport) {
         let i = p.index();
         let note =
             if r.fixed.contains(&p) { "  (fixed)".to_string() } else { format!("  (start {})", start[i]) };
-        println!("  {:<4} = {:>12.5} ± {:<9.5} {:<3}{note}", p.name(), got[i], sig[i], p.unit());
+        outln!("  {:<4} = {:>12.5} ± {:<9.5} {:<3}{note}", p.name(), got[i], sig[i], p.unit())?;
     }
-    println!(
+    outln!(
         "  pixel size {} mm, frame {}×{} (rows×cols)",
-        r.calibration.pixel_size_mm, r.calibration.rows, r.calibration.cols
-    );
-    println!("orientation matrix UB (q = UB·B0·hkl):");
+        r.calibration.pixel_size_mm,
+        r.calibration.rows,
+        r.calibration.cols
+    )?;
+    outln!("orientation matrix UB (q = UB·B0·hkl):")?;
     for row in &r.ub {
-        println!("  [{:12.9} {:12.9} {:12.9}]", row[0], row[1], row[2]);
+        outln!("  [{:12.9} {:12.9} {:12.9}]", row[0], row[1], row[2])?;
     }
-    println!(
+    outln!(
         "{} match/fit rounds, {} LM iterations, start {} of {} tried, {:.1} ms",
         r.history.len(),
         r.iterations,
         r.start_used,
         r.starts_tried,
         r.elapsed_ms
-    );
+    )?;
+    Ok(())
 }

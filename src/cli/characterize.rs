@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use lauekit::io::Frame;
 use lauekit::io::peaklist::read_dat;
-use lauekit::io::{Frame, ReadOptions, read_image};
 use lauekit::peaks::{Peak, PeakSearchParams, peak_search};
 use lauekit::spotnet::{
-    Descriptors, GoodSpotCriteria, SpotNet, characterize, embedded_spotnet, load_spotnet,
+    Descriptors, GoodSpotCriteria, SpotNet, characterize, embedded_spotnet, load_spotnet_named,
 };
 
 #[derive(Args, Debug)]
@@ -41,13 +41,13 @@ pub struct CharacterizeArgs {
     /// (NVIDIA; build with --features cuda).
     #[arg(long, default_value = "cpu")]
     device: lauekit::device::DeviceChoice,
+    #[command(flatten)]
+    frame: super::pipeline_args::FrameArg,
 }
 
-/// The image as a frame, errors naming the file.
+/// The image as a frame (frame 0 of a stack), errors naming the file.
 pub fn read_frame(path: &Path, detector: Option<&str>) -> Result<Frame> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let opts = ReadOptions { detector: detector.map(str::to_string), ..ReadOptions::default() };
-    Ok(read_image(&bytes, &path.display().to_string(), &opts)?)
+    super::input::read_frame(path, detector, None)
 }
 
 /// Peak positions (x, y; px, LaueTools' convention) where the cut-outs are built: the peak search's
@@ -60,14 +60,13 @@ pub fn peak_positions(frame: &Frame, peaks: Option<&Path>, params: Option<&Path>
 fn peak_list(frame: &Frame, peaks: Option<&Path>, params: Option<&Path>) -> Result<Vec<Peak>> {
     let list = match (peaks, params) {
         (Some(f), _) => {
-            let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
+            let text = super::input::read_text(f)?;
             read_dat(&text, &f.display().to_string())?
         }
         (None, p) => {
             let p = match p {
                 Some(f) => {
-                    let t = std::fs::read_to_string(f)
-                        .with_context(|| format!("{}: cannot read", f.display()))?;
+                    let t = super::input::read_text(f)?;
                     PeakSearchParams::from_json(&t, &f.display().to_string())?
                 }
                 None => PeakSearchParams::default(),
@@ -83,7 +82,7 @@ pub fn network(weights: Option<&Path>, device: &burn::tensor::Device) -> Result<
     Ok(match weights {
         Some(w) => {
             let b = std::fs::read(w).with_context(|| format!("{}: cannot read", w.display()))?;
-            load_spotnet(&b, device).with_context(|| format!("{}: not spot-network weights", w.display()))?
+            load_spotnet_named(&b, &w.display().to_string(), device)?
         }
         None => embedded_spotnet(device)?,
     })
@@ -93,7 +92,7 @@ pub fn run(a: CharacterizeArgs) -> Result<()> {
     if a.format != "json" && a.format != "text" {
         bail!("--format {}: use json or text", a.format);
     }
-    let frame = read_frame(&a.image, a.detector.as_deref())?;
+    let frame = super::input::read_frame(&a.image, a.detector.as_deref(), a.frame.frame)?;
     let list = peak_list(&frame, a.peaks.as_deref(), a.params.as_deref())?;
     // Cut-outs on the detected pixels; the output keeps the list's own positions.
     let spots: Vec<(f64, f64)> = list.iter().map(Peak::detected_pixel).collect();
@@ -116,14 +115,20 @@ pub fn run(a: CharacterizeArgs) -> Result<()> {
             .collect();
         let out = serde_json::json!({"image": a.image.display().to_string(), "n_peaks": d.len(), "n_good": n_good,
             "criteria": criteria, "seconds": secs, "peaks": peaks});
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
     } else {
-        println!(
+        outln!(
             "{:>9} {:>9} {:>6} {:>9} {:>9} {:>6} {:>8} good",
-            "x", "y", "sim", "pos_x", "pos_y", "asp", "area_px2"
-        );
+            "x",
+            "y",
+            "sim",
+            "pos_x",
+            "pos_y",
+            "asp",
+            "area_px2"
+        )?;
         for (&(x, y), d) in listed.iter().zip(&d) {
-            println!(
+            outln!(
                 "{x:>9.2} {y:>9.2} {:>6.3} {:>9.3} {:>9.3} {:>6.3} {:>8.3} {}",
                 d.sim,
                 d.pos_x,
@@ -131,10 +136,10 @@ pub fn run(a: CharacterizeArgs) -> Result<()> {
                 d.asp,
                 d.area,
                 if d.good { "yes" } else { "no" }
-            );
+            )?;
         }
     }
-    eprintln!(
+    errln!(
         "{}: {} peaks, {} good, characterised in {:.1} ms",
         a.image.display(),
         d.len(),

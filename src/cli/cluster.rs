@@ -16,6 +16,7 @@ use lauekit::cluster::session::{
 };
 use lauekit::geometry::Calibration;
 use lauekit::index::Method;
+use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::{DetFile, Frame, ReadOptions, read_image};
 use lauekit::pipeline::{Band, GrainGuess, GrainReport, PointStatus, run_image, run_image_from_guess};
 use lauekit::scan::clustering::{ClusterRecord, DelegateGrain, KScore};
@@ -26,7 +27,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::pipeline_args::{PipelineArgs, load_models};
-use super::scan::{PointImage, RunArgs, Source, check_output, grid, source, write_atomic};
+use super::scan::{PointImage, RunArgs, Source, grid, source};
 
 #[derive(Args, Debug)]
 pub struct ClusterArgs {
@@ -205,14 +206,15 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     if n < 3 {
         bail!("{n} points: clustering needs at least 3");
     }
-    let mut inputs: Vec<PathBuf> = a.inputs.clone();
-    inputs.extend([&a.calib, &a.params].into_iter().flatten().cloned());
-    inputs.extend(src.points.iter().filter_map(|p| match p {
-        PointImage::File(f) => Some(f.clone()),
+    // Every file read is an input no output may replace; existing outputs only with --force.
+    let mut plan = OutputPlan::new(Existing::RefuseUnlessForce(a.force));
+    plan.inputs(&a.inputs).inputs([&a.calib, &a.params].into_iter().flatten());
+    plan.inputs(src.points.iter().filter_map(|p| match p {
+        PointImage::File(f) => Some(f),
         PointImage::Frame(_) => None,
     }));
     if let Some(o) = &a.output {
-        check_output(o, &inputs, a.force)?;
+        plan.output(o, OutputKind::Text)?;
     }
     // --h5: an existing scan file gets the clustering; a new one needs the delegates' orientations.
     let h5_scan = match &a.h5 {
@@ -221,9 +223,8 @@ pub fn run(a: ClusterArgs) -> Result<()> {
             p.display()
         ),
         Some(p) if p.exists() && !(a.index_delegates && a.force) => {
-            if inputs.iter().any(|i| same_file(i, p)) {
-                bail!("{}: --h5 is one of the inputs", p.display());
-            }
+            // Rewritten with its points carried over (never one of the images or settings).
+            plan.output_updating(p, OutputKind::Hdf5)?;
             let bytes = std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
             let (r, shard) = lauekit::scan::h5::from_hdf5(bytes, &p.display().to_string())?;
             if shard.is_some() {
@@ -236,7 +237,7 @@ pub fn run(a: ClusterArgs) -> Result<()> {
             p.display()
         ),
         Some(p) => {
-            check_output(p, &inputs, a.force)?;
+            plan.output(p, OutputKind::Hdf5)?;
             None
         }
         None => None,
@@ -274,10 +275,7 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     if !matches!(a.method.as_str(), "kmeans" | "bgm") {
         bail!("--method {}: use kmeans or bgm", a.method);
     }
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 || threads > 1024 {
-        bail!("--threads {threads}: use 1 to 1024");
-    }
+    let threads = lauekit::device::thread_count(a.threads)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("thread pool")?;
     let bar = progress(n, a.quiet, "features");
 
@@ -295,7 +293,7 @@ pub fn run(a: ClusterArgs) -> Result<()> {
                     Ok(frame) => (per_frame.extract(&frame).with_context(|| src.name(p))?, false),
                     Err(e) => {
                         if !a.quiet {
-                            bar.suspend(|| eprintln!("point {i} failed: {e:#}"));
+                            bar.suspend(|| errln!("point {i} failed: {e:#}"));
                         }
                         (vec![0.0; per_frame.dim()], true)
                     }
@@ -330,7 +328,7 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     // PCA, K, clustering and labelers: the session the page drives too (cluster::session), so both agree.
     let (fit_rows, n_pc) = pca_shape(n, x.cols, a.pca, a.pca_fit_points);
     if n_pc != a.pca && !a.quiet {
-        eprintln!("--pca {}: {n_pc} components at most here", a.pca);
+        errln!("--pca {}: {n_pc} components at most here", a.pca);
     }
     let mut session = ClusterSession::from_features(grid, x, extractor.name(), &failed)?;
     let t_pca = Instant::now();
@@ -424,7 +422,9 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     if let Some(dir) = &a.png {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
         for map in session_label_maps(&grid, &clustering)? {
-            write_atomic(&dir.join(format!("{}.png", map.name())), &map.to_png(&PngOptions::default())?)?;
+            let file = dir.join(format!("{}.png", map.name()));
+            plan.output(&file, OutputKind::Image)?;
+            plan.stage(&file, &map.to_png(&PngOptions::default())?)?;
         }
     }
 
@@ -603,14 +603,15 @@ pub fn run(a: ClusterArgs) -> Result<()> {
             (None, None, None) => bail!("--h5: nothing to write"),
         };
         let bytes = lauekit::scan::h5::to_hdf5_with_cluster(&results, None, Some(&record))?;
-        write_atomic(p, &bytes)?;
+        plan.stage(p, &bytes)?;
     }
     let text = serde_json::to_string_pretty(&out)?;
     match &a.output {
         Some(o) => {
-            write_atomic(o, text.as_bytes())?;
+            plan.stage(o, text.as_bytes())?;
+            plan.commit()?;
             if !a.quiet {
-                eprintln!(
+                errln!(
                     "{n} points, {} features, K = {k_found} ({} regions), silhouette {:.3} in {:.1} s → {}",
                     extractor.name(),
                     out.n_regions,
@@ -620,7 +621,10 @@ pub fn run(a: ClusterArgs) -> Result<()> {
                 );
             }
         }
-        None => println!("{text}"),
+        None => {
+            plan.commit()?;
+            outln!("{text}")?
+        }
     }
     Ok(())
 }
@@ -653,13 +657,6 @@ fn delegate_point(index: usize, grid: &ScanGrid, image: String, grain: Option<&G
     }
 }
 
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}
-
 /// The pipeline flags of the delegates' indexing (look-up table, defaults otherwise).
 fn pipeline_args(a: &ClusterArgs) -> PipelineArgs {
     PipelineArgs {
@@ -678,6 +675,7 @@ fn pipeline_args(a: &ClusterArgs) -> PipelineArgs {
         no_strain: false,
         positions: PositionSource::Fit,
         spotnet: false,
+        allow_calib_mismatch: false,
     }
 }
 

@@ -7,8 +7,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use lauekit::geometry::Calibration;
 use lauekit::index::{ExperimentalSpot, fit_out::fit_text_all, spots_from_cor, spots_from_peaks};
+use lauekit::io::DetFile;
+use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::peaklist::{read_cor, read_dat};
-use lauekit::io::{DetFile, ReadOptions, read_image};
 use lauekit::pipeline::{IndexReport, index_experimental_spots, run_image};
 use lauekit::spotnet::{PositionReport, PositionSource};
 
@@ -23,6 +24,8 @@ pub struct IndexArgs {
     calib: Option<PathBuf>,
     #[command(flatten)]
     pipeline: PipelineArgs,
+    #[command(flatten)]
+    frame: super::pipeline_args::FrameArg,
     /// Output .fit: every grain in this one file, one block per grain (G_0, G_1, …), as LaueTools writes it.
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -32,7 +35,7 @@ pub struct IndexArgs {
 }
 
 fn read(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+    super::input::read_text(p)
 }
 
 /// What an input gives indexing: the spots, the calibration, the detector label, which positions.
@@ -86,8 +89,7 @@ fn run_input(a: &IndexArgs) -> Result<Indexed> {
         }
         _ => {
             let d = det.context("an image needs --calib FILE.det")?;
-            let bytes = std::fs::read(&a.input).with_context(|| format!("{name}: cannot read"))?;
-            let frame = read_image(&bytes, &name, &ReadOptions::default())?;
+            let frame = super::input::read_frame(&a.input, None, a.frame.frame)?;
             let r = run_image(&frame, &d.calibration, &job, &models)
                 .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
             let report = r.index.context("no indexing report")?;
@@ -112,17 +114,47 @@ fn ccd(d: &DetFile) -> String {
 }
 
 pub fn run(a: IndexArgs) -> Result<()> {
+    let mut plan = OutputPlan::new(Existing::Replace);
+    plan.input(&a.input).inputs(a.calib.iter());
+    let p = &a.pipeline;
+    plan.inputs([&p.request, &p.psp, &p.params].into_iter().flatten());
+    if let Some(m) = &p.model {
+        let (w, j) = super::train_index::model_paths(m);
+        plan.input(w).input(j);
+    }
+    if let Some(out) = &a.output {
+        plan.output(out, OutputKind::Text)?;
+        // What older versions wrote beside it, one file per grain: never this run's result.
+        for f in per_grain_fits(out) {
+            plan.stale(f)?;
+        }
+    }
     let r = run_input(&a)?;
     if let Some(out) = &a.output {
-        write_fits(out, &r.report, &r.spots, &r.calibration, &a.input.display().to_string(), &r.ccd_label)?;
+        if r.report.grains.is_empty() {
+            // No grain, no .fit: an older one must not pass for this run's result.
+            plan.stale(out)?;
+        } else {
+            let grains: Vec<_> = r.report.grains.iter().map(|g| g.to_indexed_grain()).collect();
+            let source = a.input.display().to_string();
+            let text = fit_text_all(&grains, &r.spots, &r.calibration, &source, &r.ccd_label);
+            plan.stage(out, text.as_bytes())?;
+        }
+    }
+    let done = plan.commit()?;
+    for f in &done.removed {
+        errln!("removed {} (an older result: this run found {} grains)", f.display(), r.report.grains.len());
+    }
+    if let (Some(out), true) = (&a.output, r.report.grains.is_empty()) {
+        errln!("no grain found: {} not written", out.display());
     }
     if a.format == "json" {
         let mut j = serde_json::to_value(&r.report)?;
         j["positions"] = serde_json::to_value(r.positions)?;
-        println!("{}", serde_json::to_string_pretty(&j)?);
+        outln!("{}", serde_json::to_string_pretty(&j)?)?;
     } else {
         for (k, g) in r.report.grains.iter().enumerate() {
-            println!(
+            outln!(
                 "grain {k}: {} ({}) — {} spots indexed, matching rate {:.1} % ({} simulated), rms {:.3} px",
                 g.material,
                 g.method.name(),
@@ -130,54 +162,68 @@ pub fn run(a: IndexArgs) -> Result<()> {
                 g.matching_rate,
                 g.n_simulated,
                 g.rms_px
-            );
+            )?;
             for row in &g.ub {
-                println!("  [{:12.9} {:12.9} {:12.9}]", row[0], row[1], row[2]);
+                outln!("  [{:12.9} {:12.9} {:12.9}]", row[0], row[1], row[2])?;
             }
             let e = g.euler;
             let v = |a: [f64; 6]| a.map(|x| format!("{:.3}", x * 1e3)).join(" ");
-            println!(
+            outln!(
                 "  Euler {:.3} {:.3} {:.3}°; deviatoric strain ×10⁻³ (xx yy zz yz xz xy)",
-                e[0], e[1], e[2]
-            );
-            println!("    crystal {}", v(g.strain.crystal));
-            println!("    sample  {}   von Mises {:.3}", v(g.strain.sample), g.strain.von_mises * 1e3);
+                e[0],
+                e[1],
+                e[2]
+            )?;
+            outln!("    crystal {}", v(g.strain.crystal))?;
+            outln!("    sample  {}   von Mises {:.3}", v(g.strain.sample), g.strain.von_mises * 1e3)?;
             if let Some(st) = &g.stress {
                 let m = |a: [f64; 6]| a.map(|x| format!("{x:.1}")).join(" ");
-                println!("  deviatoric stress, MPa: sample {}   von Mises {:.1}", m(st.sample), st.von_mises);
+                outln!("  deviatoric stress, MPa: sample {}   von Mises {:.1}", m(st.sample), st.von_mises)?;
             }
             if let Some(w) = &g.wider_band {
-                println!(
+                outln!(
                     "  note: {} of the {} reflections a band up to {:.1} keV adds are in the pattern too \
                      (matching rate {:.1} % there): try --emax {:.0}",
-                    w.extra_matched, w.extra_simulated, w.emax_kev, w.matching_rate, w.emax_kev
-                );
+                    w.extra_matched,
+                    w.extra_simulated,
+                    w.emax_kev,
+                    w.matching_rate,
+                    w.emax_kev
+                )?;
             }
         }
-        println!(
+        outln!(
             "band {:.1}–{:.1} keV; {} of {} spots unindexed; {:.1} ms",
             r.report.emin_kev,
             r.report.emax_kev,
             r.report.unindexed.len(),
             r.spots.len(),
             r.report.elapsed_ms
-        );
-        println!("{}", r.positions);
+        )?;
+        outln!("{}", r.positions)?;
     }
     Ok(())
 }
 
-fn write_fits(
-    out: &Path,
-    r: &IndexReport,
-    spots: &[ExperimentalSpot],
-    cal: &Calibration,
-    source: &str,
-    ccd: &str,
-) -> Result<()> {
-    // All grains in one file, as LaueTools writes them.
-    let grains: Vec<_> = r.grains.iter().map(|g| g.to_indexed_grain()).collect();
-    std::fs::write(out, fit_text_all(&grains, spots, cal, source, ccd))
-        .with_context(|| format!("{}: cannot write", out.display()))?;
-    Ok(())
+/// `STEM_g<k>.EXT` beside `out` (STEM.EXT): the per-grain files older versions of `index -o` wrote.
+fn per_grain_fits(out: &Path) -> Vec<PathBuf> {
+    let (Some(stem), Some(dir)) = (out.file_stem().and_then(|s| s.to_str()), out.parent()) else {
+        return Vec::new();
+    };
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = format!("{stem}_g");
+    let suffix = if ext.is_empty() { String::new() } else { format!(".{ext}") };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            let k = name.strip_prefix(&prefix)?.strip_suffix(&suffix)?;
+            (!k.is_empty() && k.chars().all(|c| c.is_ascii_digit())).then(|| out.with_file_name(&name))
+        })
+        .collect();
+    found.sort();
+    found
 }

@@ -1,10 +1,38 @@
 //! Command-line verbs. Each parses its arguments into library settings, calls the library, prints.
+//! Every file a verb writes goes through [`lauekit::io::output::OutputPlan`]; everything it prints goes
+//! through `outln!`/`out!` (fallible) and `errln!` (never panics): see that module for the policy.
+
+/// `println!` to standard output that returns an error (pass it on with `?`) instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::cli::out::write_out(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::cli::out::write_out(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `print!` to standard output that returns an error instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::cli::out::write_out(format_args!($($t)*))
+    };
+}
+
+/// `eprintln!` that never panics (a failure makes the run end with code 1).
+macro_rules! errln {
+    ($($t:tt)*) => {
+        $crate::cli::out::write_err(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
 
 mod bench;
 mod calibrate;
 mod characterize;
 mod cluster;
 pub mod index;
+mod input;
+mod out;
 mod peaks;
 mod pipeline_args;
 mod scan;
@@ -55,7 +83,20 @@ enum Command {
 }
 
 pub fn run() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version go to stdout, usage errors to stderr: neither may panic.
+            if let Err(io) = e.print().and_then(|()| std::io::Write::flush(&mut std::io::stdout())) {
+                return if e.use_stderr() {
+                    std::process::ExitCode::from(2)
+                } else {
+                    failure(&anyhow::Error::new(out::StdoutFailed(io)))
+                };
+            }
+            return std::process::ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Peaks(a) => peaks::run(a),
@@ -65,39 +106,60 @@ pub fn run() -> std::process::ExitCode {
         Command::Cluster(a) => cluster::run(a),
         Command::Scan(a) => scan::run(a),
         Command::SimulateScan(a) => simulate_scan::run(a),
-        Command::Materials => {
-            print_materials();
-            Ok(())
-        }
+        Command::Materials => print_materials(),
         Command::Bench(a) => bench::run(a),
         Command::TrainIndex(a) => train_index::run(a),
         Command::TrainSpotnet(a) => train_spotnet::run(a),
         Command::TrainAutoencoder(a) => train_autoencoder::run(a),
     };
-    match result {
+    match result.and_then(|()| out::flush_out()) {
+        Ok(()) if out::stderr_failed() => std::process::ExitCode::FAILURE,
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("lauekit: {e:#}");
-            // A scan that finished with some points failed says so with its own code.
-            if e.downcast_ref::<scan::PointsFailed>().is_some() {
-                std::process::ExitCode::from(3)
-            } else {
-                std::process::ExitCode::FAILURE
-            }
-        }
+        Err(e) => failure(&e),
     }
 }
 
-fn print_materials() {
-    println!(
+/// The exit code of a failed run, its message on stderr: 141 without a message when stdout's reader went
+/// away, 3 for a scan finished with failed points, 1 otherwise.
+fn failure(e: &anyhow::Error) -> std::process::ExitCode {
+    if let Some(s) = e.chain().find_map(|c| c.downcast_ref::<out::StdoutFailed>()) {
+        if s.is_broken_pipe() {
+            return std::process::ExitCode::from(141);
+        }
+        errln!("lauekit: {s}");
+        return std::process::ExitCode::FAILURE;
+    }
+    errln!("lauekit: {e:#}");
+    // A scan that finished with some points failed says so with its own code.
+    if e.downcast_ref::<scan::PointsFailed>().is_some() {
+        std::process::ExitCode::from(3)
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
+
+fn print_materials() -> anyhow::Result<()> {
+    outln!(
         "name\ta_A\tb_A\tc_A\talpha_deg\tbeta_deg\tgamma_deg\trule\tspace_group\tlaue_group\tstructure\tsource"
-    );
+    )?;
     for m in lauekit::crystal::MATERIALS {
         let g = lauekit::crystal::LaueGroup::of_space_group(m.space_group).map(|g| g.symbol()).unwrap_or("?");
         let l = m.lattice;
-        println!(
+        outln!(
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            m.name, l[0], l[1], l[2], l[3], l[4], l[5], m.rule, m.space_group, g, m.structure, m.source
-        );
+            m.name,
+            l[0],
+            l[1],
+            l[2],
+            l[3],
+            l[4],
+            l[5],
+            m.rule,
+            m.space_group,
+            g,
+            m.structure,
+            m.source
+        )?;
     }
+    Ok(())
 }

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use lauekit::io::DetFile;
+use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::peaklist::{write_cor, write_dat};
-use lauekit::io::{DetFile, ReadOptions, read_image};
 use lauekit::peaks::{PeakList, PeakSearchParams, peak_search};
 use rayon::prelude::*;
 
@@ -51,6 +52,8 @@ pub struct PeaksArgs {
     /// Worker threads for many images (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    #[command(flatten)]
+    frame: super::pipeline_args::FrameArg,
 }
 
 fn params(a: &PeaksArgs) -> Result<PeakSearchParams> {
@@ -84,7 +87,7 @@ fn params(a: &PeaksArgs) -> Result<PeakSearchParams> {
 }
 
 fn read(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+    super::input::read_text(p)
 }
 
 thread_local! {
@@ -95,15 +98,20 @@ thread_local! {
 
 /// Reads, decodes and searches one image; returns the peaks and the seconds it took in all.
 pub fn search_one(path: &Path, p: &PeakSearchParams, detector: Option<&str>) -> Result<(PeakList, f64)> {
-    use std::io::Read;
+    search_frame(path, p, detector, None)
+}
+
+/// [`search_one`] on frame `frame` of a multi-frame image (None: frame 0, with a warning for a stack).
+pub fn search_frame(
+    path: &Path,
+    p: &PeakSearchParams,
+    detector: Option<&str>,
+    frame: Option<usize>,
+) -> Result<(PeakList, f64)> {
     let t0 = std::time::Instant::now();
     READ_BUFFER.with_borrow_mut(|bytes| {
-        bytes.clear();
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(bytes))
-            .with_context(|| format!("{}: cannot read", path.display()))?;
-        let opts = ReadOptions { detector: detector.map(str::to_string), ..ReadOptions::default() };
-        let frame = read_image(bytes, &path.display().to_string(), &opts)?;
+        super::input::read_image_into(path, bytes)?;
+        let frame = super::input::decode_frame(bytes, path, detector, frame)?;
         let list = peak_search(&frame, p).with_context(|| format!("{}: peak search", path.display()))?;
         Ok((list, t0.elapsed().as_secs_f64()))
     })
@@ -122,8 +130,25 @@ pub fn run(a: PeaksArgs) -> Result<()> {
     if many && a.cor.is_some() {
         bail!("--cor takes one image; use --output DIR for many");
     }
+    // Every output is checked before any search: none may be an input, and no two the same file.
+    let mut plan = OutputPlan::new(Existing::Replace);
+    plan.inputs(&a.images).inputs(a.psp.iter()).inputs(a.params.iter()).inputs(a.calib.iter());
+    let outputs: Vec<Option<PathBuf>> = a.images.iter().map(|img| dat_path(&a, img, many)).collect();
+    for (img, out) in a.images.iter().zip(&outputs) {
+        if let Some(out) = out {
+            plan.output_from(out, OutputKind::Text, img)?;
+        }
+    }
+    if let Some(c) = &a.cor {
+        plan.output(c, OutputKind::Text)?;
+    }
+    if let (Some(dir), true) = (&a.output, many) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+    }
     if let Some(t) = a.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build_global().ok();
+        let t = lauekit::device::thread_count(Some(t))?;
+        rayon::ThreadPoolBuilder::new().num_threads(t).build_global().ok();
     }
     let bar = ProgressBar::new(a.images.len() as u64);
     bar.set_style(
@@ -137,7 +162,7 @@ pub fn run(a: PeaksArgs) -> Result<()> {
         .images
         .par_iter()
         .map(|img| {
-            let r = search_one(img, &p, a.detector.as_deref());
+            let r = search_frame(img, &p, a.detector.as_deref(), a.frame.frame);
             bar.inc(1);
             (img.clone(), r)
         })
@@ -145,35 +170,26 @@ pub fn run(a: PeaksArgs) -> Result<()> {
     bar.finish_and_clear();
     let mut failures = 0;
     let mut json = Vec::new();
-    for (img, r) in results {
+    for ((img, r), out) in results.into_iter().zip(&outputs) {
         let (list, secs) = match r {
             Ok(x) => x,
             Err(e) => {
-                eprintln!("lauekit: {e:#}");
+                errln!("lauekit: {e:#}");
                 failures += 1;
+                // An older .dat of this image must not pass for this run's.
+                if let Some(out) = out {
+                    plan.stale(out)?;
+                }
                 continue;
             }
         };
         let name = img.display().to_string();
         let dat = write_dat(&list.peaks, &name, &format!("lauekit peaks {}", serde_json::to_string(&p)?));
-        match (&a.output, many) {
-            (Some(dir), true) => {
-                std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-                let stem = img
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().to_string())
-                    .unwrap_or_else(|| "image".into());
-                let out = dir.join(format!("{stem}.dat"));
-                std::fs::write(&out, &dat).with_context(|| format!("{}: cannot write", out.display()))?;
-            }
-            (Some(out), false) => {
-                std::fs::write(out, &dat).with_context(|| format!("{}: cannot write", out.display()))?
-            }
-            (None, _) => {}
+        if let Some(out) = out {
+            plan.stage(out, dat.as_bytes())?;
         }
         if let (Some(out), Some(c)) = (&a.cor, &calib) {
-            std::fs::write(out, write_cor(&list.peaks, c, &name))
-                .with_context(|| format!("{}: cannot write", out.display()))?;
+            plan.stage(out, write_cor(&list.peaks, c, &name).as_bytes())?;
         }
         match a.format.as_str() {
             "json" => {
@@ -194,19 +210,37 @@ pub fn run(a: PeaksArgs) -> Result<()> {
             }
             "dat" => {
                 if a.output.is_none() {
-                    print!("{dat}");
+                    out!("{dat}")?;
                 }
             }
             f => bail!("--format {f}: use json or dat"),
         }
-        eprintln!("{name}: {} peaks in {:.1} ms", list.peaks.len(), secs * 1e3);
+        errln!("{name}: {} peaks in {:.1} ms", list.peaks.len(), secs * 1e3);
     }
     if a.format == "json" {
         let out = if many { serde_json::Value::Array(json) } else { json.pop().unwrap_or_default() };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
+    }
+    // One image: its outputs are complete or absent. Several: those of the images that worked are
+    // written, the older ones of the images that failed removed.
+    if failures > 0 && !many {
+        bail!("{failures} of {} images failed (nothing was written)", a.images.len());
+    }
+    for f in plan.commit()?.removed {
+        errln!("removed {} (its image failed in this run)", f.display());
     }
     if failures > 0 {
         bail!("{failures} of {} images failed", a.images.len());
     }
     Ok(())
+}
+
+/// The .dat written for `img`: `-o` itself for one image, `-o DIR/STEM.dat` for several.
+fn dat_path(a: &PeaksArgs, img: &Path, many: bool) -> Option<PathBuf> {
+    let out = a.output.as_ref()?;
+    if !many {
+        return Some(out.clone());
+    }
+    let stem = img.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "image".into());
+    Some(out.join(format!("{stem}.dat")))
 }

@@ -10,6 +10,15 @@ use lauekit::index::nn::HklModel;
 use lauekit::pipeline::{Band, IndexRequest, Models, PipelineRequest, SpotnetRequest};
 use lauekit::spotnet::PositionSource;
 
+/// `--frame N`: which frame of a multi-frame image to read (commands that read one image).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct FrameArg {
+    /// Frame of a multi-frame image (HDF5 stack, multi-page TIFF, multi-block EDF), from 0. Without it a
+    /// stack's frame 0 is read and a warning gives the frame count.
+    #[arg(long = "frame", value_name = "N")]
+    pub frame: Option<usize>,
+}
+
 /// Flags of the pipeline (peak search → spot network → indexing → refinement).
 #[derive(Args, Debug, Clone)]
 pub struct PipelineArgs {
@@ -60,10 +69,14 @@ pub struct PipelineArgs {
     /// Characterise every peak with the spot network (counts of good spots in the report).
     #[arg(long)]
     pub spotnet: bool,
+    /// Use a calibration (.det) whose frame or pixel size differs from the image's (refused by default:
+    /// a .det of another detector gives wrong angles).
+    #[arg(long)]
+    pub allow_calib_mismatch: bool,
 }
 
 fn read(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+    super::input::read_text(p)
 }
 
 impl PipelineArgs {
@@ -71,8 +84,9 @@ impl PipelineArgs {
     pub fn request(&self, index: bool) -> Result<PipelineRequest> {
         if let Some(f) = &self.request {
             let name = f.display().to_string();
-            let r: PipelineRequest =
+            let mut r: PipelineRequest =
                 serde_json::from_str(&read(f)?).with_context(|| format!("{name}: not a pipeline request"))?;
+            r.allow_calibration_mismatch |= self.allow_calib_mismatch;
             return Ok(r);
         }
         let peaks = match (&self.psp, &self.params) {
@@ -122,6 +136,7 @@ impl PipelineArgs {
             spotnet: SpotnetRequest { enabled: self.spotnet, ..Default::default() },
             index,
             keep_spots: false,
+            allow_calibration_mismatch: self.allow_calib_mismatch,
         })
     }
 }
@@ -142,5 +157,11 @@ pub fn load_hkl_model(p: &Path, device: &burn::tensor::Device) -> Result<HklMode
     let (w, j) = super::train_index::model_paths(p);
     let weights = std::fs::read(&w).with_context(|| format!("{}: cannot read", w.display()))?;
     let meta = read(&j)?;
-    Ok(HklModel::from_bytes(&weights, &meta, device)?)
+    Ok(HklModel::from_named_bytes(
+        &weights,
+        &w.display().to_string(),
+        &meta,
+        &j.display().to_string(),
+        device,
+    )?)
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use lauekit::geometry::Calibration;
+use lauekit::io::output::{Existing, OutputKind, OutputPlan, write_atomic};
 use lauekit::io::{DetFile, ReadOptions, read_image};
 use lauekit::pipeline::{Models, PipelineError, Prepared, run_image};
 use lauekit::scan::shard::{
@@ -330,40 +331,22 @@ fn shard(a: &RunArgs) -> Result<Option<(usize, usize)>> {
     }
 }
 
-/// Refuses to write `out` over one of the inputs (whatever the path spelling), or over an existing file
-/// without --force.
-pub(crate) fn check_output(out: &Path, inputs: &[PathBuf], force: bool) -> Result<()> {
-    let canon = |p: &Path| std::fs::canonicalize(p).ok();
-    if let Some(o) = canon(out) {
-        for i in inputs {
-            if canon(i).as_ref() == Some(&o) {
-                bail!("{}: is an input; choose another output", out.display());
-            }
-        }
-        if !force {
-            bail!("{}: exists; use --force to replace it", out.display());
-        }
+/// The plan of a scan run: every file it reads (images, calibration, settings, model) is an input that
+/// no output may replace; existing outputs are replaced only with --force.
+fn scan_plan(a: &RunArgs, src: &Source) -> OutputPlan {
+    let mut plan = OutputPlan::new(Existing::RefuseUnlessForce(a.force));
+    plan.inputs(&a.inputs).inputs(a.calib.iter());
+    plan.inputs(src.points.iter().filter_map(|p| match p {
+        PointImage::File(f) => Some(f),
+        PointImage::Frame(_) => None,
+    }));
+    let p = &a.pipeline;
+    plan.inputs([&p.params, &p.psp, &p.request].into_iter().flatten());
+    if let Some(m) = &p.model {
+        let (w, j) = super::train_index::model_paths(m);
+        plan.input(w).input(j);
     }
-    Ok(())
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename (a reader never sees half a file).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
-        std::process::id()
-    ));
-    let res = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res.with_context(|| format!("{}: cannot write", path.display()))
+    plan
 }
 
 fn journal_path(out: &Path) -> PathBuf {
@@ -382,7 +365,7 @@ fn analyse(
     let frame = match (p, &src.stack) {
         (PointImage::File(f), _) => {
             let bytes = std::fs::read(f).map_err(|e| {
-                PipelineError::Point(lauekit::LaueError::parse(&name, format!("cannot read: {e}")))
+                PipelineError::Point(lauekit::LaueError::Read { file: name.clone(), reason: e.to_string() })
             })?;
             read_image(&bytes, &name, &ReadOptions::default())
         }
@@ -390,7 +373,10 @@ fn analyse(
             read_image(bytes, &name, &ReadOptions { frame: *k, ..Default::default() })
         }
         (PointImage::Frame(_), None) => {
-            return Err(PipelineError::Job(lauekit::LaueError::InvalidSettings("no stack".into())));
+            return Err(PipelineError::Job(lauekit::LaueError::settings(
+                lauekit::error::Stage::Scan,
+                format!("{name}: a frame of a stack, but no stack file is open"),
+            )));
         }
     }
     .map_err(PipelineError::Point)?;
@@ -401,10 +387,7 @@ fn run_scan(a: RunArgs) -> Result<()> {
     let t0 = Instant::now();
     let Some(out) = a.output.clone() else { bail!("give the output file: -o SCAN.h5") };
     let calib = a.calib.as_ref().context("give the detector calibration: --calib FILE.det")?;
-    let det = DetFile::parse(
-        &std::fs::read_to_string(calib).with_context(|| format!("{}: cannot read", calib.display()))?,
-        &calib.display().to_string(),
-    )?;
+    let det = DetFile::parse(&super::input::read_text(calib)?, &calib.display().to_string())?;
     let cal = det.calibration;
     let src = source(&a)?;
     let grid = grid(&a, src.points.len())?;
@@ -418,22 +401,14 @@ fn run_scan(a: RunArgs) -> Result<()> {
     let job = request.prepare(&models)?;
 
     // Every file read is an input that no output may replace.
-    let mut inputs: Vec<PathBuf> = a.inputs.clone();
-    inputs.push(calib.clone());
-    inputs.extend(src.points.iter().filter_map(|p| match p {
-        PointImage::File(f) => Some(f.clone()),
-        PointImage::Frame(_) => None,
-    }));
-    inputs.extend(
-        [&a.pipeline.params, &a.pipeline.psp, &a.pipeline.request, &a.pipeline.model]
-            .into_iter()
-            .flatten()
-            .cloned(),
-    );
-    for extra in [&a.json, &a.summary, &a.ctf].into_iter().flatten() {
-        check_output(extra, &inputs, a.force)?;
-    }
+    let mut plan = scan_plan(&a, &src);
     let journal = journal_path(&out);
+    plan.output(&out, OutputKind::Hdf5)?;
+    // The journal of a killed run is resumed, not refused.
+    plan.output_updating(&journal, OutputKind::Text)?;
+    for extra in [&a.json, &a.summary, &a.ctf].into_iter().flatten() {
+        plan.output(extra, OutputKind::Text)?;
+    }
     let header = JournalHeader {
         journal: JournalHeader::KIND.into(),
         grid,
@@ -462,24 +437,15 @@ fn run_scan(a: RunArgs) -> Result<()> {
         write_atomic(&journal, clean.as_bytes())?;
         done = pts;
         if !a.quiet {
-            eprintln!(
-                "resuming: {} of {} points already done ({})",
-                done.len(),
-                range.len(),
-                journal.display()
-            );
+            errln!("resuming: {} of {} points already done ({})", done.len(), range.len(), journal.display());
         }
     } else {
-        check_output(&out, &inputs, a.force)?;
         write_atomic(&journal, journal_header_line(&header)?.as_bytes())?;
     }
     let done_set: std::collections::HashSet<usize> = done.iter().map(|p| p.index).collect();
     let todo: Vec<usize> = range.clone().filter(|i| !done_set.contains(i)).collect();
 
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 || threads > 1024 {
-        bail!("--threads {threads}: use 1 to 1024");
-    }
+    let threads = lauekit::device::thread_count(a.threads)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("thread pool")?;
     let bar = if a.quiet {
         indicatif::ProgressBar::hidden()
@@ -534,7 +500,7 @@ fn run_scan(a: RunArgs) -> Result<()> {
                         failed += 1;
                         if !a.quiet {
                             bar.suspend(|| {
-                                eprintln!("point {} failed: {}", p.index, p.error.as_deref().unwrap_or(""))
+                                errln!("point {} failed: {}", p.index, p.error.as_deref().unwrap_or(""))
                             });
                         }
                     }
@@ -561,34 +527,32 @@ fn run_scan(a: RunArgs) -> Result<()> {
     done.sort_by_key(|p| p.index);
     let results = ScanResults { grid, request, software: software_version(), points: done };
     let seconds = t0.elapsed().as_secs_f64();
-    write_atomic(&out, &lauekit::scan::h5::to_hdf5(&results, shard)?)?;
-    write_extras(&results, &a, seconds)?;
+    plan.stage(&out, &lauekit::scan::h5::to_hdf5(&results, shard)?)?;
+    stage_extras(&plan, &results, &a, seconds)?;
+    plan.commit()?;
     std::fs::remove_file(&journal).with_context(|| format!("{}: cannot remove", journal.display()))?;
     let n = results.points.len();
     let indexed = results.points.iter().filter(|p| !p.grains.is_empty()).count();
     let pts_s = todo.len() as f64 / seconds.max(1e-9);
-    println!(
+    outln!(
         "{n} points ({indexed} indexed, {failed} failed) in {seconds:.1} s ({pts_s:.1} points/s, {threads} threads) → {}",
         out.display()
-    );
+    )?;
     if failed > 0 {
         return Err(PointsFailed { failed, total: n }.into());
     }
     Ok(())
 }
 
-fn write_extras(r: &ScanResults, a: &RunArgs, seconds: f64) -> Result<()> {
+fn stage_extras(plan: &OutputPlan, r: &ScanResults, a: &RunArgs, seconds: f64) -> Result<()> {
     if let Some(p) = &a.json {
-        write_atomic(
-            p,
-            serde_json::to_string_pretty(&lauekit::scan::export::to_json(r, seconds))?.as_bytes(),
-        )?;
+        plan.stage(p, serde_json::to_string_pretty(&lauekit::scan::export::to_json(r, seconds))?.as_bytes())?;
     }
     if let Some(p) = &a.summary {
-        write_atomic(p, lauekit::scan::export::lauetools_summary(r, &ipf_rgb).as_bytes())?;
+        plan.stage(p, lauekit::scan::export::lauetools_summary(r, &ipf_rgb).as_bytes())?;
     }
     if let Some(p) = &a.ctf {
-        write_atomic(p, lauekit::scan::export::to_ctf(r).as_bytes())?;
+        plan.stage(p, lauekit::scan::export::to_ctf(r).as_bytes())?;
     }
     Ok(())
 }
@@ -617,7 +581,7 @@ fn truth(t: TruthArgs) -> Result<()> {
     let truth: lauekit::scan::simulate::ScanTruth = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a truth.json of lauekit simulate-scan", t.truth.display()))?;
     let c = lauekit::scan::truth::compare_with_truth(&r, &truth)?;
-    println!("{}", serde_json::to_string_pretty(&c)?);
+    outln!("{}", serde_json::to_string_pretty(&c)?)?;
     Ok(())
 }
 
@@ -625,7 +589,9 @@ fn merge(m: MergeArgs) -> Result<()> {
     if m.shards.is_empty() {
         bail!("give the shard files");
     }
-    check_output(&m.output, &m.shards, m.force)?;
+    let mut plan = OutputPlan::new(Existing::RefuseUnlessForce(m.force));
+    plan.inputs(&m.shards);
+    plan.output(&m.output, OutputKind::Hdf5)?;
     let mut parts = Vec::new();
     let mut counts = std::collections::BTreeSet::new();
     for s in &m.shards {
@@ -639,14 +605,15 @@ fn merge(m: MergeArgs) -> Result<()> {
         bail!("shards of different splits ({counts:?} shards)");
     }
     let merged = lauekit::scan::shard::merge(parts)?;
-    write_atomic(&m.output, &lauekit::scan::h5::to_hdf5(&merged, None)?)?;
+    plan.stage(&m.output, &lauekit::scan::h5::to_hdf5(&merged, None)?)?;
+    plan.commit()?;
     let failed = merged.points.iter().filter(|p| p.status == lauekit::pipeline::PointStatus::Failed).count();
-    println!(
+    outln!(
         "{} shards → {} points ({failed} failed) → {}",
         m.shards.len(),
         merged.points.len(),
         m.output.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -676,11 +643,11 @@ fn compare(c: CompareArgs) -> Result<()> {
         }
     }
     if diffs.is_empty() {
-        println!("{} and {}: the same {} points", c.a.display(), c.b.display(), a.points.len());
+        outln!("{} and {}: the same {} points", c.a.display(), c.b.display(), a.points.len())?;
         return Ok(());
     }
     for d in diffs.iter().take(20) {
-        eprintln!("{d}");
+        errln!("{d}");
     }
     bail!("{} and {} differ ({} differences)", c.a.display(), c.b.display(), diffs.len())
 }
@@ -688,6 +655,8 @@ fn compare(c: CompareArgs) -> Result<()> {
 fn maps(m: MapsArgs) -> Result<()> {
     use lauekit::scan::grains::{GrainOptions, segment_grains};
     use lauekit::scan::maps::{MapOptions, PngOptions, all_maps};
+    let mut plan = OutputPlan::new(Existing::Replace);
+    plan.input(&m.input);
     let (r, _) = read_results(&m.input)?;
     std::fs::create_dir_all(&m.png).with_context(|| format!("{}: cannot create", m.png.display()))?;
     let grains = GrainOptions { threshold_deg: m.grain_threshold_deg, min_size: m.min_grain_points };
@@ -696,8 +665,11 @@ fn maps(m: MapsArgs) -> Result<()> {
     let png = PngOptions::default();
     for map in &maps {
         let name = map.name();
-        write_atomic(&m.png.join(format!("{name}.png")), &map.to_png(&png)?)?;
-        write_atomic(&m.png.join(format!("{name}.csv")), map.to_csv().as_bytes())?;
+        let (png_file, csv_file) = (m.png.join(format!("{name}.png")), m.png.join(format!("{name}.csv")));
+        plan.output(&png_file, OutputKind::Image)?;
+        plan.output(&csv_file, OutputKind::Text)?;
+        plan.stage(&png_file, &map.to_png(&png)?)?;
+        plan.stage(&csv_file, map.to_csv().as_bytes())?;
     }
     let seg = segment_grains(&r, &grains)?;
     let mut table = String::from(
@@ -718,15 +690,18 @@ fn maps(m: MapsArgs) -> Result<()> {
             g.centroid_index[1]
         ));
     }
-    write_atomic(&m.png.join("grains.tsv"), table.as_bytes())?;
-    println!(
+    let table_file = m.png.join("grains.tsv");
+    plan.output(&table_file, OutputKind::Text)?;
+    plan.stage(&table_file, table.as_bytes())?;
+    plan.commit()?;
+    outln!(
         "{} maps (PNG + CSV) and {} grains (grains.tsv, threshold {}°, at least {} points) → {}",
         maps.len(),
         seg.grains.len(),
         grains.threshold_deg,
         grains.min_size,
         m.png.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -754,31 +729,31 @@ fn sbatch(s: SbatchArgs) -> Result<()> {
     let limit = s.max_running.map(|m| format!("%{m}")).unwrap_or_default();
     let shards: Vec<String> =
         (0..s.tasks).map(|i| quote(&format!("{out}.shard-{i}-of-{}.h5", s.tasks))).collect();
-    println!("#!/bin/bash");
-    println!(
+    outln!("#!/bin/bash")?;
+    outln!(
         "# lauekit scan as a SLURM job array: submit with `sbatch THIS_FILE`; the merge runs when all tasks ended."
-    );
-    println!("#SBATCH --job-name={}", s.name);
-    println!("#SBATCH --array=0-{}{limit}", s.tasks - 1);
-    println!("#SBATCH --cpus-per-task={}", s.cpus);
-    println!("#SBATCH --output={}-%A_%a.log", s.name);
-    println!("set -euo pipefail");
-    println!("if [ \"${{SLURM_ARRAY_TASK_ID:-0}}\" = 0 ] && [ -z \"${{LAUEKIT_MERGE_SUBMITTED:-}}\" ]; then");
-    println!(
+    )?;
+    outln!("#SBATCH --job-name={}", s.name)?;
+    outln!("#SBATCH --array=0-{}{limit}", s.tasks - 1)?;
+    outln!("#SBATCH --cpus-per-task={}", s.cpus)?;
+    outln!("#SBATCH --output={}-%A_%a.log", s.name)?;
+    outln!("set -euo pipefail")?;
+    outln!("if [ \"${{SLURM_ARRAY_TASK_ID:-0}}\" = 0 ] && [ -z \"${{LAUEKIT_MERGE_SUBMITTED:-}}\" ]; then")?;
+    outln!(
         "  sbatch --dependency=afterany:${{SLURM_ARRAY_JOB_ID}} --job-name={}-merge --output={}-merge-%j.log --wrap \"{} scan merge {} -o {}\"",
         s.name,
         s.name,
         quote(&exe),
         shards.join(" "),
         quote(out)
-    );
-    println!("fi");
-    println!(
+    )?;
+    outln!("fi")?;
+    outln!(
         "{} scan {} --shard ${{SLURM_ARRAY_TASK_ID}}/{} --threads ${{SLURM_CPUS_PER_TASK:-{}}} --quiet || [ $? -eq 3 ]",
         quote(&exe),
         args.join(" "),
         s.tasks,
         s.cpus
-    );
+    )?;
     Ok(())
 }

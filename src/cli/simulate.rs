@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use lauekit::crystal::{Lattice, Material, RuleSpec};
 use lauekit::geometry::{Calibration, euler_to_matrix};
+use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::{DetFile, FitFile};
 use lauekit::simulate::{
     DetectorCut, Grain, ImageModel, SimulationSettings, Spot, SpotShape, render_image, simulate_grains,
@@ -69,6 +70,14 @@ pub struct SimulateArgs {
 }
 
 pub fn run(a: SimulateArgs) -> Result<()> {
+    let mut plan = OutputPlan::new(Existing::Replace);
+    plan.inputs(a.fit.iter());
+    if let Some(c) = a.calib.as_deref().filter(|c| Path::new(c).exists()) {
+        plan.input(c);
+    }
+    if let Some(path) = &a.image {
+        plan.output(path, OutputKind::Image)?;
+    }
     let fit = match &a.fit {
         Some(p) => Some(FitFile::parse(&read_text(p)?, &p.display().to_string())?),
         None => None,
@@ -100,7 +109,7 @@ pub fn run(a: SimulateArgs) -> Result<()> {
         SimulationSettings { emin_kev: a.emin, emax_kev: a.emax, calibration, with_multiplicity: true, cut };
     let spots = simulate_grains(&grains, &settings)?;
     match a.format.as_str() {
-        "tsv" => print_tsv(&spots, grains.len() > 1),
+        "tsv" => print_tsv(&spots, grains.len() > 1)?,
         "json" => {
             let out = serde_json::json!({
                 "material": material.name,
@@ -113,7 +122,7 @@ pub fn run(a: SimulateArgs) -> Result<()> {
                 "n_spots": spots.len(),
                 "spots": spots,
             });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?)?;
         }
         f => bail!("--format {f}: use tsv or json"),
     }
@@ -138,21 +147,16 @@ pub fn run(a: SimulateArgs) -> Result<()> {
         };
         let lattice = material.lattice;
         let img = render_image(&spots, |h| lattice.d_spacing(h), calibration.rows, calibration.cols, &model)?;
-        let file =
-            std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-        lauekit::io::write_tiff_u16(
-            std::io::BufWriter::new(file),
-            img.rows,
-            img.cols,
-            &img.pixels,
-            &path.display().to_string(),
-        )?;
-        eprintln!("wrote {} ({}×{} px, {} spots)", path.display(), img.rows, img.cols, img.truth.len());
+        plan.stage_with(path, |w| {
+            lauekit::io::write_tiff_u16(w, img.rows, img.cols, &img.pixels, &path.display().to_string())
+        })?;
+        plan.commit()?;
+        errln!("wrote {} ({}×{} px, {} spots)", path.display(), img.rows, img.cols, img.truth.len());
     }
     Ok(())
 }
 
-fn print_tsv(spots: &[Spot], with_grain: bool) {
+fn print_tsv(spots: &[Spot], with_grain: bool) -> Result<()> {
     let mut out = String::from("h\tk\tl\ttwotheta_deg\tchi_deg\tx_px\ty_px\tenergy_keV");
     if with_grain {
         out.push_str("\tgrain");
@@ -168,11 +172,11 @@ fn print_tsv(spots: &[Spot], with_grain: bool) {
         }
         out.push('\n');
     }
-    print!("{out}");
+    out!("{out}")
 }
 
 fn read_text(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))
+    super::input::read_text(p)
 }
 
 /// "a,b,c" with exactly `n` finite numbers.
@@ -217,7 +221,7 @@ fn material(a: &SimulateArgs, fit: Option<&FitFile>) -> Result<Material> {
                 .ok_or_else(|| anyhow::anyhow!("with --lattice alone, give --spacegroup or --extinction"))?;
             let (m, note) = Material::custom("custom", l, r)?;
             if let Some(n) = note {
-                eprintln!("note: {n}");
+                errln!("note: {n}");
             }
             return Ok(m);
         }
@@ -228,7 +232,7 @@ fn material(a: &SimulateArgs, fit: Option<&FitFile>) -> Result<Material> {
     if let Some(r) = rule {
         let (m2, note) = m.with_rule(r)?;
         if let Some(n) = note {
-            eprintln!("note: {n}");
+            errln!("note: {n}");
         }
         m = m2;
     }

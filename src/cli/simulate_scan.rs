@@ -6,13 +6,13 @@
 //! run's files only with `--force`.
 
 use std::collections::HashSet;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use lauekit::io::output::{Existing, OutputKind, OutputPlan, is_temporary_name};
 use lauekit::io::{DetFile, write_tiff_u16};
 use lauekit::scan::ScanGrid;
 use lauekit::scan::simulate::{
@@ -143,21 +143,32 @@ pub fn run(a: SimulateScanArgs) -> Result<()> {
     let images: Vec<String> = (0..n).map(|i| point_file_name(&a.prefix, i, n)).collect();
     let dir = &a.output;
     prepare_output(dir, &images, a.force)?;
+    // Every file is written to a temporary beside it and renamed when all are done: the directory holds
+    // a whole scan or the previous one, never a mix.
+    let mut plan = OutputPlan::new(Existing::Replace).without_sync();
+    plan.inputs(a.spec.iter()).inputs(a.calib.iter());
+    let truth_path = dir.join(TRUTH_FILE);
+    let det_path = dir.join(CALIB_FILE);
+    plan.output(&truth_path, OutputKind::Text)?;
+    plan.output(&det_path, OutputKind::Text)?;
+    for name in &images {
+        plan.output(dir.join(name), OutputKind::Image)?;
+    }
     if let Some(t) = a.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build_global().ok();
+        let t = lauekit::device::thread_count(Some(t))?;
+        rayon::ThreadPoolBuilder::new().num_threads(t).build_global().ok();
     }
 
-    // Truth and calibration first: a run stopped half-way still leaves a directory a later run recognises.
+    // Truth and calibration renamed first: a run stopped half-way through the renames still leaves a
+    // directory a later run recognises.
     let truth = scan.truth();
-    let truth_path = dir.join(TRUTH_FILE);
-    let file = std::fs::File::create(&truth_path)
-        .with_context(|| format!("{}: cannot create", truth_path.display()))?;
-    let mut w = BufWriter::new(file);
-    serde_json::to_writer(
-        &mut w,
-        &TruthFile { generator: GENERATOR, images: &images, calibration_file: CALIB_FILE, truth: &truth },
-    )?;
-    w.flush().with_context(|| format!("{}: cannot write", truth_path.display()))?;
+    let truth_json = serde_json::to_vec(&TruthFile {
+        generator: GENERATOR,
+        images: &images,
+        calibration_file: CALIB_FILE,
+        truth: &truth,
+    })?;
+    plan.stage(&truth_path, &truth_json)?;
     let det = DetFile {
         calibration: spec.calibration,
         ub: None,
@@ -168,9 +179,7 @@ pub fn run(a: SimulateScanArgs) -> Result<()> {
             spec.seed
         )],
     };
-    let det_path = dir.join(CALIB_FILE);
-    std::fs::write(&det_path, det.to_text())
-        .with_context(|| format!("{}: cannot write", det_path.display()))?;
+    plan.stage(&det_path, det.to_text().as_bytes())?;
 
     let bar = ProgressBar::new(n as u64);
     bar.set_style(
@@ -181,14 +190,12 @@ pub fn run(a: SimulateScanArgs) -> Result<()> {
         let img = scan.render_point(i).with_context(|| format!("point {i}"))?;
         let path = dir.join(&images[i]);
         let name = path.display().to_string();
-        let file = std::fs::File::create(&path).with_context(|| format!("{name}: cannot create"))?;
-        let mut w = BufWriter::new(file);
-        write_tiff_u16(&mut w, img.rows, img.cols, &img.pixels, &name)?;
-        w.flush().with_context(|| format!("{name}: cannot write"))?;
+        plan.stage_with(&path, |w| write_tiff_u16(w, img.rows, img.cols, &img.pixels, &name))?;
         bar.inc(1);
         Ok(())
     })?;
     bar.finish_and_clear();
+    plan.commit()?;
 
     let count = |k: RegionKind| scan.regions.iter().filter(|r| r.kind == k).count();
     let empty = scan.points.iter().filter(|p| p.region.is_none()).count();
@@ -198,7 +205,7 @@ pub fn run(a: SimulateScanArgs) -> Result<()> {
         Some(p) => format!(", {} {} particles", count(RegionKind::Phase), p.material),
         None => String::new(),
     };
-    println!(
+    outln!(
         "wrote {n} images ({}×{} points, {}×{} px) + {TRUTH_FILE} + {CALIB_FILE} to {}: \
          {} {} grains{}{phase}, {empty} empty and {boundary} boundary points, {:.1} s",
         spec.nx,
@@ -210,7 +217,7 @@ pub fn run(a: SimulateScanArgs) -> Result<()> {
         spec.material,
         if count(RegionKind::Twin) > 0 { " with a Σ3 twin band" } else { "" },
         t0.elapsed().as_secs_f64()
-    );
+    )?;
     Ok(())
 }
 
@@ -374,6 +381,10 @@ fn prepare_output(dir: &Path, images: &[String], force: bool) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))? {
         let entry = entry.with_context(|| format!("{}: cannot list", dir.display()))?;
         let name = entry.file_name().to_string_lossy().to_string();
+        if is_temporary_name(&name) {
+            // A temporary of a run that was killed: never part of a scan.
+            continue;
+        }
         let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
         if !is_file || !previous_files.contains(name.as_str()) {
             bail!(

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lauekit::cluster::autoencoder::data::{INPUT_LEN, mixed_batch};
 use lauekit::cluster::autoencoder::train::{AeTrainSettings, evaluate, train_autoencoder};
 use lauekit::cluster::autoencoder::{AutoencoderConfig, autoencoder_to_bytes, encode, load_autoencoder};
+use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::{Frame, ReadOptions, read_image};
 
 #[derive(Args)]
@@ -119,6 +120,13 @@ pub fn run(a: TrainAutoencoderArgs) -> Result<()> {
     for p in &a.real {
         collect_images(p, &mut files)?;
     }
+    // The outputs checked before the training.
+    let mut plan = OutputPlan::new(Existing::Replace);
+    plan.inputs(&a.real).inputs(&files);
+    plan.output(&a.out, OutputKind::Binary)?;
+    if let Some(r) = &a.report {
+        plan.output(r, OutputKind::Text)?;
+    }
     let mut real: Vec<Frame> = Vec::new();
     for f in &files {
         let name = f.display().to_string();
@@ -127,20 +135,20 @@ pub fn run(a: TrainAutoencoderArgs) -> Result<()> {
             .and_then(|b| read_image(&b, &name, &ReadOptions::default()).map_err(anyhow::Error::from))
         {
             Ok(frame) if frame.rows < 256 || frame.cols < 256 => {
-                eprintln!("skipped {name}: {} × {} is no detector frame", frame.rows, frame.cols)
+                errln!("skipped {name}: {} × {} is no detector frame", frame.rows, frame.cols)
             }
             Ok(frame) => {
-                eprintln!("real image {name}: {} × {}", frame.rows, frame.cols);
+                errln!("real image {name}: {} × {}", frame.rows, frame.cols);
                 real.push(frame);
             }
-            Err(e) => eprintln!("skipped {name}: {e:#}"),
+            Err(e) => errln!("skipped {name}: {e:#}"),
         }
     }
     if !a.real.is_empty() && real.is_empty() {
         bail!("--real: no readable image");
     }
     let real = Arc::new(real);
-    eprintln!(
+    errln!(
         "training: {} steps of {} frames ({} real images, {:.0} % of the draws), seed {}, {:?}",
         a.steps,
         a.batch,
@@ -176,9 +184,10 @@ pub fn run(a: TrainAutoencoderArgs) -> Result<()> {
         |step| {
             let t = std::time::Instant::now();
             let b = rx.recv().map_err(|_| {
-                lauekit::error::LaueError::InvalidSettings(format!(
-                    "the batch generator stopped at step {step}"
-                ))
+                lauekit::error::LaueError::settings(
+                    lauekit::error::Stage::Training,
+                    format!("autoencoder: the batch generator stopped at step {step}"),
+                )
             });
             waited += t.elapsed().as_secs_f64();
             b?
@@ -188,9 +197,13 @@ pub fn run(a: TrainAutoencoderArgs) -> Result<()> {
             bar.set_message(format!("loss {:.5} (mean of 100: {:.5})", p.loss, p.loss_mean_100));
             if p.step % 100 == 0 || p.step == 1 {
                 bar.suspend(|| {
-                    eprintln!(
+                    errln!(
                         "step {}: loss {:.5}, mean of the last 100 {:.5}, lr {:.2e}, {:.0} s",
-                        p.step, p.loss, p.loss_mean_100, p.learning_rate, p.seconds
+                        p.step,
+                        p.loss,
+                        p.loss_mean_100,
+                        p.learning_rate,
+                        p.seconds
                     )
                 });
                 curve.push(serde_json::to_value(p).unwrap_or_default());
@@ -202,10 +215,13 @@ pub fn run(a: TrainAutoencoderArgs) -> Result<()> {
     drop(rx);
     let _ = generator.join();
     let train_seconds = last.seconds;
-    eprintln!(
+    errln!(
         "trained {} steps in {:.0} s ({waited:.0} s of it waiting for batches): last loss {:.5}, mean of the last \
          100 {:.5}",
-        last.step, train_seconds, last.loss, last.loss_mean_100
+        last.step,
+        train_seconds,
+        last.loss,
+        last.loss_mean_100
     );
 
     // Held-out frames: weighted and plain BCE; and how much f16 storage moves the codes.
@@ -213,7 +229,7 @@ pub fn run(a: TrainAutoencoderArgs) -> Result<()> {
     let n_val = a.validation.max(1);
     let val = mixed_batch(&real, a.real_share, val_seed, 0, n_val)?;
     let (val_weighted, val_bce) = evaluate(&net, &val, n_val, a.spot_weight, &device)?;
-    eprintln!(
+    errln!(
         "validation ({n_val} frames, seed {val_seed}): weighted BCE {val_weighted:.5}, plain BCE {val_bce:.5}"
     );
     let bytes32 = autoencoder_to_bytes(&net, &network, false)?;
@@ -221,15 +237,15 @@ pub fn run(a: TrainAutoencoderArgs) -> Result<()> {
     let z32 = encode(&load_autoencoder(&bytes32, &device)?, &val, n_val, &device)?;
     let z16 = encode(&load_autoencoder(&bytes16, &device)?, &val, n_val, &device)?;
     let f16_shift = z32.iter().zip(&z16).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
-    eprintln!(
+    errln!(
         "latents: f16 weights move them by up to {f16_shift:.2e} (f32 file {} B, f16 file {} B)",
         bytes32.len(),
         bytes16.len()
     );
     debug_assert_eq!(val.len(), n_val * INPUT_LEN);
     let bytes = if a.half { &bytes16 } else { &bytes32 };
-    std::fs::write(&a.out, bytes).with_context(|| format!("{}: cannot write", a.out.display()))?;
-    eprintln!(
+    plan.stage(&a.out, bytes)?;
+    errln!(
         "weights written to {} ({} B), total {:.0} s",
         a.out.display(),
         bytes.len(),
@@ -251,8 +267,8 @@ pub fn run(a: TrainAutoencoderArgs) -> Result<()> {
             "curve": curve,
             "seconds": t0.elapsed().as_secs_f64(),
         });
-        std::fs::write(r, serde_json::to_string_pretty(&j)?)
-            .with_context(|| format!("{}: cannot write", r.display()))?;
+        plan.stage(r, serde_json::to_string_pretty(&j)?.as_bytes())?;
     }
+    plan.commit()?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use lauekit::index::nn::{
     DatasetSettings, FeatureSettings, HklModel, TrainSettings, accuracy_by_grain_count, generate, train,
 };
 use lauekit::io::DetFile;
+use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 
 #[derive(Args)]
 pub struct TrainIndexArgs {
@@ -71,6 +72,12 @@ pub struct TrainIndexArgs {
 
 pub fn run(a: TrainIndexArgs) -> Result<()> {
     let t0 = Instant::now();
+    // MODEL.bpk and MODEL.json checked before the training.
+    let mut plan = OutputPlan::new(Existing::Replace);
+    plan.input(&a.calib);
+    let (w, j) = model_paths(&a.output);
+    plan.output(&w, OutputKind::Binary)?;
+    plan.output(&j, OutputKind::Text)?;
     let materials: Vec<Material> =
         a.materials.iter().map(|m| Material::from_table(m)).collect::<lauekit::error::Result<_>>()?;
     let text = std::fs::read_to_string(&a.calib).with_context(|| format!("reading {}", a.calib.display()))?;
@@ -85,9 +92,20 @@ pub fn run(a: TrainIndexArgs) -> Result<()> {
     ds.features = FeatureSettings { radius_deg: a.radius, bin_deg: a.bin }.validated()?;
     ds.min_class_samples = a.min_class_samples;
     ds.seed = a.seed;
+    let ts = TrainSettings {
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        learning_rate: a.lr,
+        patience: a.patience,
+        seed: a.seed,
+        ..Default::default()
+    };
+    // Refused before the (long) data generation.
+    ts.validated()?;
+    ds.validated()?;
     let data = generate(&materials, &a.max_index, &ds)?;
     let t_data = t0.elapsed().as_secs_f64();
-    eprintln!(
+    errln!(
         "data: {} + {} images, {} training / {} validation spots with a class ({} of {} spots), {} classes \
          ({} rare ones dropped), {} bins — {:.1} s",
         data.train.n_images,
@@ -101,19 +119,11 @@ pub fn run(a: TrainIndexArgs) -> Result<()> {
         ds.features.n_bins(),
         t_data
     );
-    let ts = TrainSettings {
-        epochs: a.epochs,
-        batch_size: a.batch_size,
-        learning_rate: a.lr,
-        patience: a.patience,
-        seed: a.seed,
-        ..Default::default()
-    };
     let info = serde_json::json!({ "dataset": ds, "train": ts, "data_seconds": t_data });
     let device = lauekit::device::cpu();
     let t1 = Instant::now();
     let model = train(&data, &materials, &ts, &device.device, info, |r| {
-        eprintln!(
+        errln!(
             "epoch {:>3}/{}  loss {:.4}  acc {:.2} %  |  val loss {:.4}  val acc {:.2} %  ({:.1} s)",
             r.epoch,
             r.epochs,
@@ -127,14 +137,14 @@ pub fn run(a: TrainIndexArgs) -> Result<()> {
     })?;
     let t_train = t1.elapsed().as_secs_f64();
     let best = model.meta.history.iter().map(|h| h.val_accuracy).fold(f64::NAN, f64::max);
-    eprintln!(
+    errln!(
         "trained {} parameters in {:.1} s; best validation accuracy {:.2} %; total {:.1} s",
         model.meta.net.n_params(),
         t_train,
         100.0 * best,
         t0.elapsed().as_secs_f64()
     );
-    save(&model, &a.output, a.half)?;
+    save(plan, &model, &a.output, a.half)?;
     if a.eval_images > 0 {
         let counts: Vec<usize> = (1..=10).collect();
         let rows = accuracy_by_grain_count(
@@ -145,16 +155,16 @@ pub fn run(a: TrainIndexArgs) -> Result<()> {
             a.eval_images,
             a.seed ^ 0xE7A1,
         )?;
-        println!("grains\timages\tspots\tlabelled\taccuracy_pct");
+        outln!("grains\timages\tspots\tlabelled\taccuracy_pct")?;
         for r in rows {
-            println!(
+            outln!(
                 "{}\t{}\t{}\t{}\t{:.2}",
                 r.n_grains,
                 r.n_images,
                 r.n_spots,
                 r.n_labelled,
                 100.0 * r.accuracy()
-            );
+            )?;
         }
     }
     Ok(())
@@ -165,10 +175,11 @@ pub fn model_paths(out: &Path) -> (PathBuf, PathBuf) {
     (out.with_extension("bpk"), out.with_extension("json"))
 }
 
-fn save(model: &HklModel, out: &Path, half: bool) -> Result<()> {
+fn save(plan: OutputPlan, model: &HklModel, out: &Path, half: bool) -> Result<()> {
     let (w, j) = model_paths(out);
-    std::fs::write(&w, model.weights_bytes(half)?).with_context(|| format!("writing {}", w.display()))?;
-    std::fs::write(&j, model.meta_json()?).with_context(|| format!("writing {}", j.display()))?;
-    eprintln!("wrote {} and {}", w.display(), j.display());
+    plan.stage(&w, &model.weights_bytes(half)?)?;
+    plan.stage(&j, model.meta_json()?.as_bytes())?;
+    plan.commit()?;
+    errln!("wrote {} and {}", w.display(), j.display());
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::{ReadOptions, read_image};
 use lauekit::peaks::PeakSearchParams;
 use lauekit::spotnet::train::{
@@ -76,8 +77,8 @@ fn image_samples(image: &Path, factor: f64) -> Result<Vec<SpotSample>> {
     search_samples(&frame, &p, factor).with_context(|| format!("{}: peak search", image.display()))
 }
 
-pub fn print_metrics(label: &str, m: &SpotMetrics) {
-    println!(
+pub fn print_metrics(label: &str, m: &SpotMetrics) -> Result<()> {
+    outln!(
         "{label}: spots={} good={} pos_err_px={:.4} R2_pos={:.4} MAE_sim={:.4} MAE_area_px2={:.3} MAE_area*={:.4} \
          MAE_asp={:.4} good->good={} good->bad={} ({:.2} %) bad->good={} ({:.2} %) bad->bad={}",
         m.n_spots,
@@ -94,7 +95,7 @@ pub fn print_metrics(label: &str, m: &SpotMetrics) {
         m.confusion[2],
         100.0 * m.bad_predicted_good(),
         m.confusion[3]
-    );
+    )
 }
 
 fn train_once(
@@ -112,6 +113,8 @@ fn train_once(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let epoch_msg = std::cell::Cell::new(1usize);
+    // stdout failing inside the epoch callback: kept and returned after training.
+    let mut print_error = None;
     let net = train_spotnet(
         train,
         test,
@@ -120,12 +123,17 @@ fn train_once(
         &criteria,
         |e| {
             bar.suspend(|| {
-                eprintln!(
+                errln!(
                     "{label} epoch {}/{}: train MAE {:.4}, {:.0} s",
-                    e.epoch, s.epochs, e.train_mae, e.seconds
+                    e.epoch,
+                    s.epochs,
+                    e.train_mae,
+                    e.seconds
                 );
-                if let Some(m) = &e.test {
-                    print_metrics(&format!("{label} epoch {} test", e.epoch), m);
+                if let Some(m) = &e.test
+                    && let Err(err) = print_metrics(&format!("{label} epoch {} test", e.epoch), m)
+                {
+                    print_error.get_or_insert(err);
                 }
             });
             history.push(serde_json::to_value(e).unwrap_or_default());
@@ -138,6 +146,9 @@ fn train_once(
         },
     )?;
     bar.finish_and_clear();
+    if let Some(e) = print_error {
+        return Err(e);
+    }
     Ok(net)
 }
 
@@ -161,15 +172,27 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
         unshifted_share: a.unshifted_share,
         ..SpotTrainSettings::default()
     };
+    settings.validate()?;
+    // Every output checked before hours of training.
+    let mut plan = OutputPlan::new(Existing::Replace);
+    for img in &a.images {
+        plan.input(img).input(img.parent().unwrap_or(Path::new(".")).join("peaksearch.json"));
+    }
+    if let Some(o) = a.output.as_ref().filter(|_| !a.cross_validate) {
+        plan.output(o, OutputKind::Binary)?;
+    }
+    if let Some(r) = &a.report {
+        plan.output(r, OutputKind::Text)?;
+    }
     let t0 = std::time::Instant::now();
     let mut per_image = Vec::new();
     for img in &a.images {
         let s = image_samples(img, a.threshold_factor)?;
-        eprintln!("{}: {} spots, per Sim bin {:?}", img.display(), s.len(), bin_counts(&s));
+        errln!("{}: {} spots, per Sim bin {:?}", img.display(), s.len(), bin_counts(&s));
         per_image.push(s);
     }
     let synth = synthetic_samples(a.synthetic, a.seed.wrapping_mul(0x9E37_79B9) ^ 0xA5);
-    eprintln!(
+    errln!(
         "synthetic: {} spots, per Sim bin {:?} ({:.1} s so far)",
         synth.len(),
         bin_counts(&synth),
@@ -202,28 +225,28 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
         if !test.is_empty() {
             let out = lauekit::spotnet::train::predict_samples(&net, &test, &burn::tensor::Device::flex());
             let m = lauekit::spotnet::train::metrics(&test, &out, &GoodSpotCriteria::default());
-            print_metrics(&format!("held out {label}"), &m);
+            print_metrics(&format!("held out {label}"), &m)?;
             results.push(serde_json::json!({"holdout": label, "metrics": m}));
         }
         // Fresh synthetic spots (another seed): how the network does on the kind of data it was fitted to.
         let fresh = synthetic_samples(3000, a.seed ^ 0xF7E5);
         let out = lauekit::spotnet::train::predict_samples(&net, &fresh, &burn::tensor::Device::flex());
         let m = lauekit::spotnet::train::metrics(&fresh, &out, &GoodSpotCriteria::default());
-        print_metrics(&format!("fresh synthetic ({label} run)"), &m);
+        print_metrics(&format!("fresh synthetic ({label} run)"), &m)?;
         if !a.cross_validate
             && let Some(o) = &a.output
         {
-            std::fs::write(o, spotnet_to_bytes(&net, &settings.network)?)
-                .with_context(|| format!("{}: cannot write", o.display()))?;
-            eprintln!("weights written to {}", o.display());
+            plan.stage(o, &spotnet_to_bytes(&net, &settings.network)?)?;
         }
     }
-    eprintln!("total {:.0} s", t0.elapsed().as_secs_f64());
+    errln!("total {:.0} s", t0.elapsed().as_secs_f64());
     if let Some(r) = &a.report {
         let j = serde_json::json!({"settings": settings, "synthetic": a.synthetic, "threshold_factor": a.threshold_factor,
             "images": a.images, "history": history, "results": results, "seconds": t0.elapsed().as_secs_f64()});
-        std::fs::write(r, serde_json::to_string_pretty(&j)?)
-            .with_context(|| format!("{}: cannot write", r.display()))?;
+        plan.stage(r, serde_json::to_string_pretty(&j)?.as_bytes())?;
+    }
+    for f in plan.commit()?.written {
+        errln!("wrote {}", f.display());
     }
     Ok(())
 }

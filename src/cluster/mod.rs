@@ -27,7 +27,7 @@
 //! ([`Matrix`] owns one, [`MatRef`] borrows one from a slice). Everything is deterministic for a given seed
 //! (ChaCha8) and runs on one thread, so it behaves the same natively and in wasm. Bad input (empty matrices,
 //! NaN or infinite values, K larger than the number of points, mismatched shapes) is refused with
-//! [`LaueError::InvalidSettings`].
+//! [`LaueError::Settings`] of the clustering stage.
 //!
 //! PCA, K-means and the scores are written here rather than taken from linfa (which the issue suggested): one
 //! matrix type (nalgebra's, already a dependency, plus the row-major [`Matrix`]) and no ndarray/linfa tree in
@@ -65,7 +65,7 @@ pub mod session;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 
 /// An owned row-major matrix: `rows × cols` values, row `i` at `data[i·cols .. (i+1)·cols]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,9 +175,9 @@ impl<'a> From<&'a Matrix> for MatRef<'a> {
     }
 }
 
-/// An [`LaueError::InvalidSettings`] with `msg`.
+/// A refused clustering setting or input matrix ([`LaueError::Settings`] of [`Stage::Clustering`]).
 pub(crate) fn invalid(msg: impl Into<String>) -> LaueError {
-    LaueError::InvalidSettings(msg.into())
+    LaueError::settings(Stage::Clustering, msg)
 }
 
 /// Refuse empty matrices and non-finite values; `what` names the matrix in the message.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::spots::ExperimentalSpot;
 use crate::crystal::Material;
-use crate::error::Result;
+use crate::error::{LaueError, Result, Stage};
 use crate::geometry::Calibration;
 use crate::simulate::{DetectorCut, Grain, SimulationSettings, Spot, pattern::simulate_into};
 
@@ -24,6 +24,19 @@ pub struct Experiment {
 }
 
 impl Experiment {
+    /// Checks the band (finite, 0 < Emin < Emax ≤ 500 keV) and the calibration.
+    pub fn validated(&self) -> Result<()> {
+        let (a, b) = (self.emin_kev, self.emax_kev);
+        if !(a.is_finite() && b.is_finite() && a > 0.0 && b > a && b <= 500.0) {
+            return Err(LaueError::settings(
+                Stage::Indexing,
+                format!("energy band {a}–{b} keV: need finite 0 < Emin < Emax ≤ 500 keV"),
+            ));
+        }
+        self.calibration.validated()?;
+        Ok(())
+    }
+
     pub(crate) fn settings(&self) -> SimulationSettings {
         SimulationSettings {
             emin_kev: self.emin_kev,

@@ -21,6 +21,7 @@
 //!
 //! Everything here is plain computation (no files, no threads): it runs natively and in wasm.
 
+pub mod chance;
 pub mod fit_out;
 pub mod lut;
 pub mod matching;
@@ -33,7 +34,8 @@ use nalgebra::{Matrix3, Vector3};
 use serde::{Deserialize, Serialize};
 
 use crate::crystal::{LaueGroup, Material};
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
+use crate::limits;
 use crate::simulate::HC_KEV_ANGSTROM;
 pub use matching::{Experiment, MatchedSpot, Matching, match_spots};
 pub use orientation::{Candidate, HklGuess, orientation_from_two_pairs, orientations_from_hkl_guesses};
@@ -165,6 +167,128 @@ impl Default for IndexSettings {
     }
 }
 
+impl IndexSettings {
+    /// Checks every setting: finite, in range, within the resource limits ([`crate::limits`]). Called by
+    /// every indexer and by the pipeline's request check.
+    pub fn validated(&self) -> Result<()> {
+        let bad = |m: String| Err(LaueError::settings(Stage::Indexing, m));
+        if self.nbgrainstofind == 0 {
+            return bad("nbgrainstofind (--grains) = 0: need at least 1 grain to look for".into());
+        }
+        limits::GRAINS.check("grains to find (nbgrainstofind, --grains)", self.nbgrainstofind as u64)?;
+        let tol = |name: &str, v: f64| -> Result<()> {
+            if v.is_finite() && v > 0.0 && v <= MAX_TOLERANCE_DEG {
+                Ok(())
+            } else {
+                Err(LaueError::settings(
+                    Stage::Indexing,
+                    format!("{name} = {v}°: need a tolerance > 0 and ≤ {MAX_TOLERANCE_DEG}°"),
+                ))
+            }
+        };
+        tol("angletollut", self.angletollut)?;
+        tol("matchingrate_angle_tol", self.matchingrate_angle_tol)?;
+        if self.list_matching_tol_angles.len() > 100 {
+            return bad(format!(
+                "list_matching_tol_angles has {} tolerances: at most 100",
+                self.list_matching_tol_angles.len()
+            ));
+        }
+        for &t in &self.list_matching_tol_angles {
+            tol("list_matching_tol_angles", t)?;
+        }
+        if !(1..=MAX_NLUT).contains(&self.nlutmax) {
+            return bad(format!("nlutmax = {}: need 1 to {MAX_NLUT}", self.nlutmax));
+        }
+        if self.nbspots_pairs < 2 {
+            return bad(format!(
+                "nbspots_pairs (--pair-spots) = {}: need at least 2 spots",
+                self.nbspots_pairs
+            ));
+        }
+        limits::PAIR_SPOTS.check_with(
+            "spots paired (nbspots_pairs, --pair-spots)",
+            self.nbspots_pairs as u64,
+            "LaueTools uses 10 to 30",
+        )?;
+        if self.nbspots_ranking == 0 || self.nbspots_ranking > 10_000 {
+            return bad(format!("nbspots_ranking = {}: need 1 to 10000", self.nbspots_ranking));
+        }
+        if self.nbcandidates_matched == 0 || self.nbcandidates_matched > 10_000 {
+            return bad(format!("nbcandidates_matched = {}: need 1 to 10000", self.nbcandidates_matched));
+        }
+        if !(self.min_matching_rate.is_finite() && (0.0..=100.0).contains(&self.min_matching_rate)) {
+            return bad(format!("min_matching_rate = {} %: need 0 to 100", self.min_matching_rate));
+        }
+        if !(self.nn_min_confidence.is_finite() && (0.0..=1.0).contains(&self.nn_min_confidence)) {
+            return bad(format!(
+                "nn_min_confidence (--min-confidence) = {}: need a probability in [0, 1]",
+                self.nn_min_confidence
+            ));
+        }
+        if self.nn_max_pairs == 0 {
+            return bad("nn_max_pairs = 0: need at least 1 pair".into());
+        }
+        limits::NN_PAIRS.check("pairs of network predictions (nn_max_pairs)", self.nn_max_pairs as u64)?;
+        Ok(())
+    }
+}
+
+/// Largest angular tolerance (deg) of any indexing setting: beyond it every table angle matches every pair.
+pub const MAX_TOLERANCE_DEG: f64 = 10.0;
+/// Largest plane index of the table of inter-plane angles.
+pub const MAX_NLUT: i32 = 20;
+
+/// Refuses a table of inter-plane angles that would not fit in memory: ≈ P²/|G| entries for the P
+/// primitive planes with indices up to `nlutmax` and the |G| operators of the Laue group.
+fn check_lut_size(material: &Material, nlutmax: i32) -> Result<()> {
+    let side = (2 * nlutmax.max(1) + 1) as f64;
+    let planes = 0.83 * side * side * side;
+    let ops = material.hkl_operators.len().max(1) as f64;
+    limits::LUT_ENTRIES.check_estimate(
+        &format!("angle-table entries for {} with nlutmax {nlutmax}", material.name),
+        planes * planes / ops,
+        "use a smaller nlutmax",
+    )
+}
+
+/// Keeps the `keep` best candidates by the quick rank (how many of the strongest available spots they
+/// explain), in their original order among equals: bounds the memory and time of pair look-ups on
+/// many spots ([`limits::CANDIDATES`]).
+fn prune_candidates(
+    candidates: &mut Vec<Candidate>,
+    spots: &[ExperimentalSpot],
+    available: &[bool],
+    material: &Material,
+    exp: &Experiment,
+    settings: &IndexSettings,
+    keep: usize,
+) {
+    if candidates.len() <= keep {
+        return;
+    }
+    let b0 = material.lattice.b0();
+    let ranked = ranked_available(spots, available);
+    let ranking_q: Vec<Vector3<f64>> =
+        ranked.iter().take(settings.nbspots_ranking).map(|&i| spots[i].q_unit).collect();
+    let ranker = QuickRanker::new(material, exp, settings.angletollut);
+    let mut scored: Vec<(usize, usize)> =
+        candidates.iter().enumerate().map(|(k, c)| (ranker.count(&c.u, &b0, &ranking_q), k)).collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut kept: Vec<usize> = scored.into_iter().take(keep).map(|(_, k)| k).collect();
+    kept.sort_unstable();
+    let mut next = kept.into_iter().peekable();
+    let mut k = 0;
+    candidates.retain(|_| {
+        let keep_this = next.peek() == Some(&k);
+        if keep_this {
+            next.next();
+        }
+        k += 1;
+        keep_this
+    });
+}
+
 /// One indexed grain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexedGrain {
@@ -185,6 +309,10 @@ pub struct IndexedGrain {
     /// which method's candidates gave this grain (`nn`, or `lut` when the network gave none)
     #[serde(default)]
     pub method: Method,
+    /// what uniformly random peaks reach with the same search ([`chance`]); the grain is above its
+    /// thresholds. None when not compared (a grain refined from a given orientation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chance: Option<chance::ChanceLevel>,
 }
 
 /// All grains found and the spots left over.
@@ -203,7 +331,7 @@ pub fn index_spots(
     exp: &Experiment,
     settings: &IndexSettings,
 ) -> Result<IndexResult> {
-    multi_grain(spots, materials, exp, settings, None)
+    search(spots, materials, exp, settings, None, true)
 }
 
 /// As [`index_spots`], with the candidate orientations of each grain from the hkl families `model` predicts
@@ -220,7 +348,7 @@ pub fn index_with_model(
     exp: &Experiment,
     settings: &IndexSettings,
 ) -> Result<IndexResult> {
-    multi_grain(spots, materials, exp, settings, Some(model))
+    search(spots, materials, exp, settings, Some(model), true)
 }
 
 /// One grain refined from a starting orientation `ub` of `material` (LaueTools' UB; e.g. the indexed
@@ -238,8 +366,13 @@ pub fn refine_from_guess(
     exp: &Experiment,
     settings: &IndexSettings,
 ) -> Result<IndexResult> {
+    settings.validated()?;
+    exp.validated()?;
     if !ub.iter().all(|v| v.is_finite()) || ub.determinant().abs() < 1e-9 {
-        return Err(LaueError::InvalidSettings("starting orientation: UB is singular or not finite".into()));
+        return Err(LaueError::settings(
+            Stage::Indexing,
+            "starting orientation: UB is singular or not finite",
+        ));
     }
     let candidate = Candidate { u: *ub, spots: [0, 0], hkls: [[0; 3]; 2], confidence: 1.0 };
     let available = vec![true; spots.len()];
@@ -263,17 +396,25 @@ pub fn refine_from_guess(
     Ok(IndexResult { grains, unindexed })
 }
 
-/// The multi-grain loop shared by both methods.
-fn multi_grain(
+/// The multi-grain loop shared by both methods; with `check_chance`, a grain not clearly above the
+/// matching that random peaks reach ([`chance`]) ends the search (and is not reported).
+fn search(
     spots: &[ExperimentalSpot],
     materials: &[Material],
     exp: &Experiment,
     settings: &IndexSettings,
     model: Option<&nn::HklModel>,
+    check_chance: bool,
 ) -> Result<IndexResult> {
     if materials.is_empty() {
-        return Err(LaueError::InvalidSettings("indexing needs at least one material".into()));
+        return Err(LaueError::settings(Stage::Indexing, "indexing needs at least one material"));
     }
+    settings.validated()?;
+    exp.validated()?;
+    for m in materials {
+        check_lut_size(m, settings.nlutmax)?;
+    }
+    let max_candidates = limits::CANDIDATES.value() as usize;
     // Model material of each requested material (by name).
     let in_model: Vec<Option<usize>> = materials
         .iter()
@@ -282,10 +423,10 @@ fn multi_grain(
     if model.is_some() && in_model.iter().all(Option::is_none) {
         let names: Vec<&str> =
             model.map_or(Vec::new(), |md| md.meta.materials.iter().map(|m| m.name.as_str()).collect());
-        return Err(LaueError::InvalidSettings(format!(
-            "the model knows {} — none of the materials to index",
-            names.join(", ")
-        )));
+        return Err(LaueError::settings(
+            Stage::Indexing,
+            format!("the model knows {} — none of the materials to index", names.join(", ")),
+        ));
     }
     let mut luts: Vec<Option<lut::AngleLut>> = materials.iter().map(|_| None).collect();
     let mut available = vec![true; spots.len()];
@@ -344,6 +485,10 @@ fn multi_grain(
                 for (a, &i) in pair_spots.iter().enumerate() {
                     for &j in &pair_spots[(a + 1).max(tried)..] {
                         table.candidates(spots, i, j, settings.angletollut, &mut candidates);
+                        if candidates.len() >= 2 * max_candidates {
+                            let (c, e) = (&mut candidates, exp);
+                            prune_candidates(c, spots, &available, material, e, settings, max_candidates);
+                        }
                     }
                 }
                 if let Some(g) =
@@ -359,7 +504,14 @@ fn multi_grain(
             }
             n_pairs += step;
         }
-        let Some(grain) = best else { break };
+        let Some(mut grain) = best else { break };
+        if check_chance && let Some(material) = materials.iter().find(|m| m.name == grain.material) {
+            let level = chance::chance_level(material, exp, n_available, settings)?;
+            if !level.is_exceeded_by(grain.matching_rate, grain.spots.len()) {
+                break;
+            }
+            grain.chance = Some(level);
+        }
         for s in &grain.spots {
             indexed[s.peak] = true;
             if !settings.share_spots {
@@ -534,6 +686,7 @@ pub fn best_grain_from_candidates(
         spots: matching.matched,
         rms_px: rms,
         method: Method::Lut,
+        chance: None,
     }))
 }
 

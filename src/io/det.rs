@@ -30,18 +30,31 @@ impl DetFile {
 
     /// Parses `.det` text; `file` names the source in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self> {
-        let mut lines = text.lines();
-        let first = lines
-            .by_ref()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .ok_or_else(|| LaueError::parse(file, "empty file"))?;
+        let mut lines = crate::io::text::strip_bom(text).lines();
+        // `#` lines before the parameters (a hand-edited file) are read with the others below.
+        let mut leading = Vec::new();
+        let first = loop {
+            match lines.next().map(str::trim) {
+                None => {
+                    return Err(LaueError::parse(
+                        file,
+                        "empty file: no 'dd, xcen, ycen, xbet, xgam, …' line",
+                    ));
+                }
+                Some("") => {}
+                Some(l) if l.starts_with('#') => leading.push(l),
+                Some(l) => break l,
+            }
+        };
         let nums: Vec<&str> =
             first.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).collect();
         if nums.len() < 5 {
             return Err(LaueError::parse(
                 file,
-                format!("first line must hold at least dd, xcen, ycen, xbet, xgam; found '{first}'"),
+                format!(
+                    "first line must hold at least dd, xcen, ycen, xbet, xgam; found '{}'",
+                    first.chars().take(80).collect::<String>()
+                ),
             ));
         }
         let num = |i: usize, what: &str| -> Result<f64> {
@@ -72,7 +85,7 @@ impl DetFile {
         let mut metadata = Vec::new();
         let mut comments = Vec::new();
         let mut ub = None;
-        let rest: Vec<&str> = lines.collect();
+        let rest: Vec<&str> = leading.into_iter().chain(lines).collect();
         let mut i = 0;
         while i < rest.len() {
             let l = rest[i].trim();
@@ -318,6 +331,11 @@ Orientation Matrix:
 
     #[test]
     fn malformed_files_name_the_problem() {
+        let bom = format!("\u{feff}# a comment first\n{GE}");
+        assert_eq!(
+            DetFile::parse(&bom, "bom.det").unwrap().calibration,
+            DetFile::parse(GE, "g").unwrap().calibration
+        );
         let e = DetFile::parse("", "empty.det").unwrap_err().to_string();
         assert!(e.contains("empty.det") && e.contains("empty"), "{e}");
         let e = DetFile::parse("70, abc, 1, 0, 0, 0.08, 10, 10", "x.det").unwrap_err().to_string();

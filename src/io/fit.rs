@@ -24,6 +24,7 @@ impl FitFile {
     /// source in errors.
     pub fn parse_all(text: &str, file: &str) -> Result<Vec<Self>> {
         const HEAD: &str = "#Strain and Orientation Refinement";
+        let text = crate::io::text::strip_bom(text);
         let starts: Vec<usize> = text.match_indices(HEAD).map(|(i, _)| i).collect();
         if starts.len() <= 1 {
             return Ok(vec![Self::parse(text, file)?]);
@@ -40,7 +41,7 @@ impl FitFile {
 
     /// Parses `.fit` text (its first grain); `file` names the source in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self> {
-        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let lines: Vec<&str> = crate::io::text::strip_bom(text).lines().map(str::trim).collect();
         let after = |marker: &str, n: usize| -> Option<String> {
             let i = lines.iter().position(|l| l.starts_with(marker))?;
             Some(

@@ -51,6 +51,17 @@ impl Pixels {
         }
     }
 
+    /// Sets pixel `i` to `v`, rounded and clamped to the native type.
+    pub fn set(&mut self, i: usize, v: f64) {
+        match self {
+            Pixels::U8(p) => p[i] = v.round().clamp(0.0, u8::MAX as f64) as u8,
+            Pixels::U16(p) => p[i] = v.round().clamp(0.0, u16::MAX as f64) as u16,
+            Pixels::U32(p) => p[i] = v.round().clamp(0.0, u32::MAX as f64) as u32,
+            Pixels::I32(p) => p[i] = v.round().clamp(i32::MIN as f64, i32::MAX as f64) as i32,
+            Pixels::F32(p) => p[i] = v as f32,
+        }
+    }
+
     /// Name of the native type ("u16", "f32", ...).
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -130,6 +141,132 @@ impl Frame {
     }
 }
 
+/// Masked pixels and what the peak search does with them.
+///
+/// A frame's mask ([`Frame::mask`], one `bool` per pixel, `true` = ignore) holds what the file marks as
+/// dead (Eiger's 2³²−1, an HDF5 `pixel_mask`) and every NaN or ±Inf float pixel; later sources (mask
+/// files, detector presets) join the same vector. Before searching, [`Frame::with_masked_filled`]
+/// replaces each masked pixel by a local estimate, so that it can neither seed a peak nor pull a fit:
+///
+/// - the median of the unmasked pixels of the 5×5 window around it when it has at least
+///   [`FILL_MIN_NEIGHBOURS`] of them (a lone dead pixel, inside a spot as on the background, takes its
+///   neighbours' level: a median is never above their maximum, so it is never a new local maximum);
+/// - else, in a masked area (module gaps, a dead column), the median of the unmasked pixels of its
+///   [`FILL_TILE`]×[`FILL_TILE`] tile (the local background), or of the nearest tile that has enough,
+///   or of the whole frame; 0 when no pixel is unmasked.
+///
+/// The mask itself is kept, so a caller can still tell which values were filled.
+pub const FILL_MIN_NEIGHBOURS: usize = 8;
+
+/// Side of the tiles whose median fills masked areas (px); see [`FILL_MIN_NEIGHBOURS`].
+pub const FILL_TILE: usize = 32;
+
+impl Frame {
+    /// Whether a pixel is unusable: masked, or a non-finite float.
+    fn is_unusable(&self, i: usize) -> bool {
+        self.is_masked(i) || !self.pixels.get(i).is_finite()
+    }
+
+    /// Number of pixels the peak search must not use: masked ones and non-finite floats.
+    pub fn unusable_count(&self) -> usize {
+        match (&self.pixels, &self.mask) {
+            (Pixels::F32(v), Some(m)) => v.iter().zip(m).filter(|(x, m)| **m || !x.is_finite()).count(),
+            (Pixels::F32(v), None) => v.iter().filter(|x| !x.is_finite()).count(),
+            (_, _) => self.masked_count(),
+        }
+    }
+
+    /// The frame with every masked or non-finite pixel replaced by a local estimate (see
+    /// [`FILL_MIN_NEIGHBOURS`] for how), in the native pixel type; the mask is kept and gains the
+    /// non-finite pixels. A frame with nothing to fill comes back unchanged.
+    pub fn with_masked_filled(&self) -> Frame {
+        let mut out = self.clone();
+        let n = self.rows.saturating_mul(self.cols);
+        if self.unusable_count() == 0 || self.pixels.len() != n {
+            return out;
+        }
+        let bad: Vec<bool> = (0..n).map(|i| self.is_unusable(i)).collect();
+        let (rows, cols) = (self.rows, self.cols);
+        let median = |v: &mut Vec<f64>| -> Option<f64> {
+            if v.is_empty() {
+                return None;
+            }
+            let k = v.len() / 2;
+            let (_, m, _) = v.select_nth_unstable_by(k, f64::total_cmp);
+            Some(*m)
+        };
+        // Tile medians, computed when first needed.
+        let (trows, tcols) = (rows.div_ceil(FILL_TILE), cols.div_ceil(FILL_TILE));
+        let mut tiles: Vec<Option<Option<f64>>> = vec![None; trows * tcols];
+        let tile_median = |t: usize, tiles: &mut Vec<Option<Option<f64>>>| -> Option<f64> {
+            if let Some(m) = tiles[t] {
+                return m;
+            }
+            let (tr, tc) = (t / tcols, t % tcols);
+            let mut v = Vec::new();
+            for r in tr * FILL_TILE..((tr + 1) * FILL_TILE).min(rows) {
+                for c in tc * FILL_TILE..((tc + 1) * FILL_TILE).min(cols) {
+                    if !bad[r * cols + c] {
+                        v.push(self.pixels.get(r * cols + c));
+                    }
+                }
+            }
+            let m = if v.len() >= FILL_MIN_NEIGHBOURS { median(&mut v) } else { None };
+            tiles[t] = Some(m);
+            m
+        };
+        let mut global: Option<Option<f64>> = None;
+        let mut window = Vec::with_capacity(25);
+        for i in (0..n).filter(|&i| bad[i]) {
+            let (r, c) = (i / cols, i % cols);
+            window.clear();
+            for rr in r.saturating_sub(2)..(r + 3).min(rows) {
+                for cc in c.saturating_sub(2)..(c + 3).min(cols) {
+                    if !bad[rr * cols + cc] {
+                        window.push(self.pixels.get(rr * cols + cc));
+                    }
+                }
+            }
+            let mut value = if window.len() >= FILL_MIN_NEIGHBOURS { median(&mut window) } else { None };
+            // The pixel's tile, then rings of tiles around it.
+            let (tr, tc) = (r / FILL_TILE, c / FILL_TILE);
+            let mut ring = 0usize;
+            while value.is_none() && ring <= trows.max(tcols) {
+                for ur in tr.saturating_sub(ring)..=(tr + ring).min(trows - 1) {
+                    for uc in tc.saturating_sub(ring)..=(tc + ring).min(tcols - 1) {
+                        let on_ring = ur.abs_diff(tr) == ring || uc.abs_diff(tc) == ring;
+                        if value.is_none() && on_ring {
+                            value = tile_median(ur * tcols + uc, &mut tiles);
+                        }
+                    }
+                }
+                ring += 1;
+                if ring > 4 {
+                    break;
+                }
+            }
+            let value = value.unwrap_or_else(|| {
+                *global
+                    .get_or_insert_with(|| {
+                        let mut all: Vec<f64> =
+                            (0..n).filter(|&j| !bad[j]).map(|j| self.pixels.get(j)).collect();
+                        median(&mut all)
+                    })
+                    .as_ref()
+                    .unwrap_or(&0.0)
+            });
+            out.pixels.set(i, value);
+        }
+        let mut mask = self.mask.clone().unwrap_or_else(|| vec![false; n]);
+        mask.resize(n, false);
+        for (m, b) in mask.iter_mut().zip(&bad) {
+            *m |= *b;
+        }
+        out.mask = Some(mask);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +292,55 @@ mod tests {
         assert_eq!(g.mask, Some(vec![false, true, true, false, true]));
         assert_eq!(g.masked_count(), 3);
         assert!(g.is_masked(1) && !g.is_masked(0) && !g.is_masked(99));
+    }
+
+    fn grid(rows: usize, cols: usize, pixels: Pixels, mask: Option<Vec<bool>>) -> Frame {
+        Frame { rows, cols, ..frame(pixels, mask) }
+    }
+
+    #[test]
+    fn masked_pixels_are_filled_from_their_neighbours_or_their_tile() {
+        // A 40×40 background of 100 (with ±1 texture), a spot of 1000 at (10, 10), NaN at its centre and
+        // at a background pixel, and a 3-pixel wide dead band (masked) across rows 30..33.
+        let (rows, cols) = (40, 40);
+        let mut v: Vec<f32> = (0..rows * cols).map(|i| 100.0 + (i % 3) as f32 - 1.0).collect();
+        for (dr, dc) in [(0i32, 0i32), (0, 1), (1, 0), (0, -1), (-1, 0)] {
+            v[((10 + dr) * 40 + 10 + dc) as usize] = 1000.0;
+        }
+        v[10 * 40 + 10] = f32::NAN;
+        v[5 * 40 + 30] = f32::INFINITY;
+        let mut mask = vec![false; rows * cols];
+        for r in 30..33 {
+            for c in 0..cols {
+                mask[r * cols + c] = true;
+            }
+        }
+        let f = grid(rows, cols, Pixels::F32(v), Some(mask));
+        assert_eq!(f.unusable_count(), 3 * 40 + 2);
+        let g = f.with_masked_filled();
+        assert!((0..rows * cols).all(|i| g.pixels.get(i).is_finite()));
+        // The spot centre takes its 5×5 neighbourhood's median (background: 20 of its 24 are background).
+        assert!((g.at(10, 10) - 100.0).abs() <= 1.0, "{}", g.at(10, 10));
+        assert!((g.at(5, 30) - 100.0).abs() <= 1.0);
+        // The band's middle row has 10 usable pixels in its 5×5 window (rows 29 and 33 … only 2 rows): filled.
+        for c in 0..cols {
+            assert!((g.at(31, c) - 100.0).abs() <= 1.0, "({}, {c}) = {}", 31, g.at(31, c));
+        }
+        assert_eq!(g.masked_count(), 3 * 40 + 2);
+        assert_eq!(g.at(0, 0), f.at(0, 0));
+        // Integer frames keep their type; a frame with nothing masked comes back unchanged.
+        let h = grid(
+            2,
+            5,
+            Pixels::U16(vec![10, 10, 65535, 10, 10, 12, 12, 12, 12, 12]),
+            Some(vec![false, false, true, false, false, false, false, false, false, false]),
+        );
+        assert_eq!(h.with_masked_filled().pixels.get(2), 12.0);
+        let k = grid(1, 3, Pixels::U16(vec![1, 2, 3]), None);
+        assert_eq!(k.with_masked_filled(), k);
+        // Everything masked: zeros.
+        let z = grid(1, 2, Pixels::F32(vec![f32::NAN, f32::NAN]), None).with_masked_filled();
+        assert_eq!(z.pixels, Pixels::F32(vec![0.0, 0.0]));
     }
 
     #[test]

@@ -4,7 +4,10 @@ pub mod det;
 pub mod fit;
 pub mod frame;
 pub mod image;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod output;
 pub mod peaklist;
+pub mod text;
 pub mod tiff_out;
 
 pub use det::{DetFile, DetRecord, det_text, utc_string};

@@ -42,25 +42,40 @@ pub fn write_dat(peaks: &[Peak], source: &str, comment: &str) -> String {
     s
 }
 
-/// Reads a `.dat` peak list (header line, whitespace-separated columns, `#` comments).
+/// Reads a `.dat` peak list: the `peak_X peak_Y …` header line (any letter case; `#` comment lines and
+/// a byte-order mark may come before it), whitespace-separated rows of at least 11 numbers (LaueTools
+/// adds `Xfiterr Yfiterr` as a 12th and 13th), `#` comments after them.
 pub fn read_dat(text: &str, file: &str) -> Result<Vec<Peak>> {
     let mut peaks = Vec::new();
-    let mut lines = text.lines().enumerate();
-    let header = lines.by_ref().map(|(_, l)| l.trim()).find(|l| !l.is_empty());
+    let mut lines = crate::io::text::strip_bom(text).lines().enumerate();
+    let header =
+        lines.by_ref().map(|(n, l)| (n, l.trim())).find(|(_, l)| !l.is_empty() && !l.starts_with('#'));
     match header {
-        Some(h) if h.starts_with("peak_X") => {}
-        _ => return Err(LaueError::parse(file, "first line must be the 'peak_X peak_Y ...' header")),
+        Some((_, h)) if h.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("peak_x")) => {}
+        Some((n, h)) => {
+            let shown: String = h.chars().take(60).collect();
+            return Err(LaueError::parse(
+                file,
+                format!(
+                    "line {}: expected the 'peak_X peak_Y ...' header of a .dat peak list, found '{shown}'",
+                    n + 1
+                ),
+            ));
+        }
+        None => return Err(LaueError::parse(file, "empty file: no 'peak_X peak_Y ...' header")),
     }
     for (n, line) in lines {
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
         }
-        let v: Vec<f64> = line
-            .split_whitespace()
-            .map(|t| t.parse::<f64>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| LaueError::parse(file, format!("line {}: not all numbers: '{line}'", n + 1)))?;
+        let mut v = Vec::with_capacity(13);
+        for t in line.split_whitespace() {
+            let x = t.parse::<f64>().map_err(|_| {
+                LaueError::parse(file, format!("line {}: '{t}' is not a number (row '{line}')", n + 1))
+            })?;
+            v.push(x);
+        }
         if v.len() < 11 {
             return Err(LaueError::parse(file, format!("line {}: {} columns, expected 11", n + 1, v.len())));
         }
@@ -139,6 +154,10 @@ pub struct CorFile {
     pub comments: Vec<String>,
 }
 
+/// What to do when a `.cor` trailer lacks part of the detector calibration (older LaueTools files, e.g.
+/// `defaultGe0001.cor`, write neither `framedim` nor `CCDLabel`).
+pub const CALIB_ELSEWHERE: &str = "give the detector calibration separately (lauekit: --calib FILE.det)";
+
 /// The `.cor` columns every file has, in order.
 const COR_COLUMNS: [&str; 5] = ["2theta", "chi", "X", "Y", "I"];
 
@@ -190,7 +209,10 @@ impl CorFile {
     pub fn calibration(&self, file: &str) -> Result<Calibration> {
         let num = |key: &str| -> Result<f64> {
             let v = self.get(key).ok_or_else(|| {
-                LaueError::parse(file, format!("no '# {key} : …' line in the calibration trailer"))
+                LaueError::parse(
+                    file,
+                    format!("no '# {key} : …' line in the calibration trailer; {CALIB_ELSEWHERE}"),
+                )
             })?;
             v.trim()
                 .parse::<f64>()
@@ -213,7 +235,7 @@ impl CorFile {
                             file,
                             format!(
                                 "no framedim or CCDLabel in the trailer, and pixel size {pixel} mm is not one \
-                                 detector's"
+                                 detector's, so the frame is unknown; {CALIB_ELSEWHERE}"
                             ),
                         ));
                     }
@@ -239,7 +261,7 @@ impl CorFile {
 /// whitespace-separated row of numbers per peak, then `#` lines (`# key : value` parameters and comments).
 /// Every problem is an error naming `file` and the line.
 pub fn read_cor(text: &str, file: &str) -> Result<CorFile> {
-    let all: Vec<(usize, &str)> = text.lines().enumerate().collect();
+    let all: Vec<(usize, &str)> = crate::io::text::strip_bom(text).lines().enumerate().collect();
     let Some(first) = all.iter().position(|(_, l)| !l.trim().is_empty()) else {
         return Err(LaueError::parse(file, "empty file: no '2theta chi X Y I' header"));
     };
@@ -396,6 +418,15 @@ mod tests {
         assert_eq!(back.len(), 1);
         assert!((back[0].x - 623.13).abs() < 1e-9 && (back[0].max_pixel - 28899.0).abs() < 1e-9);
         assert!(read_dat("nonsense", "bad.dat").unwrap_err().to_string().contains("bad.dat"));
+        // A byte-order mark, comment lines before the header, a lower-case header: the same peaks.
+        let variant = format!(
+            "\u{feff}# exported\n\n# by hand\n{}",
+            text.replacen("peak_X peak_Y", "peak_x peak_y", 1)
+        );
+        assert_eq!(read_dat(&variant, "v.dat").unwrap(), back);
+        let e = read_dat(&text.replacen("623.13", "623.1\u{e9}", 1), "n.dat").unwrap_err().to_string();
+        assert!(e.contains("line 2: '623.1\u{e9}' is not a number"), "{e}");
+        assert!(read_dat("# only a comment\n", "c.dat").unwrap_err().to_string().contains("empty file"));
     }
 
     fn shared(rel: &str) -> String {
@@ -563,6 +594,7 @@ mod tests {
         let lower = good.replacen("2theta chi X Y I", "2theta   chi    x    y  I", 1);
         assert_eq!(read_cor(&lower, "lower.cor").unwrap().peaks, read_cor(&good, "good.cor").unwrap().peaks);
         assert!(err("\n  \n").contains("empty file"));
+        assert_eq!(read_cor(&format!("\u{feff}{good}"), "bom.cor").unwrap().peaks.len(), 97);
         assert!(err("\u{0}\u{1}binary").starts_with("bad.cor: line 1"));
         // A bad calibration value.
         let cor = read_cor(&good.replace("# dd     :   70.77466664577443", "# dd : far"), "x.cor").unwrap();

@@ -95,20 +95,24 @@ pub fn peak_search_with_progress(
     let p = params.clone().validated()?;
     let (rows, cols) = (frame.rows, frame.cols);
     if rows == 0 || cols == 0 || frame.pixels.len() != rows * cols {
-        return Err(LaueError::InvalidSettings(format!(
-            "{}: frame {rows}×{cols} has no usable pixels",
-            frame.source
-        )));
+        return Err(LaueError::image(
+            &frame.source,
+            format!("frame {rows}×{cols} with {} pixels has no usable pixels", frame.pixels.len()),
+        ));
+    }
+    if p.local_maxima_search_method == 2 {
+        check_kernel(&p, rows, cols)?;
     }
     let t0 = now();
-    if let crate::io::Pixels::F32(v) = &frame.pixels
-        && v.iter().any(|v| !v.is_finite())
-    {
-        return Err(LaueError::InvalidSettings(format!(
-            "{}: the image has NaN or infinite pixels; mask or replace them before the peak search",
-            frame.source
-        )));
-    }
+    // Masked pixels (dead, gaps, NaN/±Inf floats) are replaced by a local estimate so that they neither
+    // seed a peak nor pull a fit (see `io::frame::FILL_MIN_NEIGHBOURS`).
+    let filled;
+    let frame = if frame.unusable_count() > 0 {
+        filled = frame.with_masked_filled();
+        &filled
+    } else {
+        frame
+    };
     // LaueTools' detector saturation (dict_CCD): 65535 for 16-bit detectors.
     let saturation = match frame.pixels {
         crate::io::Pixels::U32(_) | crate::io::Pixels::I32(_) | crate::io::Pixels::F32(_) => f32::MAX,
@@ -123,13 +127,16 @@ pub fn peak_search_with_progress(
     }?;
     let mut stats = SearchStats { local_maxima: maxima.len(), ..SearchStats::default() };
     if maxima.len() >= 2 && maxima.len() >= p.number_max_of_fits {
-        return Err(LaueError::InvalidSettings(format!(
-            "{}: {} local maxima above IntensityThreshold {} (NumberMaxofFits = {}): raise the threshold",
-            frame.source,
-            maxima.len(),
-            p.intensity_threshold,
-            p.number_max_of_fits
-        )));
+        return Err(LaueError::image(
+            &frame.source,
+            format!(
+                "{} local maxima above IntensityThreshold {} reach NumberMaxofFits = {}: raise IntensityThreshold \
+                 (or NumberMaxofFits)",
+                maxima.len(),
+                p.intensity_threshold,
+                p.number_max_of_fits
+            ),
+        ));
     }
     let merged = detect::merge_close(&maxima);
     stats.after_merge = merged.len();
@@ -229,6 +236,24 @@ pub fn peak_search_with_progress(
     }
     stats.fit_s = now() - t1;
     Ok(PeakList { peaks, stats })
+}
+
+/// Method 2's kernel against the frame, before the convolution is allocated: it must fit in the frame,
+/// and the convolution (pixels × side² multiply-adds) must stay within [`crate::limits::CONVOLUTION_OPS`].
+fn check_kernel(p: &PeakSearchParams, rows: usize, cols: usize) -> Result<()> {
+    let n = p.params_hat.1;
+    if n > rows.min(cols) {
+        return Err(LaueError::settings(
+            crate::error::Stage::PeakSearch,
+            format!("paramsHat kernel size {n} px is larger than the {rows}×{cols} frame"),
+        ));
+    }
+    let ops = (rows as u64 * cols as u64).saturating_mul((n as u64).saturating_mul(n as u64));
+    crate::limits::CONVOLUTION_OPS.check_with(
+        &format!("method-2 convolution multiply-adds ({rows}×{cols} px × kernel {n}²)"),
+        ops,
+        "use a smaller paramsHat kernel size",
+    )
 }
 
 /// Local maxima by the chosen method, on the frame's own pixel type.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 
 /// Which image the local maxima are searched in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,15 +128,21 @@ fn ser_local_maxima<S: serde::Serializer>(v: &LocalMaximaData, s: S) -> std::res
 impl PeakSearchParams {
     /// From a JSON object of LaueTools `PeakSearch` keyword arguments; unknown keys are errors.
     pub fn from_json(text: &str, file: &str) -> Result<Self> {
-        let p: Self = serde_json::from_str(text).map_err(|e| LaueError::parse(file, e.to_string()))?;
+        let p: Self = serde_json::from_str(crate::io::text::strip_bom(text))
+            .map_err(|e| LaueError::parse(file, e.to_string()))?;
         p.validated().map_err(|e| LaueError::parse(file, e.to_string()))
     }
 
-    /// From a LaueTools `.psp` file (INI, section `[PeakSearch]`, lower-case keys).
+    /// From a LaueTools `.psp` file: INI as Python's configparser reads it (section `[PeakSearch]`, keys
+    /// in any case, `key = value` or `key: value`, `#`/`;` comment lines). A text without a `[PeakSearch]`
+    /// section is refused (it is not a .psp file: running with the defaults would be a silent wrong
+    /// answer).
     pub fn from_psp(text: &str, file: &str) -> Result<Self> {
+        let text = crate::io::text::strip_bom(text);
         let mut p = PeakSearchParams::default();
         let (mut min_size, mut max_size) = (None, None);
         let mut in_section = false;
+        let mut found_section = false;
         for (n, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
@@ -144,14 +150,15 @@ impl PeakSearchParams {
             }
             if line.starts_with('[') {
                 in_section = line.eq_ignore_ascii_case("[PeakSearch]");
+                found_section |= in_section;
                 continue;
             }
             if !in_section {
                 continue;
             }
-            let (k, v) = line
-                .split_once('=')
-                .ok_or_else(|| LaueError::parse(file, format!("line {}: expected 'key = value'", n + 1)))?;
+            let (k, v) = line.split_once(['=', ':']).ok_or_else(|| {
+                LaueError::parse(file, format!("line {}: expected 'key = value' in [PeakSearch]", n + 1))
+            })?;
             let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
             let num = || -> Result<f64> {
                 v.parse::<f64>().map_err(|_| {
@@ -168,6 +175,14 @@ impl PeakSearchParams {
                 }
                 Ok(x as usize)
             };
+            // A small code (method, fit model, convention): a value that does not fit a byte is refused rather
+            // than wrapped (258 must not become 2).
+            let code = || -> Result<u8> {
+                let x = int()?;
+                u8::try_from(x).map_err(|_| {
+                    LaueError::parse(file, format!("line {}: {k} = '{v}' is not one of its codes", n + 1))
+                })
+            };
             match k.as_str() {
                 "intensitythreshold" => p.intensity_threshold = num()?,
                 "pixelnearradius" => p.pixel_near_radius = int()?,
@@ -181,19 +196,31 @@ impl PeakSearchParams {
                 "minintensity" => p.min_intensity = num()?,
                 "minpeaksize" => min_size = Some(num()?),
                 "maxpeaksize" => max_size = Some(num()?),
-                "fit_peaks_gaussian" => p.fit_peaks_gaussian = int()? as u8,
-                "local_maxima_search_method" => p.local_maxima_search_method = int()? as u8,
-                "position_definition" => p.position_definition = int()? as u8,
+                "fit_peaks_gaussian" => p.fit_peaks_gaussian = code()?,
+                "local_maxima_search_method" => p.local_maxima_search_method = code()?,
+                "position_definition" => p.position_definition = code()?,
                 "thresholdconvolve" => p.threshold_convolve = num()?,
                 "npixels_bandgap" => p.npixels = int()?,
                 // Settings of LaueTools' other peak finders (skimage) and of its GUI: not PeakSearch's.
                 k if k.starts_with("skimage")
+                    || k == "use_skimage"
                     || k == "boxsizeskimage"
                     || k == "maxpixeldistancerejection" => {}
                 other => {
                     return Err(LaueError::parse(file, format!("line {}: unknown key '{other}'", n + 1)));
                 }
             }
+        }
+        if !found_section {
+            let hint = if text.trim_start().starts_with('{') {
+                " (this looks like JSON: give a JSON of PeakSearch keywords with --params)"
+            } else {
+                ""
+            };
+            return Err(LaueError::parse(
+                file,
+                format!("no [PeakSearch] section: not a LaueTools .psp peak-search file{hint}"),
+            ));
         }
         // The .psp route of LaueTools has no band cut unless npixels_bandgap is given.
         if !text.to_ascii_lowercase().contains("npixels_bandgap") {
@@ -205,7 +232,7 @@ impl PeakSearchParams {
 
     /// Checks values that would make the search meaningless.
     pub fn validated(self) -> Result<Self> {
-        let bad = |m: String| Err(LaueError::InvalidSettings(m));
+        let bad = |m: String| Err(LaueError::settings(Stage::PeakSearch, m));
         if !matches!(self.local_maxima_search_method, 0 | 2) {
             return bad(format!(
                 "local_maxima_search_method {}: use 0 (threshold) or 2 (convolution)",
@@ -228,18 +255,46 @@ impl PeakSearchParams {
             return bad(format!("position_definition {}: 0 or 1", self.position_definition));
         }
         let nums = [
-            self.intensity_threshold,
-            self.fit_pixel_dev,
-            self.min_intensity,
-            self.saturation_value,
-            self.threshold_convolve,
+            ("IntensityThreshold", self.intensity_threshold),
+            ("xtol", self.xtol),
+            ("FitPixelDev", self.fit_pixel_dev),
+            ("MinIntensity", self.min_intensity),
+            ("Saturation_value", self.saturation_value),
+            ("Saturation_value_flatpeak", self.saturation_value_flatpeak),
+            ("thresholdConvolve", self.threshold_convolve),
+            ("PeakSizeRange[0]", self.peak_size_range.0),
+            ("PeakSizeRange[1]", self.peak_size_range.1),
+            ("paramsHat[0]", self.params_hat.0),
+            ("paramsHat[2]", self.params_hat.2),
         ];
-        if nums.iter().any(|v| v.is_nan())
-            || self.peak_size_range.0.is_nan()
-            || self.peak_size_range.1.is_nan()
-        {
-            return bad("NaN in the peak-search settings".into());
+        if let Some((name, v)) = nums.iter().find(|(_, v)| !v.is_finite()) {
+            return bad(format!("{name} = {v}: need a finite number"));
         }
+        if self.fit_pixel_dev < 0.0 {
+            return bad(format!(
+                "FitPixelDev = {}: need a distance ≥ 0 px (fits whose centre moves farther are rejected)",
+                self.fit_pixel_dev
+            ));
+        }
+        let (lo, hi) = self.peak_size_range;
+        if lo < 0.0 || hi <= lo {
+            return bad(format!("PeakSizeRange = [{lo}, {hi}]: need 0 ≤ min < max (px)"));
+        }
+        if self.saturation_value <= 0.0 {
+            return bad(format!("Saturation_value = {}: need > 0 counts", self.saturation_value));
+        }
+        if self.params_hat.1 == 0 || self.params_hat.2 <= 0.0 {
+            return bad(format!(
+                "paramsHat = [{}, {}, {}]: need a kernel size ≥ 1 px and a radius > 0 px",
+                self.params_hat.0, self.params_hat.1, self.params_hat.2
+            ));
+        }
+        crate::limits::KERNEL_PX.check_with(
+            "paramsHat kernel size (px)",
+            self.params_hat.1 as u64,
+            "LaueTools uses 5",
+        )?;
+        crate::limits::NEAR_RADIUS_PX.check("PixelNearRadius (px)", self.pixel_near_radius as u64)?;
         self.background_factor()?;
         Ok(self)
     }
@@ -253,10 +308,13 @@ impl PeakSearchParams {
         if let Some(Ok(k)) = f.strip_prefix("A-").and_then(|r| r.strip_suffix("*B")).map(str::parse::<f32>) {
             return Ok(k);
         }
-        Err(LaueError::InvalidSettings(format!(
-            "formulaexpression '{}': supported forms are \"A-B\" and \"A-k*B\"",
-            self.formulaexpression
-        )))
+        Err(LaueError::settings(
+            Stage::PeakSearch,
+            format!(
+                "formulaexpression '{}': supported forms are \"A-B\" and \"A-k*B\"",
+                self.formulaexpression
+            ),
+        ))
     }
 }
 
@@ -297,6 +355,14 @@ mod tests {
             (50.0, 15, 65534.0, (0.4, 3.0))
         );
         assert_eq!(p.npixels, 0);
+        // configparser's other spellings: a BOM, `key: value`, keys in any case, use_skimage.
+        let alt = format!("\u{feff}; saved by hand\n{}", psp.replace("boxsize = 15", "BoxSize: 12"))
+            + "use_skimage = False\n";
+        assert_eq!(PeakSearchParams::from_psp(&alt, "alt.psp").unwrap().boxsize, 12);
+        for text in ["{\"IntensityThreshold\": 50}", "[IndexRefine]\nboxsize = 3\n", ""] {
+            let e = PeakSearchParams::from_psp(text, "n.psp").unwrap_err().to_string();
+            assert!(e.starts_with("n.psp: no [PeakSearch] section"), "{e}");
+        }
         assert!(
             PeakSearchParams::from_psp("[PeakSearch]\nboxsize = ten\n", "b.psp")
                 .unwrap_err()

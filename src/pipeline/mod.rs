@@ -7,7 +7,8 @@
 //! energy band's 5–22 keV lives in [`Band::default`]).
 //!
 //! Errors come as [`PipelineError`]: [`PipelineError::Point`] means "this image cannot be analysed, skip it"
-//! (unreadable or empty image), [`PipelineError::Job`] means "no image can be analysed with these settings,
+//! (unreadable, empty, NaN pixels, too many maxima: [`LaueError::is_input_problem`]),
+//! [`PipelineError::Job`] means "no image can be analysed with these settings,
 //! stop" (bad settings, missing or unusable model). An image that is read but gives no peaks or no grain is
 //! not an error: its report says so ([`PointStatus`]).
 
@@ -21,7 +22,7 @@ pub use report::{
 };
 
 use crate::crystal::Material;
-use crate::error::LaueError;
+use crate::error::{LaueError, Stage};
 use crate::geometry::Calibration;
 use crate::index::nn::HklModel;
 use crate::index::{
@@ -57,10 +58,13 @@ impl Band {
         {
             Ok(self)
         } else {
-            Err(LaueError::InvalidSettings(format!(
-                "energy band {}–{} keV is empty (need 0 < emin < emax)",
-                self.emin_kev, self.emax_kev
-            )))
+            Err(LaueError::settings(
+                Stage::Indexing,
+                format!(
+                    "energy band emin–emax = {}–{} keV: need finite 0 < emin < emax",
+                    self.emin_kev, self.emax_kev
+                ),
+            ))
         }
     }
 }
@@ -118,6 +122,10 @@ pub struct PipelineRequest {
     pub index: Option<IndexRequest>,
     /// keep each peak's fitted values and each grain's spots in the report (off in scans: results, not lists)
     pub keep_spots: bool,
+    /// use a calibration whose frame size or pixel size differs from the image's (by default refused: a
+    /// `.det` of another detector gives wrong angles, and a "grain" from them; [`calibration_mismatch`])
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_calibration_mismatch: bool,
 }
 
 /// Why an image could not be analysed.
@@ -197,23 +205,34 @@ impl PipelineRequest {
         let mut materials = Vec::new();
         if let Some(ix) = &self.index {
             ix.band.validated()?;
+            ix.settings.validated()?;
             if !ix.method.is_searching() {
-                return Err(LaueError::InvalidSettings(format!(
-                    "indexing method '{}' is a result, not a method to ask for: use lut or nn",
-                    ix.method.name()
-                )));
+                return Err(LaueError::settings(
+                    Stage::Indexing,
+                    format!(
+                        "indexing method '{}' is a result, not a method to ask for: use lut or nn",
+                        ix.method.name()
+                    ),
+                ));
             }
             if ix.settings.nbgrainstofind == 0 {
-                return Err(LaueError::InvalidSettings("grains to find must be at least 1".into()));
+                return Err(LaueError::settings(
+                    Stage::Indexing,
+                    "nbgrainstofind (grains to find) = 0: need at least 1",
+                ));
             }
             if ix.positions == PositionSource::Cnn && models.spotnet.is_none() {
-                return Err(LaueError::InvalidSettings("positions = cnn needs the spot network".into()));
+                return Err(LaueError::settings(
+                    Stage::Indexing,
+                    "positions = cnn needs the spot network, and none was loaded",
+                ));
             }
             match ix.method {
                 Method::Nn => {
                     let Some(m) = &models.hkl else {
-                        return Err(LaueError::InvalidSettings(
-                            "method nn needs a LaueNN model (from lauekit train-index)".into(),
+                        return Err(LaueError::settings(
+                            Stage::Indexing,
+                            "method nn needs a LaueNN model (from lauekit train-index), and none was loaded",
                         ));
                     };
                     if ix.materials.is_empty() {
@@ -222,8 +241,9 @@ impl PipelineRequest {
                 }
                 Method::Lut | Method::Guess | Method::Delegate => {
                     if ix.materials.is_empty() {
-                        return Err(LaueError::InvalidSettings(
-                            "indexing with the look-up table needs at least one material".into(),
+                        return Err(LaueError::settings(
+                            Stage::Indexing,
+                            "no material: indexing with the look-up table needs at least one",
                         ));
                     }
                 }
@@ -234,8 +254,9 @@ impl PipelineRequest {
             }
         }
         if self.spotnet.enabled && models.spotnet.is_none() {
-            return Err(LaueError::InvalidSettings(
-                "the spot network stage is on but no network was loaded".into(),
+            return Err(LaueError::settings(
+                Stage::SpotNetwork,
+                "the spot network stage is on but no network was loaded",
             ));
         }
         Ok(Prepared { request: self.clone(), materials })
@@ -274,8 +295,9 @@ pub fn run_image_from_guess(
     guess: &GrainGuess,
 ) -> Result<PointReport, PipelineError> {
     if job.request.index.is_none() {
-        return Err(PipelineError::Job(LaueError::InvalidSettings(
-            "refining from a starting orientation needs the request's indexing stage".into(),
+        return Err(PipelineError::Job(LaueError::settings(
+            Stage::Pipeline,
+            "refining from a starting orientation needs the request's indexing stage",
         )));
     }
     run_image_with(frame, calibration, job, models, Some(guess))
@@ -291,6 +313,17 @@ fn run_image_with(
     // (std::time::Instant panics in wasm: the peak search's clock works in both.)
     let t0 = crate::peaks::now();
     let req = &job.request;
+    if !req.allow_calibration_mismatch
+        && let Some(why) = calibration_mismatch(frame, calibration)
+    {
+        return Err(PipelineError::Job(LaueError::settings(
+            Stage::Calibration,
+            format!(
+                "{why}: a calibration of another detector? Calibrate on this detector, or pass \
+                 --allow-calib-mismatch (request: \"allow_calibration_mismatch\": true) to use it anyway"
+            ),
+        )));
+    }
     let intensity_sum = frame_intensity(frame);
     let list = peak_search(frame, &req.peaks).map_err(PipelineError::classify)?;
     let mut peaks = list.peaks;
@@ -404,6 +437,33 @@ pub fn refine_experimental_spots(
         elapsed_ms,
         job.request.keep_spots,
     ))
+}
+
+/// Why `calibration` does not belong to `frame`'s detector, if it does not: its frame size (rows × cols)
+/// differs from the image's, or the pixel size the file itself records differs by more than 1 % from the
+/// calibration's. Only headers that state the detector's pixel are compared (MarCCD, EDF, HDF5): TIFF and
+/// PNG resolution tags are often a 72-dpi default, and a pixel size guessed from a detector preset is no
+/// evidence.
+pub fn calibration_mismatch(frame: &Frame, calibration: &Calibration) -> Option<String> {
+    if (calibration.rows, calibration.cols) != (frame.rows, frame.cols) {
+        return Some(format!(
+            "the calibration's frame is {}×{} (rows×cols) but the image is {}×{}",
+            calibration.rows, calibration.cols, frame.rows, frame.cols
+        ));
+    }
+    let reliable = matches!(frame.metadata.get("format").map(String::as_str), Some("mccd" | "edf" | "hdf5"));
+    let recorded = frame.metadata.get("pixel_size_file_mm").and_then(|v| v.parse::<f64>().ok());
+    match recorded {
+        Some(p)
+            if reliable && p.is_finite() && p > 0.0 && (p - calibration.pixel_size_mm).abs() > 0.01 * p =>
+        {
+            Some(format!(
+                "the calibration's pixel size is {} mm but the image records {p} mm",
+                calibration.pixel_size_mm
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// Sum of the valid, finite pixel values (counts): the "total intensity" of a map.

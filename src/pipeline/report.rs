@@ -219,6 +219,14 @@ pub struct GrainReport {
     /// reflections a band 3 keV higher adds are there too (checked for single images, not in scans).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wider_band: Option<WiderBandHint>,
+    /// the matching rate and matched count uniformly random peaks reach with the same search, and the
+    /// thresholds (≈ 99th percentile of chance) this grain exceeds ([`crate::index::chance`])
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chance: Option<crate::index::chance::ChanceLevel>,
+    /// Symmetry-aware misorientation (deg) to the first grain of the same material in this image (None for
+    /// that grain itself, and for a material found once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misorientation_deg: Option<f64>,
     /// the indexed spots (when the request keeps spots)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spots: Vec<SpotReport>,
@@ -270,6 +278,8 @@ impl GrainReport {
                 (true, Some(m)) => WiderBandHint::check(g, spots, m, exp),
                 _ => None,
             },
+            chance: g.chance,
+            misorientation_deg: None,
             spots: if keep_spots {
                 g.spots
                     .iter()
@@ -307,6 +317,7 @@ impl GrainReport {
             spots: self.spots.iter().map(|s| s.matched).collect(),
             rms_px: self.rms_px,
             method: self.method,
+            chance: self.chance,
         }
     }
 }
@@ -339,7 +350,7 @@ impl IndexReport {
         elapsed_ms: f64,
         keep_spots: bool,
     ) -> Self {
-        let grains = r
+        let mut grains: Vec<GrainReport> = r
             .grains
             .iter()
             .map(|g| {
@@ -347,6 +358,21 @@ impl IndexReport {
                 GrainReport::new(g, spots, m, exp, keep_spots)
             })
             .collect();
+        // Each grain's misorientation to the first grain of its material (crystal symmetry taken into account).
+        for (k, g) in r.grains.iter().enumerate() {
+            let first = r.grains.iter().position(|f| f.material == g.material);
+            let material = materials.iter().find(|m| m.name == g.material);
+            if let (Some(first), Some(material)) = (first, material)
+                && first < k
+                && let Ok(sym) = material.laue_group.rotations(&material.lattice)
+            {
+                let angle =
+                    crate::geometry::orientation::misorientation_deg(&r.grains[first].ub, &g.ub, &sym);
+                if let Some(report) = grains.get_mut(k) {
+                    report.misorientation_deg = Some(angle);
+                }
+            }
+        }
         IndexReport {
             grains,
             unindexed: r.unindexed.clone(),
@@ -382,4 +408,61 @@ pub struct PointReport {
     pub index: Option<IndexReport>,
     /// wall time for the image (ms)
     pub elapsed_ms: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::orientation::euler_to_matrix;
+    use crate::index::{IndexedGrain, Method};
+
+    fn grain(material: &Material, u: Matrix3<f64>) -> IndexedGrain {
+        IndexedGrain {
+            material: material.name.clone(),
+            ub: u,
+            b0: material.lattice.b0(),
+            matching_rate: 50.0,
+            n_simulated: 10,
+            spots: Vec::new(),
+            rms_px: 0.1,
+            method: Method::Lut,
+            chance: None,
+        }
+    }
+
+    /// Two Cu grains 10° apart about [001] (the second written as a cubic equivalent turned by a further 90°)
+    /// and a Si grain: the second Cu grain is 10° from the first, the first and the Si grain have none.
+    #[test]
+    fn misorientation_to_the_first_grain_of_the_same_material() {
+        let cu = Material::from_table("Cu").expect("Cu");
+        let si = Material::from_table("Si").expect("Si");
+        let u1 = euler_to_matrix([20.0, 30.0, 40.0]);
+        let rz = |deg: f64| {
+            nalgebra::Rotation3::from_axis_angle(&nalgebra::Vector3::z_axis(), deg.to_radians()).into_inner()
+        };
+        let u2 = u1 * rz(100.0); // 10° + a 4-fold turn about the crystal's c axis
+        let result = IndexResult {
+            grains: vec![grain(&cu, u1), grain(&si, u1), grain(&cu, u2)],
+            unindexed: Vec::new(),
+        };
+        let exp = Experiment {
+            calibration: crate::geometry::Calibration {
+                distance_mm: 70.0,
+                xcen_px: 1024.0,
+                ycen_px: 1024.0,
+                xbet_deg: 0.0,
+                xgam_deg: 0.0,
+                pixel_size_mm: 0.08,
+                rows: 2048,
+                cols: 2048,
+            },
+            emin_kev: 5.0,
+            emax_kev: 22.0,
+        };
+        let report = IndexReport::new(&result, &[], &[cu, si], &exp, &IndexSettings::default(), 0.0, false);
+        assert_eq!(report.grains[0].misorientation_deg, None);
+        assert_eq!(report.grains[1].misorientation_deg, None);
+        let m = report.grains[2].misorientation_deg.expect("Cu grain 3 has a misorientation");
+        assert!((m - 10.0).abs() < 1e-9, "{m}");
+    }
 }

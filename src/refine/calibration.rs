@@ -60,7 +60,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lm::{LmFit, levenberg_marquardt};
 use crate::crystal::Material;
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::geometry::Calibration;
 use crate::geometry::orientation::nearest_rotation;
 use crate::index::orientation::hkl_vec;
@@ -128,9 +128,10 @@ impl DetectorParam {
     pub fn parse(s: &str) -> Result<Self> {
         let t = s.trim().to_ascii_lowercase();
         DetectorParam::ALL.into_iter().find(|p| p.name() == t).ok_or_else(|| {
-            LaueError::InvalidSettings(format!(
-                "unknown detector parameter '{s}' (use dd, xcen, ycen, xbet, xgam)"
-            ))
+            LaueError::settings(
+                Stage::Calibration,
+                format!("unknown detector parameter '{s}' (use dd, xcen, ycen, xbet, xgam)"),
+            )
         })
     }
 
@@ -242,35 +243,39 @@ impl CalibrationRequest {
 
     /// Checks the settings and the start; the errors name the value.
     pub fn validated(&self) -> Result<()> {
+        let bad = |m: String| LaueError::settings(Stage::Calibration, m);
         check_physical(&self.start, "start")?;
         let (a, b) = (self.emin_kev, self.emax_kev);
         if !(a.is_finite() && b.is_finite() && a > 0.0 && b > a) {
-            return Err(LaueError::InvalidSettings(format!("energy band {a}–{b} keV: need 0 < emin < emax")));
+            return Err(bad(format!(
+                "energy band emin_kev–emax_kev = {a}–{b} keV: need finite 0 < emin < emax"
+            )));
         }
         if !(self.index_angle_tol_deg > 0.0 && self.index_angle_tol_deg <= 5.0) {
-            return Err(LaueError::InvalidSettings(format!(
-                "index angle tolerance {}° must be in (0, 5]",
+            return Err(bad(format!(
+                "index_angle_tol_deg = {}°: need a value in (0, 5]",
                 self.index_angle_tol_deg
             )));
         }
         if self.matching_tolerances_deg.is_empty()
             || self.matching_tolerances_deg.iter().any(|t| !(*t > 0.0 && *t <= 5.0))
         {
-            return Err(LaueError::InvalidSettings(format!(
-                "matching tolerances {:?}° must be one or more values in (0, 5]",
+            return Err(bad(format!(
+                "matching_tolerances_deg = {:?}°: need one or more values in (0, 5]",
                 self.matching_tolerances_deg
             )));
         }
         if !(1..=10).contains(&self.nlutmax) {
-            return Err(LaueError::InvalidSettings(format!("nlutmax {} must be in 1..=10", self.nlutmax)));
+            return Err(bad(format!("nlutmax = {}: need 1..=10", self.nlutmax)));
         }
         if self.max_iterations == 0 || self.max_rounds == 0 {
-            return Err(LaueError::InvalidSettings("max_iterations and max_rounds must be ≥ 1".into()));
+            return Err(bad(format!(
+                "max_iterations = {}, max_rounds = {}: need both ≥ 1",
+                self.max_iterations, self.max_rounds
+            )));
         }
         if DetectorParam::ALL.iter().all(|p| self.fixed.contains(p)) {
-            return Err(LaueError::InvalidSettings(
-                "all five detector parameters are fixed: nothing to calibrate".into(),
-            ));
+            return Err(bad("all five detector parameters are fixed: nothing to calibrate".into()));
         }
         Ok(())
     }
@@ -410,13 +415,16 @@ pub fn calibrate(spots: &[(f64, f64, f64)], request: &CalibrationRequest) -> Res
     request.validated()?;
     let material = Material::from_table(request.material.trim())?;
     if let Some((i, s)) = spots.iter().enumerate().find(|(_, s)| !(s.0.is_finite() && s.1.is_finite())) {
-        return Err(LaueError::InvalidSettings(format!("spot {i} has a non-finite position {s:?}")));
+        return Err(LaueError::settings(
+            Stage::Calibration,
+            format!("spot {i} has a non-finite position ({}, {})", s.0, s.1),
+        ));
     }
     if spots.len() < MIN_SPOTS {
-        return Err(LaueError::InvalidSettings(format!(
-            "{} spots given: a calibration needs at least {MIN_SPOTS}",
-            spots.len()
-        )));
+        return Err(LaueError::settings(
+            Stage::Calibration,
+            format!("{} spots given: a calibration needs at least {MIN_SPOTS}", spots.len()),
+        ));
     }
     let fixed: Vec<bool> = DetectorParam::ALL.iter().map(|p| request.fixed.contains(p)).collect();
     let ctx = Context { spots, material: &material, request, fixed: &fixed };
@@ -467,7 +475,10 @@ pub fn fit_on_pairs(
     request.validated()?;
     let material = Material::from_table(request.material.trim())?;
     if let Some(&(peak, _)) = pairs.iter().find(|(p, _)| *p >= spots.len()) {
-        return Err(LaueError::InvalidSettings(format!("pair names spot {peak} of {}", spots.len())));
+        return Err(LaueError::settings(
+            Stage::Calibration,
+            format!("a pair names spot {peak}, but there are {} spots", spots.len()),
+        ));
     }
     let fixed: Vec<bool> = DetectorParam::ALL.iter().map(|p| request.fixed.contains(p)).collect();
     let ctx = Context { spots, material: &material, request, fixed: &fixed };

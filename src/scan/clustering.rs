@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 
 /// One cluster's indexed delegate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,7 +68,7 @@ pub struct ClusterRecord {
 impl ClusterRecord {
     /// Checks the record against a scan of `n_points` points.
     pub fn validate(&self, n_points: usize) -> Result<()> {
-        let bad = |m: String| Err(LaueError::InvalidSettings(format!("cluster record: {m}")));
+        let bad = |m: String| Err(LaueError::settings(Stage::Clustering, format!("cluster record: {m}")));
         if self.labels.len() != n_points
             || self.regions.len() != n_points
             || self.direct_rgb.len() != n_points

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{PointResult, ScanGrid, ScanResults};
 use crate::crystal::{Lattice, LaueGroup, Material};
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::geometry::orientation::{lauetools_fit_euler, nearest_rotation, rotation_angle_deg};
 use crate::pipeline::GrainReport;
 
@@ -28,10 +28,13 @@ pub fn grid_points(results: &ScanResults) -> Result<Vec<Option<&PointResult>>> {
     let mut out = vec![None; g.len()];
     for p in &results.points {
         if p.ix >= g.nx || p.iy >= g.ny {
-            return Err(LaueError::InvalidSettings(format!(
-                "scan point {} at ({}, {}) lies outside the {}×{} grid",
-                p.index, p.ix, p.iy, g.nx, g.ny
-            )));
+            return Err(LaueError::settings(
+                Stage::Maps,
+                format!(
+                    "scan point {} at ({}, {}) lies outside the {}×{} grid",
+                    p.index, p.ix, p.iy, g.nx, g.ny
+                ),
+            ));
         }
         out[p.iy * g.nx + p.ix] = Some(p);
     }
@@ -234,10 +237,10 @@ pub fn segment_grains(results: &ScanResults, options: &GrainOptions) -> Result<G
 /// Segments orientations already read from a scan.
 pub fn segment_orientations(o: &ScanOrientations, options: &GrainOptions) -> Result<GrainSegmentation> {
     if !(options.threshold_deg.is_finite() && options.threshold_deg > 0.0) {
-        return Err(LaueError::InvalidSettings(format!(
-            "grain threshold {}°: need a positive angle",
-            options.threshold_deg
-        )));
+        return Err(LaueError::settings(
+            Stage::Maps,
+            format!("grain threshold {}°: need a positive angle", options.threshold_deg),
+        ));
     }
     let (nx, ny) = (o.grid.nx, o.grid.ny);
     let n = nx * ny;
@@ -448,6 +451,8 @@ pub(crate) mod tests {
             strain: StrainReport::of(&u, &b0),
             stress: None,
             wider_band: None,
+            chance: None,
+            misorientation_deg: None,
             spots: Vec::new(),
             simulated: Vec::new(),
         }

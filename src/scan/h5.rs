@@ -248,7 +248,7 @@ pub fn cluster_from_hdf5(bytes: Vec<u8>, name: &str) -> Result<Option<ClusterRec
         settings: serde_json::from_str(&s("settings")?).map_err(|e| bad(format!("cluster settings: {e}")))?,
     };
     let n = record.labels.len();
-    record.validate(n).map_err(|e| bad(e.to_string()))?;
+    record.validate(n).map_err(|e| bad(e.reason()))?;
     Ok(Some(record))
 }
 
@@ -287,8 +287,8 @@ pub fn from_hdf5(bytes: Vec<u8>, name: &str) -> Result<(ScanResults, Option<(usi
     if nx <= 0 || ny <= 0 {
         return Err(bad("grid size nx, ny must be positive"));
     }
-    let grid = ScanGrid::new(nx as usize, ny as usize, step_um, int("snake")? != 0)
-        .map_err(|e| bad(&e.to_string()))?;
+    let grid =
+        ScanGrid::new(nx as usize, ny as usize, step_um, int("snake")? != 0).map_err(|e| bad(&e.reason()))?;
     let request = serde_json::from_str(&s("request")?).map_err(|e| bad(&format!("request: {e}")))?;
     let software = s("software")?;
 
@@ -419,6 +419,8 @@ pub fn from_hdf5(bytes: Vec<u8>, name: &str) -> Result<(ScanResults, Option<(usi
                 _ => None,
             },
             wider_band: None,
+            chance: None,
+            misorientation_deg: None,
             spots: Vec::new(),
             simulated: Vec::new(),
         });

@@ -31,7 +31,7 @@ use super::grains::{
 use super::ipf::{IpfColouring, IpfKey, SampleAxis, hsv_to_rgb};
 use super::{PointResult, ScanResults};
 use crate::crystal::{Lattice, LaueGroup};
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::pipeline::{GrainReport, PointStatus};
 
 /// What the maps are computed with.
@@ -282,15 +282,16 @@ pub fn kernel_average_misorientation(
     neighbours: usize,
 ) -> Result<Vec<f64>> {
     if !(threshold_deg.is_finite() && threshold_deg > 0.0) {
-        return Err(LaueError::InvalidSettings(format!(
-            "KAM threshold {threshold_deg}°: need a positive angle"
-        )));
+        return Err(LaueError::settings(
+            Stage::Maps,
+            format!("KAM threshold {threshold_deg}°: need a positive angle"),
+        ));
     }
     let offsets: &[(isize, isize)] = match neighbours {
         4 => &[(-1, 0), (1, 0), (0, -1), (0, 1)],
         8 => &[(-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (1, -1), (-1, 1), (1, 1)],
         n => {
-            return Err(LaueError::InvalidSettings(format!("KAM over {n} neighbours: use 4 or 8")));
+            return Err(LaueError::settings(Stage::Maps, format!("KAM over {n} neighbours: use 4 or 8")));
         }
     };
     let (nx, ny) = (o.grid.nx as isize, o.grid.ny as isize);
@@ -454,9 +455,10 @@ impl RgbMap {
 
 fn check_len(name: &str, len: usize, nx: usize, ny: usize) -> Result<()> {
     if len != nx * ny || len == 0 {
-        return Err(LaueError::InvalidSettings(format!(
-            "map '{name}' has {len} values for a {nx}×{ny} grid"
-        )));
+        return Err(LaueError::settings(
+            Stage::Maps,
+            format!("map '{name}' has {len} values for a {nx}×{ny} grid"),
+        ));
     }
     Ok(())
 }

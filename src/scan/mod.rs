@@ -18,7 +18,7 @@ pub mod truth;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::pipeline::{GrainReport, PipelineRequest, PointReport, PointStatus};
 
 /// The scan's raster.
@@ -38,21 +38,25 @@ impl ScanGrid {
     /// A grid of nx × ny points, checked (both ≥ 1, at most 100 million points).
     pub fn new(nx: usize, ny: usize, step_um: Option<[f64; 2]>, snake: bool) -> Result<Self> {
         if nx == 0 || ny == 0 || nx.saturating_mul(ny) > 100_000_000 {
-            return Err(LaueError::InvalidSettings(format!("scan grid {nx}×{ny}: need 1 to 10⁸ points")));
+            return Err(LaueError::settings(
+                Stage::Scan,
+                format!("scan grid {nx}×{ny}: need 1 to 10⁸ points"),
+            ));
         }
         if let Some([sx, sy]) = step_um
             && !(sx.is_finite() && sy.is_finite() && sx > 0.0 && sy > 0.0)
         {
-            return Err(LaueError::InvalidSettings(format!(
-                "scan step {sx},{sy} µm: need two positive numbers"
-            )));
+            return Err(LaueError::settings(
+                Stage::Scan,
+                format!("scan step {sx},{sy} µm: need two positive numbers"),
+            ));
         }
         Ok(ScanGrid { nx, ny, step_um, snake })
     }
 
     /// Parses `NXxNY` (e.g. `40x30`).
     pub fn parse_size(s: &str) -> Result<(usize, usize)> {
-        let bad = || LaueError::InvalidSettings(format!("grid '{s}': write NXxNY, e.g. 40x30"));
+        let bad = || LaueError::settings(Stage::Scan, format!("grid '{s}': write NXxNY, e.g. 40x30"));
         let (a, b) = s.trim().split_once(['x', 'X', '×']).ok_or_else(bad)?;
         Ok((a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?))
     }

@@ -1,7 +1,7 @@
 //! Image series in LaueTools' naming: `prefix_NNNN.ext`, the number being the point's acquisition index
 //! (zero-padded or not). Pure name handling; listing a directory is the front end's job.
 
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 
 /// One file name of a series, split.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +40,9 @@ pub fn select_series(
     let parsed: Vec<(SeriesName, &String)> =
         names.iter().filter_map(|n| parse_series_name(n).map(|p| (p, n))).collect();
     if parsed.is_empty() {
-        return Err(LaueError::InvalidSettings(
-            "no file named as a LaueTools series (prefix_NNNN.ext) was found".into(),
+        return Err(LaueError::settings(
+            Stage::Scan,
+            "no file named as a LaueTools series (prefix_NNNN.ext) was found",
         ));
     }
     // The most common (prefix, extension) unless given.
@@ -58,11 +59,14 @@ pub fn select_series(
                 }
             }
             counts.into_iter().max_by_key(|(_, n)| *n).map(|(k, _)| k).ok_or_else(|| {
-                LaueError::InvalidSettings(format!(
-                    "no file of the series {}_NNNN.{}",
-                    prefix.unwrap_or("*"),
-                    extension.unwrap_or("*")
-                ))
+                LaueError::settings(
+                    Stage::Scan,
+                    format!(
+                        "no file of the series {}_NNNN.{}",
+                        prefix.unwrap_or("*"),
+                        extension.unwrap_or("*")
+                    ),
+                )
             })?
         }
     };
@@ -75,17 +79,17 @@ pub fn select_series(
     out.sort();
     for w in out.windows(2) {
         if w[0].0 == w[1].0 {
-            return Err(LaueError::InvalidSettings(format!(
-                "{} and {} have the same image number {}",
-                w[0].1, w[1].1, w[0].0
-            )));
+            return Err(LaueError::settings(
+                Stage::Scan,
+                format!("{} and {} have the same image number {}", w[0].1, w[1].1, w[0].0),
+            ));
         }
     }
     if out.is_empty() {
-        return Err(LaueError::InvalidSettings(format!(
-            "no image of the series {}_NNNN.{} between --first and --last",
-            chosen.0, chosen.1
-        )));
+        return Err(LaueError::settings(
+            Stage::Scan,
+            format!("no image of the series {}_NNNN.{} between --first and --last", chosen.0, chosen.1),
+        ));
     }
     Ok(out)
 }

@@ -14,12 +14,13 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use super::{PointResult, ScanGrid, ScanResults};
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::pipeline::PipelineRequest;
 
 /// Parses `I/N` (shard I of N, from 0).
 pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
-    let bad = || LaueError::InvalidSettings(format!("shard '{s}': write I/N with 0 ≤ I < N, e.g. 3/16"));
+    let bad =
+        || LaueError::settings(Stage::Scan, format!("shard '{s}': write I/N with 0 ≤ I < N, e.g. 3/16"));
     let (a, b) = s.trim().split_once('/').ok_or_else(bad)?;
     let (i, n): (usize, usize) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
     if n == 0 || i >= n {
@@ -39,17 +40,17 @@ pub fn shard_range(n_points: usize, i: usize, n: usize) -> Range<usize> {
 pub fn merge(parts: Vec<ScanResults>) -> Result<ScanResults> {
     let mut it = parts.into_iter();
     let Some(mut first) = it.next() else {
-        return Err(LaueError::InvalidSettings("nothing to merge".into()));
+        return Err(LaueError::settings(Stage::Scan, "nothing to merge"));
     };
     for p in it {
         if p.grid != first.grid {
-            return Err(LaueError::InvalidSettings(format!(
-                "shards of different scans: grid {:?} and {:?}",
-                first.grid, p.grid
-            )));
+            return Err(LaueError::settings(
+                Stage::Scan,
+                format!("shards of different scans: grid {:?} and {:?}", first.grid, p.grid),
+            ));
         }
         if p.request != first.request {
-            return Err(LaueError::InvalidSettings("shards made with different pipeline requests".into()));
+            return Err(LaueError::settings(Stage::Scan, "shards made with different pipeline requests"));
         }
         first.points.extend(p.points);
     }
@@ -62,25 +63,29 @@ pub fn merge(parts: Vec<ScanResults>) -> Result<ScanResults> {
             Some(p) if p.index == want => {
                 k += 1;
                 if first.points.get(k).is_some_and(|q| q.index == want) {
-                    return Err(LaueError::InvalidSettings(format!("point {want} is in two shards")));
+                    return Err(LaueError::settings(Stage::Scan, format!("point {want} is in two shards")));
                 }
             }
             _ => missing.push(want),
         }
     }
     if k != first.points.len() {
-        return Err(LaueError::InvalidSettings(format!(
-            "a shard holds points beyond the grid's {n} (index ≥ {n})"
-        )));
+        return Err(LaueError::settings(
+            Stage::Scan,
+            format!("a shard holds points beyond the grid's {n} (index ≥ {n})"),
+        ));
     }
     if !missing.is_empty() {
         let shown: Vec<String> = missing.iter().take(10).map(|m| m.to_string()).collect();
-        return Err(LaueError::InvalidSettings(format!(
-            "{} of {n} points are in no shard (first: {}{})",
-            missing.len(),
-            shown.join(", "),
-            if missing.len() > 10 { ", …" } else { "" }
-        )));
+        return Err(LaueError::settings(
+            Stage::Scan,
+            format!(
+                "{} of {n} points are in no shard (first: {}{})",
+                missing.len(),
+                shown.join(", "),
+                if missing.len() > 10 { ", …" } else { "" }
+            ),
+        ));
     }
     Ok(first)
 }

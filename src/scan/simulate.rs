@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ScanGrid;
 use crate::crystal::{LaueGroup, Material};
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::geometry::{Calibration, random_rotation};
 use crate::index::refine::deviatoric_strain_crystal;
 use crate::simulate::{
@@ -482,7 +482,10 @@ impl SyntheticScan {
     /// the region, where a mixed pattern needs it.
     pub fn orientation_at(&self, region: usize, x_um: f64, y_um: f64) -> Result<Matrix3<f64>> {
         let f = self.fields.get(region).ok_or_else(|| {
-            LaueError::InvalidSettings(format!("region {region}: the scan has {} regions", self.fields.len()))
+            LaueError::settings(
+                Stage::Scan,
+                format!("region {region}: the scan has {} regions", self.fields.len()),
+            )
         })?;
         Ok(f.orientation_at([x_um, y_um]))
     }
@@ -580,7 +583,10 @@ impl SyntheticScan {
 
     fn point(&self, index: usize) -> Result<&PointTruth> {
         self.points.get(index).ok_or_else(|| {
-            LaueError::InvalidSettings(format!("point {index}: the scan has {} points", self.points.len()))
+            LaueError::settings(
+                Stage::Scan,
+                format!("point {index}: the scan has {} points", self.points.len()),
+            )
         })
     }
 
@@ -598,7 +604,7 @@ pub fn point_file_name(prefix: &str, index: usize, n_points: usize) -> String {
 }
 
 fn check_spec(s: &SyntheticScanSpec) -> Result<()> {
-    let bad = |what: String| Err(LaueError::InvalidSettings(what));
+    let bad = |what: String| Err(LaueError::settings(Stage::Scan, what));
     let finite_in = |v: f64, lo: f64, hi: f64| v.is_finite() && v >= lo && v <= hi;
     if s.grains == 0 || s.grains > 10_000 {
         return bad(format!("{} grains: need 1 to 10 000", s.grains));
@@ -641,11 +647,14 @@ fn check_spec(s: &SyntheticScanSpec) -> Result<()> {
 /// The ⟨111⟩ of a cubic crystal, in the orthonormal frame of its B0, that its Σ3 twins turn about.
 fn twin_axis(material: &Material) -> Result<Vector3<f64>> {
     if !matches!(material.laue_group, LaueGroup::CubicM3m | LaueGroup::CubicM3) {
-        return Err(LaueError::InvalidSettings(format!(
-            "a Σ3 twin (60° about ⟨111⟩) needs a cubic primary phase; {} is {} (drop the twin: --no-twin)",
-            material.name,
-            material.laue_group.symbol()
-        )));
+        return Err(LaueError::settings(
+            Stage::Scan,
+            format!(
+                "a Σ3 twin (60° about ⟨111⟩) needs a cubic primary phase; {} is {} (drop the twin: --no-twin)",
+                material.name,
+                material.laue_group.symbol()
+            ),
+        ));
     }
     Ok((material.lattice.direct_basis() * Vector3::new(1.0, 1.0, 1.0)).normalize())
 }

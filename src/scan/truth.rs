@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::ScanResults;
 use super::simulate::ScanTruth;
 use crate::crystal::Material;
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::geometry::misorientation_deg;
 use crate::pipeline::from_rows;
 
@@ -38,10 +38,13 @@ pub struct TruthComparison {
 /// Compares `results` with `truth` point by point (by acquisition index); the grids must agree.
 pub fn compare_with_truth(results: &ScanResults, truth: &ScanTruth) -> Result<TruthComparison> {
     if results.grid.nx != truth.grid.nx || results.grid.ny != truth.grid.ny {
-        return Err(LaueError::InvalidSettings(format!(
-            "results grid {}×{} but truth grid {}×{}",
-            results.grid.nx, results.grid.ny, truth.grid.nx, truth.grid.ny
-        )));
+        return Err(LaueError::settings(
+            Stage::Scan,
+            format!(
+                "results grid {}×{} but truth grid {}×{}",
+                results.grid.nx, results.grid.ny, truth.grid.nx, truth.grid.ny
+            ),
+        ));
     }
     let mut syms: Vec<(String, Vec<nalgebra::Matrix3<f64>>)> = Vec::new();
     let mut sym_of = |name: &str| -> Result<Vec<nalgebra::Matrix3<f64>>> {
@@ -82,7 +85,7 @@ pub fn compare_with_truth(results: &ScanResults, truth: &ScanTruth) -> Result<Tr
         mis.push(m);
     }
     if mis.is_empty() {
-        return Err(LaueError::InvalidSettings("the truth has no point with one crystal".into()));
+        return Err(LaueError::settings(Stage::Scan, "the truth has no point with one crystal"));
     }
     let n = mis.len();
     let within = |tol: f64| mis.iter().filter(|&&m| m <= tol).count() as f64 / n as f64;

@@ -11,7 +11,7 @@ use rand_distr::{Distribution, LogNormal, Normal, Poisson};
 use serde::{Deserialize, Serialize};
 
 use super::pattern::Spot;
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 
 /// LaueTools' first pixel centre is (1, 1).
 pub const PIXEL_ORIGIN: f64 = 1.0;
@@ -121,16 +121,26 @@ pub fn render_image(
     cols: usize,
     model: &ImageModel,
 ) -> Result<SyntheticImage> {
-    if rows == 0 || cols == 0 || rows.saturating_mul(cols) > 64 << 20 {
-        return Err(LaueError::InvalidSettings(format!(
-            "image {rows}×{cols} is empty or larger than 64 Mpx"
-        )));
+    if rows == 0 || cols == 0 {
+        return Err(LaueError::settings(
+            Stage::Simulation,
+            format!("image size {rows}×{cols} px: need ≥ 1 px"),
+        ));
     }
+    crate::limits::SIMULATED_PIXELS.check_with(
+        &format!("simulated image pixels ({rows}×{cols})"),
+        (rows as u64).saturating_mul(cols as u64),
+        "use a smaller --frame",
+    )?;
     check_model(model)?;
     let mut rng = ChaCha8Rng::seed_from_u64(model.seed);
     let mut signal = vec![0f32; rows * cols];
-    let spread = LogNormal::new(0.0, model.intensity_log_sigma.max(1e-9))
-        .map_err(|e| LaueError::InvalidSettings(format!("intensity spread: {e}")))?;
+    let spread = LogNormal::new(0.0, model.intensity_log_sigma.max(1e-9)).map_err(|e| {
+        LaueError::settings(
+            Stage::Simulation,
+            format!("intensity_log_sigma {}: {e}", model.intensity_log_sigma),
+        )
+    })?;
     let mut truth = Vec::with_capacity(spots.len());
     for s in spots {
         let x = s.energy_kev / model.spectrum_peak_kev;
@@ -150,8 +160,9 @@ pub fn render_image(
             energy_kev: s.energy_kev,
         });
     }
-    let read =
-        Normal::new(0.0, model.read_noise.max(0.0)).map_err(|e| LaueError::InvalidSettings(e.to_string()))?;
+    let read = Normal::new(0.0, model.read_noise.max(0.0)).map_err(|e| {
+        LaueError::settings(Stage::Simulation, format!("read_noise {}: {e}", model.read_noise))
+    })?;
     let (cx, cy) = (model.xcen_px - PIXEL_ORIGIN, model.ycen_px - PIXEL_ORIGIN);
     let inv_two_s2 = 1.0 / (2.0 * model.hump_sigma_px * model.hump_sigma_px);
     let radius2 = (cols as f64 / 2.0).powi(2);
@@ -182,40 +193,76 @@ pub fn render_image(
     Ok(SyntheticImage { rows, cols, pixels, truth })
 }
 
+/// Most Gaussians one streak is drawn with (length / half-width).
+const MAX_STREAK_STEPS: f64 = 10_000.0;
+/// Largest spot width, length or separation (px).
+const MAX_SPOT_PX: f64 = 4096.0;
+
 fn check_model(m: &ImageModel) -> Result<()> {
+    let bad = |what: String| Err(LaueError::settings(Stage::Simulation, format!("image model: {what}")));
     let finite = [
-        m.peak_counts,
-        m.spectrum_peak_kev,
-        m.b_factor,
-        m.intensity_log_sigma,
-        m.background,
-        m.background_hump,
-        m.hump_sigma_px,
-        m.offset,
-        m.gain,
-        m.read_noise,
+        ("peak_counts", m.peak_counts),
+        ("spectrum_peak_kev", m.spectrum_peak_kev),
+        ("b_factor", m.b_factor),
+        ("intensity_log_sigma", m.intensity_log_sigma),
+        ("background", m.background),
+        ("background_hump", m.background_hump),
+        ("hump_sigma_px", m.hump_sigma_px),
+        ("offset", m.offset),
+        ("gain", m.gain),
+        ("read_noise", m.read_noise),
+        ("xcen_px", m.xcen_px),
+        ("ycen_px", m.ycen_px),
     ];
-    if finite.iter().any(|v| !v.is_finite())
-        || m.gain <= 0.0
-        || m.spectrum_peak_kev <= 0.0
-        || m.hump_sigma_px <= 0.0
+    if let Some((name, v)) = finite.iter().find(|(_, v)| !v.is_finite()) {
+        return bad(format!("{name} = {v}: need a finite number"));
+    }
+    for (name, v) in
+        [("gain", m.gain), ("spectrum_peak_kev", m.spectrum_peak_kev), ("hump_sigma_px", m.hump_sigma_px)]
     {
-        return Err(LaueError::InvalidSettings(
-            "image model: values must be finite, gain and widths > 0".into(),
+        if v <= 0.0 {
+            return bad(format!("{name} = {v}: need > 0"));
+        }
+    }
+    // (name, value, must be > 0 rather than ≥ 0)
+    let widths: &[(&str, f64, bool)] = match &m.shape {
+        SpotShape::Gaussian { sigma_px } => &[("gaussian sigma_px", *sigma_px, true)],
+        SpotShape::Elliptical { sigma_major_px, sigma_minor_px, angle_deg } => &[
+            ("elliptical sigma_major_px", *sigma_major_px, true),
+            ("elliptical sigma_minor_px", *sigma_minor_px, true),
+            ("elliptical angle_deg", angle_deg.abs(), false),
+        ],
+        SpotShape::Streak { length_px, width_px } => {
+            &[("streak length_px", *length_px, false), ("streak width_px", *width_px, true)]
+        }
+        SpotShape::Doublet { sigma_px, separation_px, ratio, angle_deg } => &[
+            ("doublet sigma_px", *sigma_px, true),
+            ("doublet separation_px", *separation_px, false),
+            ("doublet ratio", *ratio, false),
+            ("doublet angle_deg", angle_deg.abs(), false),
+        ],
+    };
+    for &(name, v, strict) in widths {
+        let ok = v.is_finite() && if strict { v > 0.0 } else { v >= 0.0 };
+        if !ok {
+            let need = if strict { "a finite number > 0" } else { "a finite number ≥ 0" };
+            return bad(format!("spot shape {name} = {v}: need {need}"));
+        }
+    }
+    // A streak is drawn as length / (width / 2) Gaussians: bound their number (and so the time).
+    if let SpotShape::Streak { length_px, width_px } = m.shape
+        && length_px / (0.5 * width_px) > MAX_STREAK_STEPS
+    {
+        return bad(format!(
+            "streak length_px = {length_px} for width_px = {width_px}: at most {} widths long",
+            MAX_STREAK_STEPS / 2.0
         ));
     }
-    let ok = match m.shape {
-        SpotShape::Gaussian { sigma_px } => sigma_px > 0.0,
-        SpotShape::Elliptical { sigma_major_px, sigma_minor_px, .. } => {
-            sigma_major_px > 0.0 && sigma_minor_px > 0.0
-        }
-        SpotShape::Streak { length_px, width_px } => length_px >= 0.0 && width_px > 0.0,
-        SpotShape::Doublet { sigma_px, separation_px, ratio, .. } => {
-            sigma_px > 0.0 && separation_px >= 0.0 && ratio >= 0.0
-        }
-    };
-    if !ok {
-        return Err(LaueError::InvalidSettings(format!("spot shape {:?}: widths must be > 0", m.shape)));
+    // Spot widths beyond the largest detector only cost time (every spot touches every pixel).
+    if let Some(&(name, v, _)) =
+        widths.iter().find(|(n, v, _)| !n.ends_with("angle_deg") && !n.ends_with("ratio") && *v > MAX_SPOT_PX)
+    {
+        return bad(format!("spot shape {name} = {v} px: at most {MAX_SPOT_PX} px"));
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use nalgebra::{Matrix3, Vector3};
 use serde::{Deserialize, Serialize};
 
 use crate::crystal::Material;
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::geometry::Calibration;
 use crate::geometry::orientation::validate_ub;
 
@@ -84,12 +84,16 @@ impl SimulationSettings {
     fn validated(&self) -> Result<()> {
         let (a, b) = (self.emin_kev, self.emax_kev);
         if !(a.is_finite() && b.is_finite() && a > 0.0 && b > a) {
-            return Err(LaueError::InvalidSettings(format!("energy band {a}–{b} keV: need 0 < Emin < Emax")));
+            return Err(LaueError::settings(
+                Stage::Simulation,
+                format!("energy band Emin–Emax = {a}–{b} keV: need finite 0 < Emin < Emax"),
+            ));
         }
         if b > 500.0 {
-            return Err(LaueError::InvalidSettings(format!(
-                "Emax = {b} keV is beyond any Laue beamline (≤ 500)"
-            )));
+            return Err(LaueError::settings(
+                Stage::Simulation,
+                format!("Emax = {b} keV is beyond any Laue beamline (need ≤ 500 keV)"),
+            ));
         }
         self.calibration.validated()?;
         Ok(())
@@ -128,6 +132,7 @@ pub fn simulate_into(grain: &Grain, settings: &SimulationSettings, out: &mut Vec
     validate_ub(&grain.ub)?;
     let m = grain.ub * grain.material.lattice.b0();
     let m_inv = m.try_inverse().ok_or_else(|| LaueError::InvalidOrientation("UB·B0 is singular".into()))?;
+    check_reflection_count(&m, settings.emax_kev)?;
     let inv_lmin = settings.emax_kev / HC_KEV_ANGSTROM; // 1/λmin (Å⁻¹): radius of the largest Ewald sphere
     let inv_lmax = settings.emin_kev / HC_KEV_ANGSTROM;
     let centre = Vector3::new(-inv_lmin, 0.0, 0.0);
@@ -213,6 +218,26 @@ pub fn simulate_into(grain: &Grain, settings: &SimulationSettings, out: &mut Vec
         }
     }
     Ok(())
+}
+
+/// Reciprocal-lattice nodes inside the Ewald sphere of Emax (radius 1/λmin), which the enumeration visits:
+/// the sphere's volume (4π/3)·(Emax/hc)³ times the node density, the cell volume 1/|det(UB·B0)|. Cu in
+/// 5–22 keV: ≈ 1 100; a 300 Å cubic cell: 6·10⁸.
+pub fn estimated_reflections(ub_b0: &Matrix3<f64>, emax_kev: f64) -> f64 {
+    let r = emax_kev / HC_KEV_ANGSTROM;
+    4.0 / 3.0 * std::f64::consts::PI * r * r * r / ub_b0.determinant().abs()
+}
+
+/// Refuses, before anything is enumerated, a cell and band whose reflections would not fit in memory or
+/// time ([`crate::limits::REFLECTIONS`]).
+fn check_reflection_count(ub_b0: &Matrix3<f64>, emax_kev: f64) -> Result<()> {
+    let n = estimated_reflections(ub_b0, emax_kev);
+    let cell_volume = 1.0 / ub_b0.determinant().abs();
+    crate::limits::REFLECTIONS.check_estimate(
+        &format!("reflections to enumerate (cell volume {cell_volume:.4e} Å³, Emax {emax_kev} keV)"),
+        n,
+        "use a smaller cell or a lower Emax",
+    )
 }
 
 /// n such that hkl = n × (the lowest allowed multiple of its primitive direction).

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::pattern::{DetectorCut, Grain, SimulationSettings, Spot, simulate_grain};
 use crate::crystal::{Lattice, Material, RuleSpec};
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::geometry::{Calibration, euler_to_matrix};
 
 /// A pattern to simulate. Orientation: `ub` (LaueTools UB, row-major) or `euler_deg`; identity if neither.
@@ -60,13 +60,19 @@ impl SimulationRequest {
             }
             (_, Some(l)) => {
                 let r = rule.clone().ok_or_else(|| {
-                    LaueError::InvalidSettings(
-                        "a custom lattice needs a space group or an extinction rule".into(),
+                    LaueError::settings(
+                        Stage::Simulation,
+                        "a custom lattice needs a space group or an extinction rule",
                     )
                 })?;
                 return Material::custom("custom", l, r);
             }
-            _ => return Err(LaueError::InvalidSettings("give a material name or a lattice".into())),
+            _ => {
+                return Err(LaueError::settings(
+                    Stage::Simulation,
+                    "no material: give a material name or a lattice",
+                ));
+            }
         };
         if let Some(r) = rule {
             let (m2, n2) = m.with_rule(r)?;

@@ -5,6 +5,15 @@
 //! no weight (it ignores pixels ≤ 0) and the similarity skips them ([`crate::spotnet::truth`]); the
 //! network sees them at the cut-out's minimum, i.e. 0 after normalisation ([`Cutout::normalised`]), so a
 //! spot near the edge looks like a spot next to a flat dark band.
+//!
+//! **No signal, no spot.** The network min–max scales every cut-out, so a flat, all-zero or pure-noise
+//! window reaches it stretched to full contrast and can score a high Sim (an all-zero image scored 0.974).
+//! A cut-out is therefore judged on its raw counts first ([`has_signal`]): its brightest valid pixel must
+//! stand above the median of the valid pixels by more than [`SIGNAL_SIGMAS`] robust noise σ
+//! (1.4826 × the median absolute deviation) and by more than a contrast floor of
+//! [`CONTRAST_FLOOR_COUNTS`] plus [`CONTRAST_FLOOR_FRACTION`] of the median, with at least a quarter of
+//! the window being data. A cut-out without signal is bad whatever the network says: Sim 0, not good
+//! ([`crate::spotnet::characterize`]).
 
 use crate::io::Frame;
 
@@ -78,6 +87,41 @@ impl Cutout {
     }
 }
 
+/// How many robust noise σ the brightest pixel of a cut-out must stand above its median.
+pub const SIGNAL_SIGMAS: f64 = 5.0;
+/// Smallest contrast (counts) of a cut-out with signal, whatever its noise (flat integer backgrounds have
+/// a median absolute deviation of 0).
+pub const CONTRAST_FLOOR_COUNTS: f64 = 1.0;
+/// Share of the median added to the contrast floor.
+pub const CONTRAST_FLOOR_FRACTION: f64 = 0.01;
+
+/// Whether the valid pixels of a window hold a signal above their noise (the rule of the module docs):
+/// brightest − median > [`SIGNAL_SIGMAS`] · 1.4826 · MAD and > [`CONTRAST_FLOOR_COUNTS`] +
+/// [`CONTRAST_FLOOR_FRACTION`] · |median|, with ≥ ¼ of the window valid.
+pub fn has_signal(counts: &[f64], valid: &[bool]) -> bool {
+    let mut v: Vec<f64> =
+        counts.iter().zip(valid).filter(|&(c, &ok)| ok && c.is_finite()).map(|(&c, _)| c).collect();
+    if v.is_empty() || 4 * v.len() < counts.len() {
+        return false;
+    }
+    v.sort_by(f64::total_cmp);
+    let median = v[v.len() / 2];
+    let max = v[v.len() - 1];
+    let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    let sigma = 1.4826 * dev[dev.len() / 2];
+    let contrast = max - median;
+    contrast > SIGNAL_SIGMAS * sigma
+        && contrast > CONTRAST_FLOOR_COUNTS + CONTRAST_FLOOR_FRACTION * median.abs()
+}
+
+impl Cutout {
+    /// Whether this cut-out holds a signal above its noise ([`has_signal`]).
+    pub fn has_signal(&self) -> bool {
+        has_signal(&self.counts, &self.valid)
+    }
+}
+
 /// Min–max scaling to [0, 1] over the `valid` entries; the others become 0.
 pub fn min_max(counts: &[f64], valid: &[bool]) -> Vec<f32> {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -112,6 +156,28 @@ mod tests {
             metadata: Default::default(),
             source: "ramp".into(),
         }
+    }
+
+    #[test]
+    fn flat_and_noise_windows_have_no_signal() {
+        let n = CUTOUT * CUTOUT;
+        let valid = vec![true; n];
+        assert!(!has_signal(&vec![0.0; n], &valid), "all zero");
+        assert!(!has_signal(&vec![100.0; n], &valid), "flat");
+        // Deterministic noise of σ ≈ 10 around 100: no pixel 5σ above the median.
+        let noise: Vec<f64> = (0..n).map(|i| 100.0 + 10.0 * ((i as f64 * 12.9898).sin() * 1.7)).collect();
+        assert!(!has_signal(&noise, &valid), "noise");
+        // A Gaussian spot of 500 counts on that noise has signal.
+        let spot: Vec<f64> = noise
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let (r, c) = ((i / CUTOUT) as f64 - 16.0, (i % CUTOUT) as f64 - 16.0);
+                b + 500.0 * (-(r * r + c * c) / 2.0).exp()
+            })
+            .collect();
+        assert!(has_signal(&spot, &valid), "spot");
+        assert!(!has_signal(&spot, &vec![false; n]), "no valid pixel");
     }
 
     #[test]

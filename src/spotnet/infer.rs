@@ -23,48 +23,76 @@ pub fn spotnet_bytes() -> &'static [u8] {
 /// Burnpack metadata key holding the network's shape ([`SpotNetConfig`] as JSON).
 pub const CONFIG_KEY: &str = "lauekit.spotnet.config";
 
+/// Name of the shipped weights in error messages.
+pub const EMBEDDED_NAME: &str = "embedded spot network";
+
 /// The shape recorded in burnpack bytes; weights without the key are the paper's network (the format of
 /// the first shipped weights).
 pub fn spotnet_config(bytes: &[u8]) -> Result<SpotNetConfig> {
-    let err = |e: String| LaueError::InvalidSettings(format!("spot network weights: {e}"));
-    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| err(format!("not a burnpack file ({e})")))?;
+    spotnet_config_of(bytes, "spot network weights")
+}
+
+/// [`spotnet_config`] with errors naming `file`.
+pub fn spotnet_config_of(bytes: &[u8], file: &str) -> Result<SpotNetConfig> {
+    let err = |e: String| LaueError::model(file, e);
+    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| {
+        err(format!(
+            "not spot-network weights: not a burnpack file ({})",
+            crate::device::one_line(&e.to_string())
+        ))
+    })?;
     let cfg = match reader.metadata().get(CONFIG_KEY) {
         Some(json) => serde_json::from_str::<SpotNetConfig>(json)
-            .map_err(|e| err(format!("{CONFIG_KEY} '{json}': {e}")))?,
+            .map_err(|e| err(format!("network shape {CONFIG_KEY} '{json}' is not readable: {e}")))?,
         None => SpotNetConfig::paper(),
     };
-    cfg.validate()?;
+    cfg.validate().map_err(|e| err(e.reason()))?;
     Ok(cfg)
 }
 
 /// A network from burnpack bytes (any float width; computed in f32), on `device`.
 pub fn load_spotnet(bytes: &[u8], device: &Device) -> Result<SpotNet> {
-    let cfg = spotnet_config(bytes)?;
+    load_spotnet_named(bytes, "spot network weights", device)
+}
+
+/// [`load_spotnet`] of the weights read from `file` (named in every error): the shape is checked, every
+/// tensor must be present with its shape and finite values.
+pub fn load_spotnet_named(bytes: &[u8], file: &str, device: &Device) -> Result<SpotNet> {
+    let cfg = spotnet_config_of(bytes, file)?;
+    let mut net = cfg.init(device);
+    crate::device::check_weights(bytes, file, &net.collect(None, None, false))?;
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())))
         .with_from_adapter(FloatCastAdapter::to(DType::F32));
-    let mut net = cfg.init(device);
-    let applied = net
-        .load_from(&mut store)
-        .map_err(|e| LaueError::InvalidSettings(format!("spot network weights: {e}")))?;
-    if !applied.errors.is_empty() || !applied.missing.is_empty() {
-        return Err(LaueError::InvalidSettings(format!(
-            "spot network weights do not fit the {cfg:?} network ({} errors, {} missing tensors)",
-            applied.errors.len(),
-            applied.missing.len()
-        )));
+    let applied = net.load_from(&mut store).map_err(|e| {
+        LaueError::model(file, format!("unreadable weights ({})", crate::device::one_line(&e.to_string())))
+    })?;
+    if let Some(e) = applied.errors.first() {
+        return Err(LaueError::model(
+            file,
+            format!(
+                "the weights do not fit the network ({} tensors refused, first: {})",
+                applied.errors.len(),
+                crate::device::apply_error(e)
+            ),
+        ));
+    }
+    if let Some((path, _)) = applied.missing.first() {
+        return Err(LaueError::model(
+            file,
+            format!("the weights lack {} tensors of the network (first: '{path}')", applied.missing.len()),
+        ));
     }
     Ok(net)
 }
 
 /// The shipped network on `device`.
 pub fn embedded_spotnet(device: &Device) -> Result<SpotNet> {
-    load_spotnet(SPOTNET_BPK, device)
+    load_spotnet_named(SPOTNET_BPK, EMBEDDED_NAME, device)
 }
 
 /// The network's weights as burnpack bytes (f32), with its shape in the metadata.
 pub fn spotnet_to_bytes(net: &SpotNet, config: &SpotNetConfig) -> Result<Vec<u8>> {
-    let err = |e: String| LaueError::InvalidSettings(format!("saving the spot network: {e}"));
+    let err = |e: String| LaueError::model("spot network (saving)", format!("could not serialise: {e}"));
     let json = serde_json::to_string(config).map_err(|e| err(e.to_string()))?;
     let mut store = BurnpackStore::from_bytes(None).metadata(CONFIG_KEY, json);
     net.save_into(&mut store).map_err(|e| err(e.to_string()))?;
@@ -112,5 +140,18 @@ pub fn characterize(
 ) -> Vec<Descriptors> {
     let Some((x, centres)) = input_batch(frame, peaks, device) else { return Vec::new() };
     let out: Vec<f32> = forward(net, x).into_data().iter::<f32>().collect();
-    decode_outputs(&out, &centres, criteria)
+    let mut d = decode_outputs(&out, &centres, criteria);
+    reject_without_signal(frame, peaks, &mut d);
+    d
+}
+
+/// A cut-out with no signal above its noise is bad whatever the network says (Sim 0, not good): the rule
+/// of [`crate::spotnet::cutout`]'s docs, on the raw counts the network never sees.
+pub fn reject_without_signal(frame: &Frame, peaks: &[(f64, f64)], descriptors: &mut [Descriptors]) {
+    for (&(x, y), d) in peaks.iter().zip(descriptors.iter_mut()) {
+        if !extract_cutout(frame, x, y).has_signal() {
+            d.sim = 0.0;
+            d.good = false;
+        }
+    }
 }

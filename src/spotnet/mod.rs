@@ -24,7 +24,9 @@ pub mod truth;
 
 pub use cutout::{CUTOUT, Cutout, extract_cutout};
 pub use descriptors::{Descriptors, GoodSpotCriteria, decode_outputs};
-pub use infer::{characterize, embedded_spotnet, forward, input_batch, load_spotnet, spotnet_bytes};
+pub use infer::{
+    characterize, embedded_spotnet, forward, input_batch, load_spotnet, load_spotnet_named, spotnet_bytes,
+};
 pub use model::{SpotNet, SpotNetConfig};
 pub use positions::{PositionReport, PositionSource, use_cnn_positions};
 pub use truth::{SpotTruth, fit_truth};

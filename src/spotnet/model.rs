@@ -13,7 +13,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::cutout::CUTOUT;
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 
 /// The network's shape: an optional space-to-depth stem, three convolution blocks, three dense layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,16 +43,67 @@ impl SpotNetConfig {
     }
 
     /// Checks that the shape is buildable: a stem dividing 32 into a side that three 2 × 2 pools can
-    /// halve, positive widths.
+    /// halve, widths from 1 to [`Self::MAX_CHANNELS`] / [`Self::MAX_DENSE`] (bounded so that a shape read
+    /// from a file cannot ask for gigabytes of weights).
     pub fn validate(&self) -> Result<()> {
-        let ok_stem = [1, 2, 4].contains(&self.stem);
-        if !ok_stem || self.channels.contains(&0) || self.dense.contains(&0) {
-            return Err(LaueError::InvalidSettings(format!(
-                "spot network shape {self:?}: the stem must be 1, 2 or 4 and every width positive"
-            )));
+        let bad = |m: String| Err(LaueError::settings(Stage::SpotNetwork, format!("network shape: {m}")));
+        if ![1, 2, 4].contains(&self.stem) {
+            return bad(format!("stem {}: use 1, 2 or 4", self.stem));
+        }
+        if let Some(c) = self.channels.iter().find(|&&c| c == 0 || c > Self::MAX_CHANNELS) {
+            return bad(format!(
+                "channels {} (of {:?}): every block needs 1 to {} channels",
+                c,
+                self.channels,
+                Self::MAX_CHANNELS
+            ));
+        }
+        if let Some(d) = self.dense.iter().find(|&&d| d == 0 || d > Self::MAX_DENSE) {
+            return bad(format!(
+                "dense width {} (of {:?}): every dense layer needs 1 to {} neurons",
+                d,
+                self.dense,
+                Self::MAX_DENSE
+            ));
+        }
+        if self.n_params() > Self::MAX_PARAMS {
+            return bad(format!(
+                "channels {:?}, dense {:?} with stem {} make {} weights: at most {}",
+                self.channels,
+                self.dense,
+                self.stem,
+                self.n_params(),
+                Self::MAX_PARAMS
+            ));
         }
         Ok(())
     }
+
+    /// Number of weights and biases (batch-norm statistics included); the widths are those
+    /// [`Self::validate`] bounds, so nothing overflows.
+    pub fn n_params(&self) -> usize {
+        let [c1, c2, c3] = self.channels;
+        let [d1, d2, d3] = self.dense;
+        let conv = |a: usize, b: usize| 9 * a * b + b;
+        let block = |a: usize, b: usize| conv(a, b) + conv(b, b) + 2 * 4 * b;
+        let side = CUTOUT / self.stem.max(1) / 8;
+        let flat = c3 * side * side;
+        block(self.input_channels(), c1)
+            + block(c1, c2)
+            + block(c2, c3)
+            + (flat + 1) * d1
+            + (d1 + 1) * d2
+            + (d2 + 1) * d3
+            + (d3 + 1) * 5
+    }
+
+    /// Largest number of weights (≈ 200 MB in f32; the paper's network has ≈ 0.4 M).
+    pub const MAX_PARAMS: usize = 50_000_000;
+
+    /// Largest channel count of a convolution block (the paper's widest is 128).
+    pub const MAX_CHANNELS: usize = 1024;
+    /// Largest width of a dense layer (the paper's widest is 112).
+    pub const MAX_DENSE: usize = 4096;
 
     pub fn init(&self, device: &Device) -> SpotNet {
         let [c1, c2, c3] = self.channels;

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::descriptors::Descriptors;
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::peaks::Peak;
 
 /// Where the peak positions given to indexing come from.
@@ -28,7 +28,7 @@ impl std::str::FromStr for PositionSource {
         match s.to_ascii_lowercase().as_str() {
             "fit" => Ok(PositionSource::Fit),
             "cnn" => Ok(PositionSource::Cnn),
-            _ => Err(LaueError::InvalidSettings(format!("positions '{s}': use fit or cnn"))),
+            _ => Err(LaueError::settings(Stage::Indexing, format!("positions '{s}': use fit or cnn"))),
         }
     }
 }
@@ -69,11 +69,14 @@ impl std::fmt::Display for PositionReport {
 /// `x_dev`, `y_dev` as the offsets from the detected pixel. `descriptors` are in the order of `peaks`.
 pub fn use_cnn_positions(peaks: &mut [Peak], descriptors: &[Descriptors]) -> Result<PositionReport> {
     if peaks.len() != descriptors.len() {
-        return Err(LaueError::InvalidSettings(format!(
-            "{} peaks but {} spot descriptors: they must be of the same list",
-            peaks.len(),
-            descriptors.len()
-        )));
+        return Err(LaueError::settings(
+            Stage::SpotNetwork,
+            format!(
+                "{} peaks but {} spot descriptors: they must be of the same list",
+                peaks.len(),
+                descriptors.len()
+            ),
+        ));
     }
     let mut from_cnn = 0;
     for (p, d) in peaks.iter_mut().zip(descriptors) {

@@ -5,7 +5,7 @@
 //! NaN = no data), the window that [`super::train`] augments and crops the 32 × 32 cut-outs from.
 
 use rand::Rng;
-use rand_distr::{Distribution, Normal, Poisson};
+use rand_distr::{Distribution, Poisson, StandardNormal};
 
 /// Side of a training window (px): the cut-out plus 2 px each side for shifts, odd so that rotations and
 /// reflections about s map it onto itself.
@@ -105,7 +105,8 @@ pub fn render_window(kind: SpotKind, rng: &mut impl Rng) -> Vec<f32> {
         }
         SpotKind::NoiseOnly => {}
     }
-    let read = Normal::new(0.0, read_noise).unwrap_or_else(|_| Normal::new(0.0, 1.0).expect("unit normal"));
+    // N(0, read_noise) as rand_distr's Normal draws it (mean + σ·z), without its fallible constructor.
+    let read_sd = read_noise;
     let edge = if rng.random_range(0..8) == 0 {
         Some((rng.random_range(0..4), rng.random_range(2..=16) as i64))
     } else {
@@ -136,7 +137,8 @@ pub fn render_window(kind: SpotKind, rng: &mut impl Rng) -> Vec<f32> {
                 lambda += b.amp * (-0.5 * (p * p / (b.s1 * b.s1) + q * q / (b.s2 * b.s2))).exp();
             }
             let shot = Poisson::new(lambda.max(1e-3)).map(|p| p.sample(rng)).unwrap_or(lambda);
-            let v = (shot + read.sample(rng)).round().clamp(0.0, SYNTH_SATURATION);
+            let z: f64 = rng.sample(StandardNormal);
+            let v = (shot + read_sd * z).round().clamp(0.0, SYNTH_SATURATION);
             out.push(v as f32);
         }
     }

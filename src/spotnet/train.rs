@@ -23,7 +23,7 @@ use super::infer::batch_tensor;
 use super::model::{SpotNet, SpotNetConfig};
 use super::synth::{SYNTH_SATURATION, WINDOW, WINDOW_HALF, random_kind, render_window};
 use super::truth::{AREA_FULL, POS_RANGE, SpotTruth, fit_window, pos_star};
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::io::Frame;
 use crate::peaks::{PeakSearchParams, peak_search};
 
@@ -204,6 +204,38 @@ impl Default for SpotTrainSettings {
     }
 }
 
+impl SpotTrainSettings {
+    /// Refuses settings that cannot train: zero counts, a learning rate that is not a positive finite
+    /// number (a NaN rate makes NaN weights), shares outside [0, 1].
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(LaueError::settings(Stage::Training, format!("spot network: {m}")));
+        for (name, v) in [("epochs", self.epochs), ("per_bin", self.per_bin), ("batch_size", self.batch_size)]
+        {
+            if v == 0 {
+                return bad(format!("{name} = 0: need at least 1"));
+            }
+        }
+        for (name, v) in
+            [("learning_rate", self.learning_rate), ("final_learning_rate", self.final_learning_rate)]
+        {
+            if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+                return bad(format!("{name} = {v}: need a number in (0, 1]"));
+            }
+        }
+        if !(self.pos_weight.is_finite() && self.pos_weight > 0.0) {
+            return bad(format!("pos_weight = {}: need a positive number", self.pos_weight));
+        }
+        for (name, v) in
+            [("wide_shift_share", self.wide_shift_share), ("unshifted_share", self.unshifted_share)]
+        {
+            if !(0.0..=1.0).contains(&v) {
+                return bad(format!("{name} = {v}: need a share in [0, 1]"));
+            }
+        }
+        self.network.validate()
+    }
+}
+
 /// Figures of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpotEpoch {
@@ -325,10 +357,9 @@ pub fn train_spotnet(
     mut on_epoch: impl FnMut(&SpotEpoch),
     mut on_batch: impl FnMut(usize, usize),
 ) -> Result<SpotNet> {
-    if train.is_empty() || settings.epochs == 0 || settings.per_bin == 0 || settings.batch_size == 0 {
-        return Err(LaueError::InvalidSettings(
-            "nothing to train on (samples, epochs, per-bin count)".into(),
-        ));
+    settings.validate()?;
+    if train.is_empty() {
+        return Err(LaueError::settings(Stage::Training, "spot network: no training sample"));
     }
     let mut bins: Vec<Vec<usize>> = vec![Vec::new(); SIM_BINS];
     for (i, s) in train.iter().enumerate() {

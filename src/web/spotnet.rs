@@ -47,7 +47,7 @@ impl SpotCutouts {
     #[wasm_bindgen(js_name = fromParts)]
     pub fn from_parts(pixels: Vec<f32>, centres: Vec<f64>) -> Result<SpotCutouts, JsError> {
         let n = centres.len() / 2;
-        if centres.len() % 2 != 0 || pixels.len() != n * CUTOUT * CUTOUT {
+        if !centres.len().is_multiple_of(2) || pixels.len() != n * CUTOUT * CUTOUT {
             return Err(JsError::new(&format!(
                 "cut-outs: {} pixels and {} centre coordinates do not make whole {CUTOUT} × {CUTOUT} cut-outs",
                 pixels.len(),

@@ -4,3 +4,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+mod errors;
+mod fuzz_regressions;
+mod limits;
+mod output;
+mod readers;

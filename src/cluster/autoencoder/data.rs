@@ -243,7 +243,7 @@ fn dihedral(x: &[f32], k: u8) -> Vec<f32> {
 /// Sample `index` of stream `seed` from a real frame: a random crop and scaling, a random turn or reflection.
 pub fn real_input(frame: &Frame, seed: u64, index: u64) -> Result<Vec<f32>> {
     if frame.rows == 0 || frame.cols == 0 {
-        return Err(LaueError::InvalidSettings(format!("{}: empty frame", frame.source)));
+        return Err(LaueError::image(&frame.source, format!("empty frame ({}×{})", frame.rows, frame.cols)));
     }
     let mut rng = sample_rng(seed ^ 0x0EA1, index);
     let roi = random_roi(&mut rng, frame.rows, frame.cols, 0.5);

@@ -78,12 +78,12 @@ use serde::{Deserialize, Serialize};
 
 pub use infer::{
     ENCODE_BATCH, autoencoder_bytes, autoencoder_to_bytes, embedded_autoencoder, encode, input_tensor,
-    load_autoencoder,
+    load_autoencoder, load_autoencoder_named,
 };
 pub use model::{Autoencoder, AutoencoderConfig, INPUT_SIDE};
 
 use super::features::{Preprocess, preprocess};
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::io::Frame;
 
 /// The autoencoder as a feature extractor: the pre-processing (its side must be 128) and a network on a
@@ -136,10 +136,13 @@ impl AutoencoderFeatures {
     /// `net` on `device` after `preprocess` (whose side must be 128).
     pub fn new(preprocess: Preprocess, net: Autoencoder, device: burn::tensor::Device) -> Result<Self> {
         if preprocess.side != INPUT_SIDE {
-            return Err(LaueError::InvalidSettings(format!(
-                "autoencoder features: the network takes {INPUT_SIDE} × {INPUT_SIDE} frames, not {0} × {0}",
-                preprocess.side
-            )));
+            return Err(LaueError::settings(
+                Stage::Clustering,
+                format!(
+                    "autoencoder features: the network takes {INPUT_SIDE} × {INPUT_SIDE} frames, not {0} × {0}",
+                    preprocess.side
+                ),
+            ));
         }
         Ok(AutoencoderFeatures { preprocess, net: Arc::new(net), device })
     }

@@ -13,7 +13,7 @@ use burn::tensor::activation::{relu, sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::spotnet::model::max_pool_2x2;
 
 /// Side of the input (and of the reconstruction), px of the binned frame.
@@ -43,16 +43,24 @@ impl Default for AutoencoderConfig {
 impl AutoencoderConfig {
     /// Checks that every width is positive and the dropout probability in [0, 1).
     pub fn validate(&self) -> Result<()> {
-        if self.channels.contains(&0) || self.latent == 0 || self.channels.iter().any(|&c| c > 4096) {
-            return Err(LaueError::InvalidSettings(format!(
-                "autoencoder shape {self:?}: every width must be 1 to 4096"
-            )));
+        let bad = |m: String| Err(LaueError::settings(Stage::Training, format!("autoencoder shape: {m}")));
+        if let Some(c) = self.channels.iter().find(|&&c| c == 0 || c > 4096) {
+            return bad(format!("channels {c} (of {:?}): every stage needs 1 to 4096", self.channels));
+        }
+        if self.latent == 0 || self.latent > 4096 {
+            return bad(format!("latent = {}: need 1 to 4096", self.latent));
         }
         if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
-            return Err(LaueError::InvalidSettings(format!(
-                "autoencoder dropout {}: use a probability in [0, 1)",
-                self.dropout
-            )));
+            return bad(format!("dropout = {}: need a probability in [0, 1)", self.dropout));
+        }
+        if self.n_params() > Self::MAX_PARAMS {
+            return bad(format!(
+                "channels {:?}, latent {} make {} weights: at most {}",
+                self.channels,
+                self.latent,
+                self.n_params(),
+                Self::MAX_PARAMS
+            ));
         }
         Ok(())
     }
@@ -83,6 +91,30 @@ impl AutoencoderConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             latent: self.latent,
         }
+    }
+
+    /// Largest number of weights (≈ 200 MB in f32; the shipped network has ≈ 0.23 M).
+    pub const MAX_PARAMS: usize = 50_000_000;
+
+    /// Number of weights and biases of encoder and decoder (widths of at most 4096, as
+    /// [`Self::validate`] checks first, keep every product far from overflowing).
+    pub fn n_params(&self) -> usize {
+        let c = self.channels;
+        let conv = |a: usize, b: usize| 9 * a * b + b;
+        let up = |a: usize, b: usize| 16 * a * b + b;
+        let bottom = BOTTOM_SIDE * BOTTOM_SIDE;
+        conv(1, c[0])
+            + conv(c[0], c[1])
+            + conv(c[1], c[2])
+            + conv(c[2], c[3])
+            + conv(c[3], c[4])
+            + (bottom * c[4] * self.latent + self.latent)
+            + (bottom * self.latent * c[4] + c[4])
+            + up(c[4], c[3])
+            + up(c[3], c[2])
+            + up(c[2], c[1])
+            + up(c[1], c[0])
+            + up(c[0], 1)
     }
 
     /// Multiply–adds of encoding one frame.

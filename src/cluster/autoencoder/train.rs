@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::infer::input_tensor;
 use super::model::{Autoencoder, AutoencoderConfig};
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 
 /// Optimisation settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +83,38 @@ fn now() -> Option<std::time::Instant> {
     None
 }
 
+impl AeTrainSettings {
+    /// Refuses settings that cannot train: zero steps or batch, a time limit or spot weight that is not a
+    /// positive number, learning rates that are not finite numbers in (0, 1] (a NaN rate trains NaN weights),
+    /// a network shape that cannot be made.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(LaueError::settings(Stage::Training, format!("autoencoder: {m}")));
+        self.network.validate()?;
+        if self.steps == 0 {
+            return bad("steps = 0: need at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size = 0: need at least 1".into());
+        }
+        if let Some(m) = self.minutes
+            && !(m.is_finite() && m > 0.0)
+        {
+            return bad(format!("minutes = {m}: need a positive number"));
+        }
+        if !(self.spot_weight.is_finite() && self.spot_weight > 0.0) {
+            return bad(format!("spot_weight = {}: need a positive number", self.spot_weight));
+        }
+        for (name, v) in
+            [("learning_rate", self.learning_rate), ("final_learning_rate", self.final_learning_rate)]
+        {
+            if !(v.is_finite() && v > 0.0 && v <= 1.0) {
+                return bad(format!("{name} = {v}: need a number in (0, 1]"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Trains an autoencoder. `next_batch(step)` gives mini-batch `step` (`batch_size · 128²` pre-processed
 /// values); `on_step` sees the progress after each step and returns false to stop. Returns the network
 /// (inference mode, on `device`) and the last progress.
@@ -92,23 +124,7 @@ pub fn train_autoencoder(
     mut next_batch: impl FnMut(usize) -> Result<Vec<f32>>,
     mut on_step: impl FnMut(&AeProgress) -> bool,
 ) -> Result<(Autoencoder, AeProgress)> {
-    settings.network.validate()?;
-    if settings.steps == 0 || settings.batch_size == 0 {
-        return Err(LaueError::InvalidSettings(
-            "autoencoder training: steps and batch size must be positive".into(),
-        ));
-    }
-    if let Some(m) = settings.minutes
-        && !(m.is_finite() && m > 0.0)
-    {
-        return Err(LaueError::InvalidSettings(format!("autoencoder training: {m} minutes")));
-    }
-    if !(settings.spot_weight.is_finite() && settings.spot_weight > 0.0) {
-        return Err(LaueError::InvalidSettings(format!(
-            "spot weight {}: use a positive number",
-            settings.spot_weight
-        )));
-    }
+    settings.validate()?;
     let start = now();
     let ad = device.clone().autodiff();
     ad.seed(settings.seed);
@@ -135,9 +151,12 @@ pub fn train_autoencoder(
         let loss = weighted_bce(net.forward_logits(x.clone()), x, settings.spot_weight);
         let value = loss.clone().detach().into_data().iter::<f64>().next().unwrap_or(f64::NAN);
         if !value.is_finite() {
-            return Err(LaueError::InvalidSettings(format!(
-                "autoencoder training diverged at step {step} (loss {value}); try a lower learning rate"
-            )));
+            return Err(LaueError::settings(
+                Stage::Training,
+                format!(
+                    "autoencoder training diverged at step {step} (loss {value}); try a lower learning rate"
+                ),
+            ));
         }
         let grads = GradientsParams::from_grads(loss.backward(), &net);
         net = optim.step(lr, net, grads);
@@ -169,8 +188,11 @@ pub fn evaluate(
     device: &Device,
 ) -> Result<(f64, f64)> {
     let len = super::data::INPUT_LEN;
-    if n == 0 || pixels.len() != n * len {
-        return Err(LaueError::InvalidSettings(format!("{} values for {n} inputs of 128²", pixels.len())));
+    if n == 0 || Some(pixels.len()) != n.checked_mul(len) {
+        return Err(LaueError::settings(
+            Stage::Training,
+            format!("autoencoder validation: {} values for {n} inputs of 128²", pixels.len()),
+        ));
     }
     let (mut w, mut p) = (0.0, 0.0);
     for chunk in pixels.chunks(64 * len) {

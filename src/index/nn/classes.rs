@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::crystal::{LaueGroup, Material};
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 
 /// One output class.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,20 +45,23 @@ impl ClassTable {
     /// The families of each material with fundamental indices up to `max_index` (one value for all, or one
     /// per material).
     pub fn new(materials: &[Material], max_index: &[i32]) -> Result<Self> {
+        let bad = |m: String| Err(LaueError::settings(Stage::Training, m));
         if materials.is_empty() {
-            return Err(LaueError::InvalidSettings("hkl classes need at least one material".into()));
+            return bad("no material: hkl classes need at least one".into());
         }
-        if max_index.is_empty() || (max_index.len() != 1 && max_index.len() != materials.len()) {
-            return Err(LaueError::InvalidSettings(format!(
-                "give one maximum hkl index or one per material ({} materials, {} values)",
+        let (Some(&last), true) =
+            (max_index.last(), max_index.len() == 1 || max_index.len() == materials.len())
+        else {
+            return bad(format!(
+                "max_index: give one maximum hkl index or one per material ({} materials, {} values)",
                 materials.len(),
                 max_index.len()
-            )));
-        }
+            ));
+        };
         let max_index: Vec<i32> =
-            (0..materials.len()).map(|i| max_index[i.min(max_index.len() - 1)]).collect();
-        if let Some(&m) = max_index.iter().find(|&&m| !(1..=30).contains(&m)) {
-            return Err(LaueError::InvalidSettings(format!("maximum hkl index {m}: use 1..=30")));
+            (0..materials.len()).map(|i| max_index.get(i).copied().unwrap_or(last)).collect();
+        if let Some(&m) = max_index.iter().find(|&&m| !(1..=MAX_INDEX).contains(&m)) {
+            return bad(format!("max_index {m}: need 1..={MAX_INDEX}"));
         }
         let mut classes = Vec::new();
         for (mi, (mat, &n)) in materials.iter().zip(&max_index).enumerate() {
@@ -98,19 +101,45 @@ impl ClassTable {
     }
 
     /// Rebuilds the hkl → class look-up after deserialisation; `materials` must be the table's, in order.
+    /// Every class must name one of the table's materials and a nonzero hkl of at most
+    /// [`MAX_CLASS_HKL`] in magnitude (a class table read from a file is checked here).
     pub fn attach(&mut self, materials: &[Material]) -> Result<()> {
+        let bad = |m: String| Err(LaueError::settings(Stage::Indexing, format!("class table: {m}")));
         if materials.len() != self.materials.len()
             || materials.iter().zip(&self.materials).any(|(m, n)| &m.name != n)
         {
-            return Err(LaueError::InvalidSettings(format!(
-                "the class table is for materials {:?}, not {:?}",
-                self.materials,
-                materials.iter().map(|m| m.name.as_str()).collect::<Vec<_>>()
-            )));
+            return bad(format!(
+                "it is for materials [{}], not [{}]",
+                self.materials.join(", "),
+                materials.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if self.max_index.len() != self.materials.len() {
+            return bad(format!(
+                "max_index has {} values for {} materials",
+                self.max_index.len(),
+                self.materials.len()
+            ));
+        }
+        for (id, c) in self.classes.iter().enumerate() {
+            if c.material >= materials.len() {
+                return bad(format!(
+                    "class {id} names material {}, but the materials are [{}] (numbered from 0)",
+                    c.material,
+                    self.materials.join(", ")
+                ));
+            }
+            if c.hkl == [0, 0, 0] || c.hkl.iter().any(|v| v.unsigned_abs() > MAX_CLASS_HKL) {
+                return bad(format!(
+                    "class {id} has hkl ({} {} {}): need a nonzero hkl within ±{MAX_CLASS_HKL}",
+                    c.hkl[0], c.hkl[1], c.hkl[2]
+                ));
+            }
         }
         let mut lookup = vec![HashMap::new(); materials.len()];
         for (id, c) in self.classes.iter().enumerate() {
-            let ops = operators(&materials[c.material])?;
+            let Some(mat) = materials.get(c.material) else { continue }; // checked above
+            let ops = operators(mat)?;
             for m in LaueGroup::equivalent_hkls(&ops, c.hkl) {
                 lookup[c.material].insert(m, id);
             }
@@ -156,12 +185,20 @@ impl ClassTable {
         map
     }
 
-    /// "Cu (1 1 1)"-style label of a class.
+    /// "Cu (1 1 1)"-style label of a class ("class N" for an id beyond the table).
     pub fn label(&self, id: usize) -> String {
-        let c = &self.classes[id];
-        format!("{} ({} {} {})", self.materials[c.material], c.hkl[0], c.hkl[1], c.hkl[2])
+        let Some(c) = self.classes.get(id) else { return format!("class {id}") };
+        let name = self.materials.get(c.material).map_or("?", String::as_str);
+        format!("{name} ({} {} {})", c.hkl[0], c.hkl[1], c.hkl[2])
     }
 }
+
+/// Largest maximum hkl index of a class table (LaueNN's models use 5 to 10).
+pub const MAX_INDEX: i32 = 30;
+
+/// Largest |h|, |k|, |l| of a class's representative (hexagonal families of index ≤ [`MAX_INDEX`] reach
+/// 2·MAX_INDEX through −h−k; the margin keeps every symmetry product far from overflowing).
+pub const MAX_CLASS_HKL: u32 = 1000;
 
 fn operators(mat: &Material) -> Result<Vec<[[i32; 3]; 3]>> {
     if mat.hkl_operators.is_empty() {
@@ -201,6 +238,41 @@ mod tests {
 
     fn cu() -> Material {
         Material::from_table("Cu").unwrap()
+    }
+
+    #[test]
+    fn attach_refuses_a_class_table_read_wrong() {
+        let good = ClassTable::new(&[cu()], &[3]).unwrap();
+        let json = serde_json::to_string(&good).unwrap();
+        let attach = |edit: &dyn Fn(&mut ClassTable)| {
+            let mut t: ClassTable = serde_json::from_str(&json).unwrap();
+            edit(&mut t);
+            t.attach(&[cu()]).err().map(|e| e.to_string())
+        };
+        assert_eq!(attach(&|_| {}), None);
+        let e = attach(&|t| t.classes[2].material = 4).unwrap();
+        assert!(e.contains("class 2 names material 4, but the materials are [Cu] (numbered from 0)"), "{e}");
+        let e = attach(&|t| t.classes[0].hkl = [0, 0, 0]).unwrap();
+        assert!(e.contains("class 0 has hkl (0 0 0)"), "{e}");
+        let e = attach(&|t| t.classes[1].hkl = [i32::MIN, 0, 1]).unwrap();
+        assert!(e.contains("within ±1000"), "{e}");
+        let e = attach(&|t| t.max_index = vec![]).unwrap();
+        assert!(e.contains("max_index has 0 values for 1 materials"), "{e}");
+        let mut t: ClassTable = serde_json::from_str(&json).unwrap();
+        let e = t.attach(&[Material::from_table("Si").unwrap()]).unwrap_err().to_string();
+        assert!(e.contains("it is for materials [Cu], not [Si]"), "{e}");
+        // An id beyond the table has a label, not a panic.
+        assert_eq!(good.label(999), "class 999");
+    }
+
+    #[test]
+    fn new_refuses_bad_max_index_by_name() {
+        let e = ClassTable::new(&[cu()], &[0]).unwrap_err().to_string();
+        assert_eq!(e, "invalid training settings: max_index 0: need 1..=30");
+        let e = ClassTable::new(&[cu()], &[]).unwrap_err().to_string();
+        assert!(e.contains("1 materials, 0 values"), "{e}");
+        let e = ClassTable::new(&[], &[3]).unwrap_err().to_string();
+        assert!(e.starts_with("invalid training settings: no material"), "{e}");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::classes::ClassTable;
 use super::features::{FeatureSettings, angular_histograms};
 use crate::crystal::Material;
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 use crate::geometry::Calibration;
 use crate::geometry::orientation::random_rotation;
 use crate::simulate::{DetectorCut, Grain, SimulationSettings, Spot, pattern::simulate_into};
@@ -83,6 +83,24 @@ impl DatasetSettings {
             min_class_samples: 20,
             seed: 0,
         }
+    }
+
+    /// Checks the sizes and the band before anything is simulated.
+    pub fn validated(&self) -> Result<()> {
+        let bad = |m: String| Err(LaueError::settings(Stage::Training, m));
+        let (a, b) = (self.emin_kev, self.emax_kev);
+        if !(a.is_finite() && b.is_finite() && a > 0.0 && b > a && b <= 500.0) {
+            return bad(format!("energy band {a}–{b} keV: need finite 0 < Emin < Emax ≤ 500 keV"));
+        }
+        if self.max_grains == 0 {
+            return bad("grains per image (--grains) = 0: need at least 1".into());
+        }
+        crate::limits::GRAINS.check("grains per training image (--grains)", self.max_grains as u64)?;
+        crate::limits::ORIENTATIONS.check("orientations (--orientations)", self.n_orientations as u64)?;
+        if let Some(n) = self.images_per_grain_count {
+            crate::limits::ORIENTATIONS.check("images per grain count (--images-per-count)", n as u64)?;
+        }
+        Ok(())
     }
 
     fn simulation(&self) -> SimulationSettings {
@@ -164,17 +182,22 @@ pub fn simulate_image<R: Rng + ?Sized>(
     realism: &Realism,
     rng: &mut R,
 ) -> Result<Vec<SimSpot>> {
-    let jitter = Normal::new(0.0, realism.jitter_px.max(0.0))
-        .map_err(|e| LaueError::InvalidSettings(format!("position jitter: {e}")))?;
-    let spread = LogNormal::new(0.0, realism.intensity_log_sigma.max(1e-9))
-        .map_err(|e| LaueError::InvalidSettings(format!("intensity spread: {e}")))?;
+    let jitter = Normal::new(0.0, realism.jitter_px.max(0.0)).map_err(|e| {
+        LaueError::settings(Stage::Training, format!("jitter_px = {}: {e}", realism.jitter_px))
+    })?;
+    let spread = LogNormal::new(0.0, realism.intensity_log_sigma.max(1e-9)).map_err(|e| {
+        LaueError::settings(
+            Stage::Training,
+            format!("intensity_log_sigma = {}: {e}", realism.intensity_log_sigma),
+        )
+    })?;
     let cal = &sim.calibration;
     let mut spots: Vec<Spot> = Vec::new();
     let mut out = Vec::new();
     for (g, &(mi, ub)) in grains.iter().enumerate() {
         let mat = materials
             .get(mi)
-            .ok_or_else(|| LaueError::InvalidSettings(format!("grain {g}: no material {mi}")))?;
+            .ok_or_else(|| LaueError::settings(Stage::Training, format!("grain {g}: no material {mi}")))?;
         spots.clear();
         let grain = Grain { material: mat.clone(), ub };
         simulate_into(&grain, sim, &mut spots)?;
@@ -299,11 +322,21 @@ pub fn generate(
     settings: &DatasetSettings,
 ) -> Result<TrainingData> {
     settings.features.validated()?;
+    settings.validated()?;
     if settings.n_orientations < 2 || settings.max_grains == 0 {
-        return Err(LaueError::InvalidSettings("training data need ≥ 2 orientations and ≥ 1 grain".into()));
+        return Err(LaueError::settings(
+            Stage::Training,
+            format!(
+                "orientations = {}, grains = {}: training data need ≥ 2 orientations and ≥ 1 grain",
+                settings.n_orientations, settings.max_grains
+            ),
+        ));
     }
     if !(0.0..1.0).contains(&settings.validation_fraction) {
-        return Err(LaueError::InvalidSettings("validation fraction must be in [0, 1)".into()));
+        return Err(LaueError::settings(
+            Stage::Training,
+            format!("validation_fraction = {}: need a share in [0, 1)", settings.validation_fraction),
+        ));
     }
     let mut classes = ClassTable::new(materials, max_index)?;
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
@@ -344,8 +377,9 @@ pub fn generate(
         relabel(&mut validation, &map);
     }
     if classes.is_empty() || train.is_empty() {
-        return Err(LaueError::InvalidSettings(
-            "no training spot has a class: more orientations, a wider band or a larger hkl limit".into(),
+        return Err(LaueError::settings(
+            Stage::Training,
+            "no training spot has a class: more orientations, a wider band or a larger hkl limit",
         ));
     }
     Ok(TrainingData {

@@ -9,7 +9,7 @@
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 
 /// Histogram settings (LaueNN's `maxangle`/`step`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -27,26 +27,34 @@ impl Default for FeatureSettings {
 }
 
 impl FeatureSettings {
-    /// Number of bins (the network's input size).
+    /// Number of bins (the network's input size); 0 for settings that give no finite positive count
+    /// (refused by [`Self::validated`]).
     pub fn n_bins(&self) -> usize {
-        (self.radius_deg / self.bin_deg).round() as usize
+        let n = (self.radius_deg / self.bin_deg).round();
+        if n.is_finite() && n > 0.0 { n as usize } else { 0 }
     }
 
+    /// Largest number of bins (the network's input size).
+    pub const MAX_BINS: usize = 20_000;
+
+    /// The settings if 0 < bin < radius ≤ 180° (finite) and they make at most [`Self::MAX_BINS`] bins.
     pub fn validated(self) -> Result<Self> {
-        let ok = self.radius_deg.is_finite()
-            && self.bin_deg.is_finite()
-            && self.bin_deg > 0.0
-            && self.radius_deg > self.bin_deg
-            && self.radius_deg <= 180.0
-            && self.n_bins() <= 20_000;
-        if ok {
-            Ok(self)
-        } else {
-            Err(LaueError::InvalidSettings(format!(
-                "angular histogram radius {}° / bin {}°: need 0 < bin < radius ≤ 180° and ≤ 20000 bins",
-                self.radius_deg, self.bin_deg
-            )))
+        let (r, b) = (self.radius_deg, self.bin_deg);
+        let bad = |m: String| Err(LaueError::settings(Stage::Indexing, format!("angular histogram: {m}")));
+        if !(r.is_finite() && r > 0.0 && r <= 180.0) {
+            return bad(format!("radius_deg = {r}: need 0 < radius ≤ 180°"));
         }
+        if !(b.is_finite() && b > 0.0 && b < r) {
+            return bad(format!("bin_deg = {b}: need 0 < bin < radius_deg = {r}°"));
+        }
+        let n = (r / b).round();
+        if n > Self::MAX_BINS as f64 {
+            return bad(format!(
+                "radius_deg {r}° / bin_deg {b}° makes {n:.0} bins: at most {} (widen the bin)",
+                Self::MAX_BINS
+            ));
+        }
+        Ok(self)
     }
 }
 
@@ -104,6 +112,23 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
+    #[test]
+    fn degenerate_settings_give_no_absurd_bin_count() {
+        let f = |r: f64, b: f64| FeatureSettings { radius_deg: r, bin_deg: b };
+        assert_eq!(f(120.0, 0.1).n_bins(), 1200);
+        // radius / 0 is infinite: 0 bins, never usize::MAX.
+        assert_eq!(f(120.0, 0.0).n_bins(), 0);
+        assert_eq!(f(f64::NAN, 0.1).n_bins(), 0);
+        assert_eq!(f(-5.0, 0.1).n_bins(), 0);
+        let msg = |r, b| f(r, b).validated().unwrap_err().to_string();
+        assert_eq!(
+            msg(120.0, 0.0),
+            "invalid indexing settings: angular histogram: bin_deg = 0: need 0 < bin < radius_deg = 120°"
+        );
+        assert!(msg(200.0, 0.1).contains("radius_deg = 200"), "{}", msg(200.0, 0.1));
+        assert!(msg(180.0, 1e-6).contains("180000000 bins: at most 20000"), "{}", msg(180.0, 1e-6));
+        assert!(msg(10.0, 20.0).contains("bin_deg = 20"), "{}", msg(10.0, 20.0));
+    }
     #[test]
     fn histograms_match_brute_force() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);

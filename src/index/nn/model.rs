@@ -13,6 +13,8 @@ use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{LaueError, Result, Stage};
+
 /// Layer sizes and dropout.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct NetConfig {
@@ -31,14 +33,51 @@ impl NetConfig {
         NetConfig { n_in, hidden: [h1, (h1 + h3) / 2, h3], n_out, dropout: 0.3 }
     }
 
+    /// Largest width of any layer (the input is bounded by the histogram's bins, the output by the classes).
+    pub const MAX_WIDTH: usize = 32_768;
+    /// Largest number of weights and biases (≈ 400 MB in f32).
+    pub const MAX_PARAMS: usize = 100_000_000;
+
+    /// Checks that the network can be made: every width from 1 to [`Self::MAX_WIDTH`], at most
+    /// [`Self::MAX_PARAMS`] weights (so a size read from a file cannot ask for gigabytes), dropout in [0, 1).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(LaueError::settings(Stage::Training, format!("network layers: {m}")));
+        let widths = [("n_in", self.n_in), ("hidden[0]", self.hidden[0]), ("hidden[1]", self.hidden[1])]
+            .into_iter()
+            .chain([("hidden[2]", self.hidden[2]), ("n_out", self.n_out)]);
+        for (name, w) in widths {
+            if w == 0 || w > Self::MAX_WIDTH {
+                return bad(format!("{name} = {w}: need 1 to {}", Self::MAX_WIDTH));
+            }
+        }
+        // Widths ≤ 2¹⁵ keep every product below 2³¹: no overflow.
+        if self.n_params() > Self::MAX_PARAMS {
+            return bad(format!(
+                "{} → {:?} → {} makes {} weights: at most {}",
+                self.n_in,
+                self.hidden,
+                self.n_out,
+                self.n_params(),
+                Self::MAX_PARAMS
+            ));
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return bad(format!("dropout = {}: need a probability in [0, 1)", self.dropout));
+        }
+        Ok(())
+    }
+
+    /// The network, with random weights (check the sizes with [`Self::validate`] first).
     pub fn init(&self, device: &Device) -> HklNet {
         let [a, b, c] = self.hidden;
+        // burn panics on a dropout outside [0, 1); validate() refuses one, this keeps init panic-free.
+        let dropout = if (0.0..1.0).contains(&self.dropout) { self.dropout } else { 0.0 };
         HklNet {
             l1: LinearConfig::new(self.n_in, a).init(device),
             l2: LinearConfig::new(a, b).init(device),
             l3: LinearConfig::new(b, c).init(device),
             out: LinearConfig::new(c, self.n_out).init(device),
-            dropout: DropoutConfig::new(self.dropout).init(),
+            dropout: DropoutConfig::new(dropout).init(),
         }
     }
 

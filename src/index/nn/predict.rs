@@ -29,15 +29,25 @@ pub struct EpochReport {
     pub epoch: usize,
     pub epochs: usize,
     /// class-weighted cross-entropy, mean over the epoch's batches (dropout on)
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_loss: f64,
     /// share of training spots whose argmax was right, during the epoch (dropout on)
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_accuracy: f64,
-    /// unweighted cross-entropy on the validation spots
+    /// unweighted cross-entropy on the validation spots (NaN without validation spots)
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_loss: f64,
     /// share of validation spots predicted right
+    #[serde(deserialize_with = "nan_if_null")]
     pub val_accuracy: f64,
     /// since training started (s)
+    #[serde(deserialize_with = "nan_if_null")]
     pub seconds: f64,
+}
+
+/// A number written by serde_json, which writes NaN as `null`: read back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Everything about a model except its weights (the JSON side of a saved model).
@@ -98,8 +108,12 @@ impl HklModel {
     /// As [`Self::probabilities`], read back asynchronously (any device, the browser's WebGPU included).
     pub async fn probabilities_async(&self, q: &[Vector3<f64>]) -> Result<Vec<f32>> {
         let Some(t) = self.probability_tensor(q) else { return Ok(Vec::new()) };
-        let data =
-            t.into_data_async().await.map_err(|e| LaueError::InvalidSettings(format!("read-back: {e:?}")))?;
+        let data = t.into_data_async().await.map_err(|e| {
+            LaueError::Device(format!(
+                "reading the class probabilities back: {}",
+                crate::device::one_line(&e.to_string())
+            ))
+        })?;
         Ok(data.iter::<f32>().collect())
     }
 
@@ -159,7 +173,9 @@ impl HklModel {
     /// The weights in burnpack format, f32 (`half = false`) or f16 (`half = true`: half the size, for the
     /// models shipped to the page; the predictions change by ~1e-3 in probability, see the tests).
     pub fn weights_bytes(&self, half: bool) -> Result<Vec<u8>> {
-        let err = |e: String| LaueError::InvalidSettings(format!("saving the weights: {e}"));
+        let err = |e: String| {
+            LaueError::model("LaueNN model (saving)", format!("could not serialise the weights: {e}"))
+        };
         let mut store = BurnpackStore::from_bytes(None);
         if half {
             store = store.with_to_adapter(HalfPrecisionAdapter::new());
@@ -171,49 +187,132 @@ impl HklModel {
 
     /// The JSON side of the model.
     pub fn meta_json(&self) -> Result<String> {
-        serde_json::to_string_pretty(&self.meta)
-            .map_err(|e| LaueError::InvalidSettings(format!("model description: {e}")))
+        serde_json::to_string_pretty(&self.meta).map_err(|e| {
+            LaueError::model("LaueNN model (saving)", format!("could not serialise the description: {e}"))
+        })
     }
 
     /// A model from its two blobs, with its weights on `device`.
     pub fn from_bytes(weights: &[u8], meta_json: &str, device: &Device) -> Result<Self> {
-        let mut meta: ModelMeta = serde_json::from_str(meta_json)
-            .map_err(|e| LaueError::InvalidSettings(format!("model description: {e}")))?;
-        if meta.version != 1 {
-            return Err(LaueError::InvalidSettings(format!(
-                "model format version {} (this build reads 1)",
-                meta.version
-            )));
+        Self::from_named_bytes(weights, "model weights", meta_json, "model description", device)
+    }
+
+    /// A model from the contents of its two files (`weights_file`, `meta_file` name them in errors), with
+    /// its weights on `device`. The description is checked ([`ModelMeta::from_json`]) before any weight
+    /// is made; then every tensor of the network must be in the weights, with its shape and finite values.
+    pub fn from_named_bytes(
+        weights: &[u8],
+        weights_file: &str,
+        meta_json: &str,
+        meta_file: &str,
+        device: &Device,
+    ) -> Result<Self> {
+        let meta = ModelMeta::from_json(meta_json, meta_file)?;
+        let mut net = meta.net.init(device);
+        crate::device::check_weights(weights, weights_file, &net.collect(None, None, false))?;
+        // The adapter turns f16 weights back into f32 and leaves f32 ones as they are.
+        let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(weights.to_vec())))
+            .with_from_adapter(FloatCastAdapter::to(DType::F32));
+        let applied = net.load_from(&mut store).map_err(|e| {
+            LaueError::model(
+                weights_file,
+                format!("unreadable weights ({})", crate::device::one_line(&e.to_string())),
+            )
+        })?;
+        if let Some(e) = applied.errors.first() {
+            return Err(LaueError::model(
+                weights_file,
+                format!(
+                    "the weights do not fit the network of {meta_file} ({} tensors refused, first: {})",
+                    applied.errors.len(),
+                    crate::device::apply_error(e)
+                ),
+            ));
         }
-        for m in &mut meta.materials {
-            m.hkl_operators = m.laue_group.hkl_operators(&m.lattice)?;
+        if let Some((path, _)) = applied.missing.first() {
+            return Err(LaueError::model(
+                weights_file,
+                format!(
+                    "the weights lack {} tensors of the network (first: '{path}')",
+                    applied.missing.len()
+                ),
+            ));
+        }
+        Ok(HklModel { net, meta })
+    }
+}
+
+impl ModelMeta {
+    /// The description of a model from its JSON (`file` names it in errors), checked so that a model
+    /// cannot make lauekit panic or allocate without bound: format version, materials (valid lattices,
+    /// Laue groups), class table (material indices in range, hkl bounded), histogram settings, layer sizes
+    /// matching the bins and classes, energy band, and the detector of the training data when recorded.
+    pub fn from_json(json: &str, file: &str) -> Result<Self> {
+        let bad = |m: String| LaueError::model(file, m);
+        let mut meta: ModelMeta = serde_json::from_str(crate::io::text::strip_bom(json))
+            .map_err(|e| bad(format!("not a LaueNN model description: {e}")))?;
+        if meta.version != 1 {
+            return Err(bad(format!("format version {} (this build reads 1)", meta.version)));
+        }
+        if meta.materials.is_empty() {
+            return Err(bad("no material".into()));
+        }
+        for (i, m) in meta.materials.iter_mut().enumerate() {
+            if m.name.trim().is_empty() {
+                return Err(bad(format!("material {i} has no name")));
+            }
+            crate::crystal::Lattice::new(m.lattice.params())
+                .map_err(|e| bad(format!("material {i} '{}': {e}", m.name)))?;
+            m.hkl_operators = m
+                .laue_group
+                .hkl_operators(&m.lattice)
+                .map_err(|e| bad(format!("material {i} '{}': {e}", m.name)))?;
         }
         let mats = meta.materials.clone();
-        meta.classes.attach(&mats)?;
-        if meta.net.n_out != meta.classes.len() || meta.net.n_in != meta.features.n_bins() {
-            return Err(LaueError::InvalidSettings(format!(
-                "model sizes disagree: {} inputs for {} bins, {} outputs for {} classes",
+        meta.classes.attach(&mats).map_err(|e| bad(e.reason()))?;
+        if meta.classes.is_empty() {
+            return Err(bad("the class table has no class".into()));
+        }
+        meta.features.validated().map_err(|e| bad(e.reason()))?;
+        meta.net.validate().map_err(|e| bad(e.reason()))?;
+        if meta.net.n_in != meta.features.n_bins() {
+            return Err(bad(format!(
+                "net.n_in = {} but the histogram (radius_deg {}°, bin_deg {}°) has {} bins",
                 meta.net.n_in,
-                meta.features.n_bins(),
+                meta.features.radius_deg,
+                meta.features.bin_deg,
+                meta.features.n_bins()
+            )));
+        }
+        if meta.net.n_out != meta.classes.len() {
+            return Err(bad(format!(
+                "net.n_out = {} but the class table has {} classes",
                 meta.net.n_out,
                 meta.classes.len()
             )));
         }
-        // The adapter turns f16 weights back into f32 and leaves f32 ones as they are.
-        let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(weights.to_vec())))
-            .with_from_adapter(FloatCastAdapter::to(DType::F32));
-        let mut net = meta.net.init(device);
-        let applied = net
-            .load_from(&mut store)
-            .map_err(|e| LaueError::InvalidSettings(format!("model weights: {e}")))?;
-        if !applied.errors.is_empty() || !applied.missing.is_empty() {
-            return Err(LaueError::InvalidSettings(format!(
-                "model weights do not fit the network ({} errors, {} missing tensors)",
-                applied.errors.len(),
-                applied.missing.len()
+        let (a, b) = (meta.emin_kev, meta.emax_kev);
+        if !(a.is_finite() && b.is_finite() && a > 0.0 && b > a && b <= 500.0) {
+            return Err(bad(format!(
+                "energy band emin_kev–emax_kev = {a}–{b} keV: need 0 < emin < emax ≤ 500"
             )));
         }
-        Ok(HklModel { net, meta })
+        // The detector of the training data (informative, but a model trained on a broken geometry is too).
+        if let Some(c) = meta.training.get("dataset").and_then(|d| d.get("calibration")) {
+            let Some(obj) = c.as_object() else {
+                return Err(bad(format!("training.dataset.calibration = {c}: need an object")));
+            };
+            for key in ["distance_mm", "xcen_px", "ycen_px", "xbet_deg", "xgam_deg", "pixel_size_mm"] {
+                let Some(v) = obj.get(key) else { continue };
+                let positive = matches!(key, "distance_mm" | "pixel_size_mm");
+                let ok = v.as_f64().is_some_and(|x| x.is_finite() && (!positive || x > 0.0));
+                if !ok {
+                    let need = if positive { "a finite number > 0" } else { "a finite number" };
+                    return Err(bad(format!("training.dataset.calibration.{key} = {v}: need {need}")));
+                }
+            }
+        }
+        Ok(meta)
     }
 }
 

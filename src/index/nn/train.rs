@@ -20,7 +20,7 @@ use super::dataset::{Dataset, TrainingData};
 use super::model::{HklNet, NetConfig};
 use super::predict::{EpochReport, HklModel, ModelMeta};
 use crate::crystal::Material;
-use crate::error::{LaueError, Result};
+use crate::error::{LaueError, Result, Stage};
 
 /// Optimisation settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +51,29 @@ impl Default for TrainSettings {
             net: None,
             seed: 0,
         }
+    }
+}
+
+impl TrainSettings {
+    /// Checks the optimisation settings before any data is made: a finite learning rate > 0 (a NaN one
+    /// trains a model of NaN weights that no one can use), ≥ 1 epoch, a batch of ≥ 1 within the limits.
+    pub fn validated(&self) -> Result<()> {
+        let bad = |m: String| Err(LaueError::settings(Stage::Training, m));
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0 && self.learning_rate <= 10.0) {
+            return bad(format!(
+                "learning rate (--lr) = {}: need a finite number > 0 and ≤ 10",
+                self.learning_rate
+            ));
+        }
+        if self.epochs == 0 {
+            return bad("epochs (--epochs) = 0: need at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("batch size (--batch-size) = 0: need at least 1".into());
+        }
+        crate::limits::EPOCHS.check("epochs (--epochs)", self.epochs as u64)?;
+        crate::limits::BATCH_SIZE.check("batch size (--batch-size)", self.batch_size as u64)?;
+        Ok(())
     }
 }
 
@@ -143,21 +166,24 @@ pub fn train_with_batches(
     mut on_batch: impl FnMut(&BatchReport) -> bool,
     mut progress: impl FnMut(&EpochReport) -> bool,
 ) -> Result<HklModel> {
+    settings.validated()?;
+    settings.validated()?;
     let n_in = data.train.n_bins;
     let n_out = data.classes.len();
     if data.train.is_empty() || n_out == 0 {
-        return Err(LaueError::InvalidSettings("nothing to train on".into()));
-    }
-    if settings.batch_size == 0 || settings.epochs == 0 {
-        return Err(LaueError::InvalidSettings("batch size and epochs must be positive".into()));
+        return Err(LaueError::settings(
+            Stage::Training,
+            format!("nothing to train on ({} training spots, {n_out} classes)", data.train.len()),
+        ));
     }
     let cfg = settings.net.unwrap_or_else(|| NetConfig::for_sizes(n_in, n_out));
     if cfg.n_in != n_in || cfg.n_out != n_out {
-        return Err(LaueError::InvalidSettings(format!(
-            "network {}→{} does not fit {n_in} bins and {n_out} classes",
-            cfg.n_in, cfg.n_out
-        )));
+        return Err(LaueError::settings(
+            Stage::Training,
+            format!("network {}→{} does not fit {n_in} bins and {n_out} classes", cfg.n_in, cfg.n_out),
+        ));
     }
+    cfg.validate()?;
     let start = now();
     let ad = device.clone().autodiff();
     ad.seed(settings.seed);
@@ -229,6 +255,15 @@ pub fn train_with_batches(
             val_accuracy,
             seconds: start.map_or(0.0, |s| s.elapsed().as_secs_f64()),
         };
+        if !report.train_loss.is_finite() {
+            return Err(LaueError::settings(
+                Stage::Training,
+                format!(
+                    "training diverged at epoch {epoch} (loss {}) with learning_rate {}: use a lower rate",
+                    report.train_loss, settings.learning_rate
+                ),
+            ));
+        }
         history.push(report);
         let improved = best
             .as_ref()
@@ -244,7 +279,7 @@ pub fn train_with_batches(
         }
     }
     let Some((_, _, net)) = best else {
-        return Err(LaueError::InvalidSettings("training ran no epoch".into()));
+        return Err(LaueError::settings(Stage::Training, "training ran no epoch"));
     };
     let meta = ModelMeta {
         version: 1,

@@ -116,7 +116,7 @@ struct Geometry {
     block_bytes: u64,
 }
 
-fn geometry(name: &str, block: &Block, index: usize) -> Result<Geometry> {
+fn geometry(name: &str, block: &Block, index: usize, limit: u64) -> Result<Geometry> {
     let cols = dim(name, block, "Dim_1", index)?
         .ok_or_else(|| err(name, format!("EDF block {index}: no Dim_1 (number of columns) in the header")))?;
     let rows = dim(name, block, "Dim_2", index)?
@@ -138,7 +138,7 @@ fn geometry(name: &str, block: &Block, index: usize) -> Result<Geometry> {
             ));
         }
     }
-    let pixels = check_dims(name, &format!("EDF block {index}"), rows, cols)? as u64;
+    let pixels = check_dims(name, &format!("EDF block {index}"), rows, cols, limit)? as u64;
     let frame_bytes = pixels * ty.size() as u64;
     let needed = frame_bytes
         .checked_mul(frames)
@@ -148,7 +148,8 @@ fn geometry(name: &str, block: &Block, index: usize) -> Result<Geometry> {
             return Err(err(
                 name,
                 format!(
-                    "EDF block {index}: Size = {s} bytes but {rows} × {cols} × {frames} {ty:?} need {needed}"
+                    "EDF block {index}: Size = {s} bytes but {rows} × {cols} × {frames} samples of {} bytes need {needed}",
+                    ty.size()
                 ),
             ));
         }
@@ -170,7 +171,8 @@ pub fn read_edf(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Frame
     let mut found: Option<(Block, Geometry, u64)> = None;
     // Walk the blocks up to the wanted frame, then on (headers only) to count them all.
     loop {
-        let parsed = parse_block(bytes, start, name, index).and_then(|b| Ok((geometry(name, &b, index)?, b)));
+        let parsed = parse_block(bytes, start, name, index)
+            .and_then(|b| Ok((geometry(name, &b, index, options.pixel_limit())?, b)));
         let (g, block) = match parsed {
             Ok(x) => x,
             Err(e) if found.is_none() => return Err(e),
@@ -378,7 +380,10 @@ mod tests {
         check(&block(&keys("UnsignedShort", "LowByteFirst", 2, 3, 12), &raw[..5]), "needs 12 bytes");
         check(&block(&keys("UnsignedShort", "LowByteFirst", 2, 3, 4), &raw), "Size = 4 bytes");
         check(&block(&keys("UnsignedShort", "LowByteFirst", 0, 3, 0), &raw), "zero image dimension");
-        check(&block(&keys("UnsignedShort", "LowByteFirst", 1 << 30, 1 << 30, 12), &raw), "2^28");
+        check(
+            &block(&keys("UnsignedShort", "LowByteFirst", 1 << 30, 1 << 30, 12), &raw),
+            "over the limit of 268435456 pixels",
+        );
         let mut k = keys("UnsignedShort", "LowByteFirst", 2, 3, 12);
         k[3].1 = "many".into();
         check(&block(&k, &raw), "Dim_1 = 'many' is not a whole number");

@@ -75,7 +75,7 @@ pub fn read_hdf5(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Fram
     if end > bytes.len() as u64 && sb.eof_address != u64::MAX {
         return Err(err(
             name,
-            format!("HDF5: truncated: the file should have {end} bytes, it has {}", bytes.len()),
+            format!("HDF5: {}", beyond_end("the superblock's end of file", end, bytes.len() as u64)),
         ));
     }
     let (path, ds) = find_dataset(&file, name, options.dataset.as_deref())?;
@@ -87,7 +87,8 @@ pub fn read_hdf5(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Fram
             return Err(err(
                 name,
                 format!(
-                    "HDF5: dataset {path} has shape {shape:?}; an image needs 2 dimensions (3 for a stack)"
+                    "HDF5: dataset {path} has shape {}; an image needs 2 dimensions (3 for a stack)",
+                    shape.iter().map(u64::to_string).collect::<Vec<_>>().join("×")
                 ),
             ));
         }
@@ -96,7 +97,7 @@ pub fn read_hdf5(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Fram
     if frame >= frames {
         return Err(err(name, format!("HDF5: dataset {path} has {frames} frames, no frame {frame}")));
     }
-    let n = check_dims(name, &format!("HDF5 dataset {path}"), rows, cols)?;
+    let n = check_dims(name, &format!("HDF5 dataset {path}"), rows, cols, options.pixel_limit())?;
 
     let pipeline = ds.filter_pipeline();
     for f in &pipeline {
@@ -127,8 +128,14 @@ pub fn read_hdf5(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Fram
         DType::U16 | DType::I16 => 2,
         DType::U32 | DType::I32 | DType::F32 => 4,
         DType::F64 => 8,
-        ref other => {
-            return Err(err(name, format!("HDF5: dataset {path} holds {other}, not an image type")));
+        _ => {
+            return Err(err(
+                name,
+                format!(
+                    "HDF5: dataset {path} does not hold image samples (its type is not one of 8/16/32-bit \
+                     integers or 32/64-bit floats; damaged, or not a detector image)"
+                ),
+            ));
         }
     };
     let ratio = if pipeline.is_empty() { 1 } else { 1100 };
@@ -183,15 +190,38 @@ pub fn read_hdf5(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Fram
     finish(d, ImageFormat::Hdf5, name, options)
 }
 
+/// Words for an address past the end of the file: a copy cut short ends a little early (within twice
+/// the file's length); an address far beyond (a flipped high bit, a damaged header) is a corrupt file,
+/// not a truncated one.
+fn beyond_end(what: &str, end: u64, len: u64) -> String {
+    if end <= len.saturating_mul(2) {
+        format!("truncated or damaged: {what} at byte {end}, the file has {len} bytes (an interrupted copy?)")
+    } else {
+        format!(
+            "corrupt file: {what} at byte {end}, far beyond the file's {len} bytes (a damaged header, not a \
+             complete HDF5 file)"
+        )
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn beyond_end_words() {
+    assert!(beyond_end("x", 34_359_754_592, 16_724).starts_with("corrupt file: x at byte 34359754592"));
+    assert!(beyond_end("x", 20_000, 16_724).starts_with("truncated or damaged"));
+}
+
 /// Refuses data stored beyond the end of the file: the reader would size buffers from those
 /// addresses before finding out.
 fn check_storage(ds: &Dataset, name: &str, path: &str, len: u64) -> Result<()> {
     let beyond = |address: u64, size: u64| -> Result<()> {
-        if address.saturating_add(size) > len {
+        let end = address.saturating_add(size);
+        if end > len {
             Err(err(
                 name,
                 format!(
-                    "HDF5: dataset {path}: {size} bytes of data at byte {address}, beyond the end of the file ({len} bytes; truncated?)"
+                    "HDF5: dataset {path}: {}",
+                    beyond_end(&format!("{size} bytes of data at byte {address}, ending"), end, len)
                 ),
             ))
         } else {

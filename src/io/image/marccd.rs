@@ -147,7 +147,7 @@ pub(crate) fn has_marccd_header(bytes: &[u8]) -> bool {
 
 /// Reads a MarCCD image: the TIFF pixels and the frame header.
 pub fn read_marccd(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Frame> {
-    let mut d = decode_tiff(bytes, name, options.frame, "MarCCD")?;
+    let mut d = decode_tiff(bytes, name, options, "MarCCD")?;
     if bytes.len() >= HEADER_OFFSET + HEADER_SIZE {
         parse_header(&bytes[HEADER_OFFSET..HEADER_OFFSET + HEADER_SIZE], bytes.starts_with(b"MM"), &mut d);
     } else {

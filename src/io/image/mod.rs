@@ -15,7 +15,8 @@
 //!   dead-pixel sentinel, whatever the container), an HDF5 `pixel_mask` next to the data, and
 //!   non-finite floats. Values are kept as the file holds them, NaN and ±Inf included
 //!   (`nonfinite_pixels` in the metadata counts them); [`Frame::finite_f32`] gives the copy to
-//!   compute on.
+//!   compute on, and the peak search fills masked pixels from their surroundings
+//!   ([`Frame::with_masked_filled`]).
 //! - **Metadata** keys common to the formats: `format`, `exposure_s`, `distance_mm`, `beam_x_px`,
 //!   `beam_y_px`, `wavelength_angstrom`, `pixel_size_file_mm`, `frame_index`, `frame_count`,
 //!   `masked_pixels`, `nonfinite_pixels`, `saturation` (from the preset), `detector_match`; the
@@ -23,7 +24,8 @@
 //!   `hdf5.dataset`, ...) or is a motor position found in a TIFF description (`xech`, `yech`, ...).
 //!
 //! Bad input is an error naming the file and what was wrong, never a panic: truncated data,
-//! wrong magic, zero dimensions, more than [`MAX_PIXELS`] pixels, pixel data that would need
+//! wrong magic, zero dimensions, a frame over [`ReadOptions::pixel_limit`] pixels (checked from the
+//! header, before any allocation; [`MAX_PIXELS`] by default), pixel data that would need
 //! more bytes than the file holds (or could decompress to), unsupported compressions or HDF5
 //! filters.
 
@@ -50,7 +52,9 @@ pub use presets::{DetectorPreset, FileClues, PRESETS, detect_preset, preset};
 pub use raw::{ByteOrder, RawLayout, SampleType, read_raw};
 pub use tiff::read_tiff;
 
-/// The largest image accepted: 2²⁸ pixels (16384 × 16384), far above any Laue detector.
+/// The largest image accepted by default: 2²⁸ pixels (16384 × 16384), far above any Laue detector;
+/// [`ReadOptions::max_pixels`] changes it (the CLI reads `LAUEKIT_MAX_IMAGE_PIXELS`). The size is
+/// checked from the header, before any pixel buffer is allocated.
 pub const MAX_PIXELS: usize = 1 << 28;
 
 /// The image file formats lauekit reads.
@@ -101,6 +105,15 @@ pub struct ReadOptions {
     pub raw: Option<RawLayout>,
     /// Detector preset label (LaueTools' CCDLabel, see [`PRESETS`]) instead of detecting one.
     pub detector: Option<String>,
+    /// Largest frame accepted, in pixels (rows × columns); None = [`MAX_PIXELS`].
+    pub max_pixels: Option<u64>,
+}
+
+impl ReadOptions {
+    /// The largest frame accepted, in pixels: [`ReadOptions::max_pixels`] or [`MAX_PIXELS`].
+    pub fn pixel_limit(&self) -> u64 {
+        self.max_pixels.unwrap_or(MAX_PIXELS as u64).max(1)
+    }
 }
 
 /// The format of `bytes`: by magic bytes, then by the extension of `name`.
@@ -175,22 +188,31 @@ pub(crate) fn err(name: &str, reason: impl Into<String>) -> LaueError {
     LaueError::parse(name, reason)
 }
 
-/// Checks image dimensions: both non-zero and at most [`MAX_PIXELS`] pixels. Returns the count.
-pub(crate) fn check_dims(name: &str, what: &str, rows: u64, cols: u64) -> Result<usize> {
+/// Checks image dimensions: both non-zero and at most `limit` pixels (and addressable). Returns the
+/// count.
+pub(crate) fn check_dims(name: &str, what: &str, rows: u64, cols: u64, limit: u64) -> Result<usize> {
     if rows == 0 || cols == 0 {
         return Err(err(name, format!("{what}: zero image dimension ({rows} rows × {cols} columns)")));
     }
-    match rows.checked_mul(cols) {
-        Some(n) if n <= MAX_PIXELS as u64 => Ok(n as usize),
+    match rows.checked_mul(cols).filter(|&n| n <= limit).map(usize::try_from) {
+        Some(Ok(n)) => Ok(n),
         _ => Err(err(
             name,
             format!(
-                "{what}: {rows} rows × {cols} columns is more than the {} pixels (2^28) accepted",
-                MAX_PIXELS
+                "{what}: frame {rows}×{cols} (rows×columns) is over the limit of {limit} pixels{}; \
+                 set {PIXEL_LIMIT_VARIABLE} to read larger frames",
+                if limit == MAX_PIXELS as u64 { " (16384×16384)" } else { "" }
             ),
         )),
     }
 }
+
+/// The environment variable the CLI reads [`ReadOptions::max_pixels`] from (named in messages).
+pub const PIXEL_LIMIT_VARIABLE: &str = "LAUEKIT_MAX_IMAGE_PIXELS";
+
+/// The frame-size limit as the CLI applies it: [`MAX_PIXELS`], or `LAUEKIT_MAX_IMAGE_PIXELS`.
+pub const IMAGE_PIXELS: crate::limits::Limit =
+    crate::limits::Limit { env: PIXEL_LIMIT_VARIABLE, default: MAX_PIXELS as u64 };
 
 /// Refuses pixel data that would need more bytes than `present` (what the file holds, times the
 /// best ratio its compression can reach).
@@ -391,10 +413,17 @@ mod tests {
 
     #[test]
     fn dimension_checks() {
-        assert!(check_dims("f", "raw", 0, 5).unwrap_err().to_string().contains("zero image dimension"));
-        assert!(check_dims("f", "raw", 1 << 15, 1 << 14).unwrap_err().to_string().contains("2^28"));
-        assert!(check_dims("f", "raw", u64::MAX, 3).is_err());
-        assert_eq!(check_dims("f", "raw", 1 << 14, 1 << 14).unwrap(), 1 << 28);
+        let m = MAX_PIXELS as u64;
+        assert!(check_dims("f", "raw", 0, 5, m).unwrap_err().to_string().contains("zero image dimension"));
+        let e = check_dims("f", "raw", 1 << 15, 1 << 14, m).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "f: raw: frame 32768×16384 (rows×columns) is over the limit of 268435456 pixels (16384×16384); \
+             set LAUEKIT_MAX_IMAGE_PIXELS to read larger frames"
+        );
+        assert!(check_dims("f", "raw", u64::MAX, 3, m).is_err());
+        assert!(check_dims("f", "raw", 1 << 15, 1 << 14, 1 << 29).is_ok());
+        assert_eq!(check_dims("f", "raw", 1 << 14, 1 << 14, m).unwrap(), 1 << 28);
         assert!(check_budget("f", "raw", 10, 9).unwrap_err().to_string().contains("needs 10 bytes"));
     }
 

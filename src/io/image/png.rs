@@ -15,15 +15,25 @@ pub fn read_png(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Frame
     let e = |x: ::png::DecodingError| err(name, format!("PNG: {x}"));
     let mut decoder = ::png::Decoder::new(Cursor::new(bytes));
     decoder.set_transformations(::png::Transformations::EXPAND);
-    decoder.set_limits(::png::Limits { bytes: super::MAX_PIXELS * 2 + (1 << 20) });
+    let limit = options.pixel_limit();
+    decoder.set_limits(::png::Limits {
+        bytes: usize::try_from(limit.saturating_mul(2).saturating_add(1 << 20)).unwrap_or(usize::MAX),
+    });
     let mut reader = decoder.read_info().map_err(e)?;
     let (width, height, color, depth) = {
         let info = reader.info();
         (info.width, info.height, info.color_type, info.bit_depth)
     };
-    let n = check_dims(name, "PNG", height as u64, width as u64)?;
+    let n = check_dims(name, "PNG", height as u64, width as u64, limit)?;
     if color != ::png::ColorType::Grayscale {
-        return Err(err(name, format!("PNG: colour type {color:?}; detector images are grey")));
+        let what = match color {
+            ::png::ColorType::Rgb => "RGB",
+            ::png::ColorType::Rgba => "RGBA",
+            ::png::ColorType::GrayscaleAlpha => "grey with alpha",
+            ::png::ColorType::Indexed => "palette",
+            ::png::ColorType::Grayscale => "grey",
+        };
+        return Err(err(name, format!("PNG: {what} colour image; detector images have one grey sample")));
     }
     let sixteen = depth == ::png::BitDepth::Sixteen;
     let needed = n as u64 * if sixteen { 2 } else { 1 };
@@ -110,7 +120,7 @@ mod tests {
     fn colour_and_broken_pngs_are_errors() {
         let bytes = encode(2, 1, ::png::BitDepth::Eight, ::png::ColorType::Rgb, &[1, 2, 3, 4, 5, 6]);
         let e = read_image(&bytes, "c.png", &ReadOptions::default()).unwrap_err().to_string();
-        assert!(e.contains("colour type Rgb"), "{e}");
+        assert!(e.contains("PNG: RGB colour image"), "{e}");
         let good = encode(4, 3, ::png::BitDepth::Eight, ::png::ColorType::Grayscale, &[7; 12]);
         for cut in [8, 20, 33, 45, good.len() - 20] {
             let e = read_image(&good[..cut], "cut.png", &ReadOptions::default());

@@ -119,7 +119,7 @@ pub fn read_raw(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Frame
         .sample_type
         .or_else(|| preset.and_then(|p| SampleType::from_name(p.pixel_type)))
         .unwrap_or(SampleType::U16);
-    let n = check_dims(name, "raw", rows as u64, cols as u64)?;
+    let n = check_dims(name, "raw", rows as u64, cols as u64, options.pixel_limit())?;
     let size = n as u64 * ty.size() as u64;
     let len = bytes.len() as u64;
     let offset = match layout.offset {
@@ -238,6 +238,6 @@ mod tests {
             read_image(&bytes, "x.raw", &opts(0, 2, SampleType::U8, None, ByteOrder::Little)).unwrap_err();
         assert!(e.to_string().contains("zero image dimension"), "{e}");
         let e = read_image(&bytes, "x.raw", &opts(1 << 20, 1 << 20, SampleType::U8, None, ByteOrder::Little));
-        assert!(e.unwrap_err().to_string().contains("2^28"));
+        assert!(e.unwrap_err().to_string().contains("over the limit of 268435456 pixels"));
     }
 }

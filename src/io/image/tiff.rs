@@ -16,13 +16,13 @@ use tiff::ColorType;
 use tiff::decoder::{Decoder, DecodingResult, Limits, ifd::Value};
 use tiff::tags::Tag;
 
-use super::{Decoded, ImageFormat, MAX_PIXELS, ReadOptions, check_budget, check_dims, err, finish, num};
+use super::{Decoded, ImageFormat, ReadOptions, check_budget, check_dims, err, finish, num};
 use crate::error::{LaueError, Result};
 use crate::io::frame::{Frame, Pixels};
 
 /// Reads page [`ReadOptions::frame`] of a TIFF file.
 pub fn read_tiff(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Frame> {
-    let d = decode_tiff(bytes, name, options.frame, "TIFF")?;
+    let d = decode_tiff(bytes, name, options, "TIFF")?;
     finish(d, ImageFormat::Tiff, name, options)
 }
 
@@ -68,18 +68,73 @@ fn compression(code: u16) -> std::result::Result<(&'static str, u64), String> {
     })
 }
 
+/// The decoder's error in words (its own messages print some of its types with Rust's debug format).
 fn tiff_err(name: &str, e: tiff::TiffError) -> LaueError {
-    use tiff::TiffError;
+    use tiff::{TiffError, TiffFormatError, TiffUnsupportedError as U};
     let reason = match e {
         TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             "TIFF: truncated (the file ends before the image data do)".to_string()
         }
-        TiffError::FormatError(f) => format!("TIFF: {f}"),
-        TiffError::UnsupportedError(u) => format!("TIFF: unsupported: {u}"),
+        TiffError::IoError(io) => format!("TIFF: read error: {io}"),
+        TiffError::FormatError(TiffFormatError::InconsistentSizesEncountered) => {
+            "TIFF: damaged header: the strip or tile tables, samples per pixel or bits per sample do not agree \
+             with each other or with the image size"
+                .to_string()
+        }
+        TiffError::FormatError(
+            TiffFormatError::InvalidTagValueType(tag)
+            | TiffFormatError::RequiredTagNotFound(tag)
+            | TiffFormatError::InvalidCountForTag(tag, _),
+        ) => format!("TIFF: damaged header: tag {} is missing or has a wrong type or count", tag.to_u16()),
+        TiffError::FormatError(f) => format!("TIFF: damaged or not a TIFF file: {f}"),
+        TiffError::UnsupportedError(u) => {
+            let what = match u {
+                U::FloatingPointPredictor(c) | U::HorizontalPredictor(c) => {
+                    format!("a predictor on {} pixels", colour_name(c))
+                }
+                U::UnsupportedColorType(c) => format!("{} pixels", colour_name(c)),
+                U::InconsistentBitsPerSample(b) => format!("samples of different sizes ({} bits)", list(&b)),
+                U::InterpretationWithBits(_, b) => {
+                    format!("this photometric interpretation with {} bits per sample", list(&b))
+                }
+                U::UnsupportedSampleFormat(_) => "mixed or unknown sample formats".to_string(),
+                U::UnsupportedInterpretation(_) => "this photometric interpretation".to_string(),
+                U::UnsupportedPlanarConfig(_) => "this planar configuration".to_string(),
+                U::UnsupportedCompressionMethod(m) => format!("compression {}", m.to_u16()),
+                other => other.to_string(),
+            };
+            format!("TIFF: unsupported: {what}")
+        }
         TiffError::LimitsExceeded => "TIFF: image too large for the decoder limits".to_string(),
+        TiffError::UsageError(_) => {
+            "TIFF: damaged header: its strip/tile layout cannot be decoded as it claims".to_string()
+        }
         other => format!("TIFF: {other}"),
     };
     err(name, reason)
+}
+
+/// "16, 16, 8"
+fn list(v: &[u8]) -> String {
+    v.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// A TIFF colour type in words ("RGB, 16 bits", "4 bands of 8 bits").
+fn colour_name(c: ColorType) -> String {
+    let kind = match c {
+        ColorType::Gray(_) => "grey",
+        ColorType::RGB(_) => "RGB",
+        ColorType::Palette(_) => "palette",
+        ColorType::GrayA(_) => "grey with alpha",
+        ColorType::RGBA(_) => "RGBA",
+        ColorType::CMYK(_) => "CMYK",
+        ColorType::CMYKA(_) => "CMYK with alpha",
+        ColorType::YCbCr(_) => "YCbCr",
+        ColorType::Lab(_) => "CIE Lab",
+        ColorType::Multiband { .. } => "multi-band",
+        _ => "colour",
+    };
+    format!("{kind} ({} samples of {} bits)", c.num_samples(), c.bit_depth())
 }
 
 /// Bytes of one value of a TIFF field type (0 for types the decoder skips).
@@ -96,7 +151,10 @@ fn type_size(ty: u64) -> u64 {
 /// Refuses a first IFD whose tags claim more bytes than the file holds: the decoder sizes its
 /// buffers from these counts before it reads anything, so a few bytes could make it allocate
 /// hundreds of MB. Anything else odd is left to the decoder to report.
-fn check_first_ifd(bytes: &[u8], name: &str, what: &str) -> Result<()> {
+///
+/// The image size is checked here too, against the pixel limit: the decoder itself would first
+/// compare the strip or tile tables with it and report "inconsistent sizes" for a forged size.
+fn check_first_ifd(bytes: &[u8], name: &str, what: &str, limit: u64) -> Result<()> {
     let le = bytes.starts_with(b"II");
     let read = |at: u64, n: usize| -> Option<u64> {
         let at = usize::try_from(at).ok()?;
@@ -113,11 +171,22 @@ fn check_first_ifd(bytes: &[u8], name: &str, what: &str) -> Result<()> {
         if big { (read(8, 8), 8u64, 20u64, 8usize) } else { (read(4, 4), 2, 12, 4) };
     let Some(ifd) = ifd else { return Ok(()) };
     let Some(entries) = read(ifd, count_bytes as usize) else { return Ok(()) };
+    let (mut width, mut height) = (None, None);
     for i in 0..entries.min(4096) {
         let at = ifd + count_bytes + i * entry_bytes;
         let (Some(tag), Some(ty), Some(count)) = (read(at, 2), read(at + 2, 2), read(at + 4, word)) else {
-            return Ok(());
+            break;
         };
+        if (tag == 256 || tag == 257) && count == 1 {
+            let size = match ty {
+                3 => 2,
+                4 => 4,
+                16 => 8,
+                _ => 0,
+            };
+            let value = if size > 0 && size <= word { read(at + 4 + word as u64, size) } else { None };
+            if tag == 256 { width = value } else { height = value }
+        }
         let size = count.saturating_mul(type_size(ty));
         if size > bytes.len() as u64 {
             return Err(err(
@@ -129,13 +198,17 @@ fn check_first_ifd(bytes: &[u8], name: &str, what: &str) -> Result<()> {
             ));
         }
     }
+    if let (Some(w @ 1..), Some(h @ 1..)) = (width, height) {
+        check_dims(name, what, h, w, limit)?;
+    }
     Ok(())
 }
 
 /// Decodes page `page` into pixels and metadata (`what` names the format in messages).
-pub(crate) fn decode_tiff(bytes: &[u8], name: &str, page: usize, what: &str) -> Result<Decoded> {
+pub(crate) fn decode_tiff(bytes: &[u8], name: &str, options: &ReadOptions, what: &str) -> Result<Decoded> {
+    let (page, limit) = (options.frame, options.pixel_limit());
     let e = |x| tiff_err(name, x);
-    check_first_ifd(bytes, name, what)?;
+    check_first_ifd(bytes, name, what, limit)?;
     // Tag values and compressed chunks cannot be larger than the file; the decoded image gets
     // its own budget below, once its size is known.
     let mut limits = Limits::default();
@@ -145,20 +218,34 @@ pub(crate) fn decode_tiff(bytes: &[u8], name: &str, page: usize, what: &str) -> 
     if page > 0 {
         dec.seek_to_image(page).map_err(|x| match x {
             tiff::TiffError::FormatError(_) | tiff::TiffError::UsageError(_) => {
-                err(name, format!("{what}: no page {page}"))
+                // How many pages there are, for the message (a damaged page ends the count).
+                let count = Decoder::new(Cursor::new(bytes)).map_or(0, |mut d| {
+                    let mut n = 1usize;
+                    while n < 100_000 && d.more_images() && d.next_image().is_ok() {
+                        n += 1;
+                    }
+                    n
+                });
+                err(
+                    name,
+                    format!(
+                        "{what}: no frame {page} (the file has {count} page{})",
+                        if count == 1 { "" } else { "s" }
+                    ),
+                )
             }
             other => tiff_err(name, other),
         })?;
     }
     let (width, height) = dec.dimensions().map_err(e)?;
-    let n = check_dims(name, what, height as u64, width as u64)?;
+    let n = check_dims(name, what, height as u64, width as u64, limit)?;
     let bits = match dec.colortype().map_err(e)? {
         ColorType::Gray(b @ (8 | 16 | 32 | 64)) => b as u64,
         ColorType::Gray(b) => return Err(err(name, format!("{what}: {b}-bit samples are not supported"))),
         other => {
             return Err(err(
                 name,
-                format!("{what}: colour image ({other:?}); detector images have one grey sample"),
+                format!("{what}: {} image; detector images have one grey sample", colour_name(other)),
             ));
         }
     };
@@ -179,8 +266,10 @@ pub(crate) fn decode_tiff(bytes: &[u8], name: &str, page: usize, what: &str) -> 
     metadata.insert("tiff.compression".into(), comp.to_string());
     let pixel_size_mm = resolution_pixel_size(&mut dec);
 
-    limits.decoding_buffer_size =
-        (needed as usize).saturating_mul(2).min(MAX_PIXELS * 8).max(limits.decoding_buffer_size);
+    limits.decoding_buffer_size = (needed as usize)
+        .saturating_mul(2)
+        .min(usize::try_from(limit.saturating_mul(8)).unwrap_or(usize::MAX))
+        .max(limits.decoding_buffer_size);
     dec = dec.with_limits(limits);
     let result = dec.read_image().map_err(e)?;
     let pixels = match result {
@@ -496,7 +585,7 @@ pub(crate) mod tests {
         }
         let o = ReadOptions { frame: 3, ..Default::default() };
         let e = read_image(&data("u16_3pages.tif"), "p.tif", &o).unwrap_err().to_string();
-        assert!(e.contains("no page 3"), "{e}");
+        assert!(e.contains("no frame 3 (the file has 3 pages)"), "{e}");
     }
 
     #[test]
@@ -579,7 +668,7 @@ pub(crate) mod tests {
         let mut t = HandTiff::new(0, 2, 16, vec![]);
         check(&t.bytes(), "invalid dimensions: 0x2");
         t = HandTiff::new(1 << 16, 1 << 15, 16, vec![0; 12]);
-        check(&t.bytes(), "2^28");
+        check(&t.bytes(), "over the limit of 268435456 pixels");
         // A big image claimed by a small file.
         t = HandTiff::new(10000, 10000, 16, vec![0; 12]);
         check(&t.bytes(), "needs 200000000 bytes");
