@@ -17,7 +17,7 @@ CHROMEDRIVER ?= /usr/bin/chromedriver
 CHROMIUM ?= /usr/bin/chromium
 export WASM_BINDGEN_TEST_TIMEOUT ?= 600
 
-.PHONY: site site-check help setup setup-rust setup-browser setup-node serve pkg pkg-dev test fmt clippy test-native test-scan test-web e2e cuda-check bench bench-page-train
+.PHONY: site site-check help setup setup-rust setup-browser setup-node serve pkg pkg-dev test fmt clippy typecheck test-native test-scan test-web e2e cuda-check bench bench-page-train
 
 help:
 	@echo "make serve   build everything and serve the page at http://127.0.0.1:$(PORT)/www/index.html"
@@ -43,7 +43,7 @@ setup-browser:
 
 setup-node:
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
-	@[ -d node_modules/playwright-core ] && [ -d node_modules/binaryen ] || npm ci --no-audit --no-fund --loglevel=error
+	@[ -d node_modules/playwright-core ] && [ -d node_modules/binaryen ] && [ -d node_modules/typescript ] || npm ci --no-audit --no-fund --loglevel=error
 
 # The page's wasm packages: pkg/ (the CPU build every view starts with) and pkg/gpu/ (burn's WebGPU backend, two
 # thirds of the code: loaded on demand by the worker that runs a network on the GPU). Each build's wasm is also kept
@@ -52,10 +52,10 @@ WASM_KEEP := $(CARGO_TARGET_DIR)/page-wasm
 define build_page_pkg
 	cargo build $(1) --target $(WASM_TARGET) --lib
 	@mkdir -p $(WASM_KEEP) && cp $(CARGO_TARGET_DIR)/$(WASM_TARGET)/$(2)/lauekit.wasm $(WASM_KEEP)/$(2)-cpu.wasm
-	wasm-bindgen --target web --no-typescript --out-dir pkg --out-name lauekit $(WASM_KEEP)/$(2)-cpu.wasm
+	wasm-bindgen --target web --out-dir pkg --out-name lauekit $(WASM_KEEP)/$(2)-cpu.wasm
 	cargo build $(1) --target $(WASM_TARGET) --lib --features webgpu
 	@cp $(CARGO_TARGET_DIR)/$(WASM_TARGET)/$(2)/lauekit.wasm $(WASM_KEEP)/$(2)-gpu.wasm
-	wasm-bindgen --target web --no-typescript --out-dir pkg/gpu --out-name lauekit $(WASM_KEEP)/$(2)-gpu.wasm
+	wasm-bindgen --target web --out-dir pkg/gpu --out-name lauekit $(WASM_KEEP)/$(2)-gpu.wasm
 	@ls -l pkg/lauekit_bg.wasm pkg/gpu/lauekit_bg.wasm
 endef
 
@@ -76,7 +76,7 @@ serve: setup pkg
 	@echo "lauekit: open http://127.0.0.1:$(PORT)/www/index.html  (Ctrl-C to stop)"
 	python3 -m http.server $(PORT) --bind 127.0.0.1
 
-test: setup fmt clippy test-native test-scan test-web e2e cuda-check
+test: setup fmt clippy typecheck test-native test-scan test-web e2e cuda-check
 	@echo "make test: every check passed"
 
 fmt:
@@ -85,6 +85,13 @@ fmt:
 clippy:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) --all-targets --features webgpu -- -D warnings
+
+# The page's JavaScript against its JSDoc types and wasm-bindgen's declarations of the package (pkg/*.d.ts, written
+# by `make pkg-dev`, which this builds first), TypeScript pinned in package.json: the page's modules (tsconfig.json,
+# a window's scope), then its workers and service worker (tsconfig.worker.json, a worker's scope).
+typecheck: pkg-dev setup-node
+	node_modules/.bin/tsc -p tsconfig.json
+	node_modules/.bin/tsc -p tsconfig.worker.json
 
 test-native:
 	cargo test

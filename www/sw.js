@@ -8,33 +8,36 @@
 //   old one. The new one waits until the page asks it to take over (the page offers a reload), then deletes
 //   every cache of older versions: a page never mixes the files of two versions.
 
+/** This worker's global scope (`self`), typed as the service worker's it is. */
+const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
+
 const VERSION = '__LAUEKIT_VERSION__';
 const SHELL = `lauekit-shell-${VERSION}`;
 const RUNTIME = `lauekit-runtime-${VERSION}`;
 
-self.addEventListener('install', (event) => {
+sw.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const list = await (await fetch('precache.json', { cache: 'no-store' })).json();
     const cache = await caches.open(SHELL);
     // The wasm package is not fetched here: the page that installs this worker is downloading it already, and
-    // puts it into this cache itself (js/wasm.js); a page that did not is served it through `fetch` below, which
+    // puts it into this cache itself (lib/wasm.js); a page that did not is served it through `fetch` below, which
     // caches it then.
     await cache.addAll(list.files.filter((f) => !f.endsWith('.wasm')).map((f) => new Request(f, { cache: 'reload' })));
     // The first version takes control at once; later ones wait for the page's go-ahead.
-    if (!(await self.registration.active)) await self.skipWaiting();
+    if (!(await sw.registration.active)) await sw.skipWaiting();
   })());
 });
 
-self.addEventListener('message', (event) => {
-  if (event.data && event.data.type === 'skip-waiting') self.skipWaiting();
+sw.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'skip-waiting') sw.skipWaiting();
 });
 
-self.addEventListener('activate', (event) => {
+sw.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     for (const key of await caches.keys()) {
       if (key.startsWith('lauekit-') && key !== SHELL && key !== RUNTIME) await caches.delete(key);
     }
-    await self.clients.claim();
+    await sw.clients.claim();
   })());
 });
 
@@ -48,14 +51,14 @@ function isPackage(url) {
   return /\/pkg\/lauekit_bg\.wasm$/.test(url.pathname);
 }
 
-self.addEventListener('fetch', (event) => {
+sw.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin) return;
+  if (url.origin !== sw.location.origin) return;
   event.respondWith((async () => {
     const shell = await caches.open(SHELL);
-    const key = request.mode === 'navigate' ? new URL('./', self.registration.scope).href : request;
+    const key = request.mode === 'navigate' ? new URL('./', sw.registration.scope).href : request;
     const hit = await shell.match(key, { ignoreSearch: true });
     if (hit) return hit;
     if (isPackage(url)) {

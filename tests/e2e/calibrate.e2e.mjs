@@ -1,5 +1,5 @@
-// End-to-end test of the page's detector calibration (the Calibrate panel of "Images & peaks": www/js/calibrate.js)
-// in headless Chromium.
+// End-to-end test of the page's detector calibration (the Calibrate panel of "Images & peaks":
+// www/views/peaks/calibrate.js) in headless Chromium.
 //
 //   node tests/e2e/calibrate.e2e.mjs
 //
@@ -16,7 +16,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { PKG_DIR, ROOT, startServer } from './server.mjs';
+import { PKG_DIR, ROOT, startServer, benignAbort } from './server.mjs';
 
 const OUT_DIR = path.resolve(process.env.LAUEKIT_E2E_OUT || path.join(ROOT, 'target', 'e2e'));
 const GOLDEN = path.join(ROOT, 'tests', 'data', 'golden', 'calibrate', 'Ge_blanc.json');
@@ -109,7 +109,7 @@ async function main() {
     page.on('console', (msg) => {
       if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()}`);
     });
-    page.on('requestfailed', (req) => pageErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
+    page.on('requestfailed', (req) => { if (!benignAbort(req)) pageErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`); });
 
     // 1. The view starts with the panel; nothing to calibrate before an image is open.
     await page.goto(base + PAGE, { waitUntil: 'load' });

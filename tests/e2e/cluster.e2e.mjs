@@ -1,5 +1,5 @@
-// End-to-end test of the Scan view's "Cluster" panel (www/js/cluster.js, www/js/cluster-worker.js, the features pass in
-// www/js/scan-worker.js) in headless Chromium.
+// End-to-end test of the Scan view's "Cluster" panel (www/views/scan/cluster.js and cluster-worker.js, the features
+// pass in www/views/scan/scan-worker.js) in headless Chromium.
 //
 //   node tests/e2e/cluster.e2e.mjs
 //
@@ -21,7 +21,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { PKG_DIR, ROOT, startServer } from './server.mjs';
+import { PKG_DIR, ROOT, startServer, benignAbort } from './server.mjs';
 
 const OUT_DIR = path.resolve(process.env.LAUEKIT_E2E_OUT || path.join(ROOT, 'target', 'e2e'));
 const GOLDEN_DIR = path.join(ROOT, 'tests', 'data', 'golden', 'cluster');
@@ -155,7 +155,7 @@ async function main() {
     page.on('console', (msg) => {
       if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()}`);
     });
-    page.on('requestfailed', (req) => pageErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
+    page.on('requestfailed', (req) => { if (!benignAbort(req)) pageErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`); });
 
     // 1. The page starts with the panel.
     await page.goto(`${base}${PAGE}#scan`, { waitUntil: 'load' });

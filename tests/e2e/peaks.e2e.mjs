@@ -1,4 +1,4 @@
-// End-to-end test of the page's "Images & peaks" view (www/index.html, www/js/peaks.js) in headless Chromium.
+// End-to-end test of the page's "Images & peaks" view (www/index.html, www/views/peaks/) in headless Chromium.
 //
 //   node tests/e2e/peaks.e2e.mjs
 //
@@ -14,7 +14,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { PKG_DIR, ROOT, startServer } from './server.mjs';
+import { PKG_DIR, ROOT, startServer, benignAbort } from './server.mjs';
 
 const OUT_DIR = path.resolve(process.env.LAUEKIT_E2E_OUT || path.join(ROOT, 'target', 'e2e'));
 const GOLDEN = path.join(ROOT, 'tests', 'data', 'golden', 'peaks', 'Ge_blanc.json');
@@ -116,7 +116,7 @@ async function main() {
     page.on('console', (msg) => {
       if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()}`);
     });
-    page.on('requestfailed', (req) => pageErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
+    page.on('requestfailed', (req) => { if (!benignAbort(req)) pageErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`); });
 
     // 1. The page opens on the "Images & peaks" view and its worker starts.
     await page.goto(base + PAGE, { waitUntil: 'load' });

@@ -47,7 +47,7 @@ page.setDefaultTimeout(3_600_000);
 await page.goto(`${base}/www/index.html#scan`, { waitUntil: 'load' });
 await page.waitForFunction(() => Boolean(window.lauekitScan?.ready));
 await page.evaluate(async ([nx, ny, n]) => {
-  const { EXAMPLE_SPEC } = await import('/www/js/scan.js');
+  const { EXAMPLE_SPEC } = await import('/www/views/scan/scan.js');
   EXAMPLE_SPEC.nx = nx;
   EXAMPLE_SPEC.ny = ny;
   // Ge_blanc's MarCCD 165 geometry scaled to n × n pixels (same solid angle).

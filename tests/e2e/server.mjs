@@ -58,3 +58,13 @@ export function startServer() {
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
 }
+
+/**
+ * Whether a failed request of the page is the one known benign report: Chromium now and then (about one run in five
+ * under load) reports the page's single download of the wasm package as `net::ERR_ABORTED` although the page
+ * compiled the module from it and started (www/lib/wasm.js compiles while downloading; the cause was not found). The
+ * tests assert that the page works, so that report alone is not counted as a page error; any other failed request is.
+ */
+export function benignAbort(req) {
+  return req.failure()?.errorText === 'net::ERR_ABORTED' && /\/pkg\/(gpu\/)?lauekit_bg\.wasm$/.test(new URL(req.url()).pathname);
+}

@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { PKG_DIR, ROOT, startServer } from './server.mjs';
+import { PKG_DIR, ROOT, startServer, benignAbort } from './server.mjs';
 
 const OUT_DIR = path.join(ROOT, 'target', 'e2e');
 // The simulator is the page's second view (tab); #simulator opens it.
@@ -147,7 +147,7 @@ async function main() {
     page.on('console', (msg) => {
       if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()}`);
     });
-    page.on('requestfailed', (req) => pageErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
+    page.on('requestfailed', (req) => { if (!benignAbort(req)) pageErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`); });
 
     // 1. The page starts and draws the default crystal.
     await page.goto(base + PAGE, { waitUntil: 'load', timeout: WAIT_MS });

@@ -17,8 +17,8 @@
 //               {type: 'point-unreadable', index, name, message}   (the file could not be read: a failed point)
 //               {type: 'job-error', index, name, message}          (bad settings: no point can be analysed)
 
-import init, { ClusterFeatures, DetectorImage, ScanWorker, SyntheticScanHandle } from '../../pkg/lauekit.js';
-import { bootWorker, messageOf } from './worker-boot.js';
+import init, { ClusterFeatures, DetectorImage, ScanWorker, SyntheticScanHandle } from '../../../pkg/lauekit.js';
+import { bootWorker, messageOf } from '../../lib/worker-boot.js';
 
 let scan = null; // ScanWorker
 let features = null; // ClusterFeatures (a feature pass of the Cluster panel)

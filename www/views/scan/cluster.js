@@ -15,8 +15,10 @@
 //
 // For tests the panel exposes `window.lauekitCluster`.
 
-import { loadWasm, spawnWorker } from './wasm.js';
-import { clearedPlot } from './plotcanvas.js';
+import { $ } from '../../lib/dom.js';
+import { loadWasm, spawnWorker } from '../../lib/wasm.js';
+import { WorkerRpc } from '../../lib/rpc.js';
+import { clearedPlot } from '../../lib/plotcanvas.js';
 import { ScanRun, gridPosition, openSourcePoint, retainSource, scanInput } from './scan.js';
 
 /** `lauekit cluster`'s defaults. */
@@ -26,7 +28,6 @@ const DELEGATE_TRIES = 5;
 const LABEL_MAPS = ['cluster_labels', 'cluster_pca', 'cluster_direct', 'cluster_regions'];
 const IPF_MAPS = ['ipf_x', 'ipf_y', 'ipf_z'];
 
-const $ = (id) => document.getElementById(id);
 
 const state = {
   /** the scanInput() clustered: {source, grid, request, calibration, det, count, synthetic, pointMessage, workers} */
@@ -59,14 +60,14 @@ const state = {
 
 let wasm = null;
 let worker = null;
+/** requests to the session's worker (lib/rpc.js) */
+let rpc = null;
 let workerReady = null;
-let nextId = 1;
-const pending = new Map();
 /** a K asked for while a re-clustering runs */
 let wantedK = null;
 let reclustering = false;
 
-const api = {
+export const api = {
   ready: null,
   state,
   /** Clusters the Scan view's current images; resolves to true when done, false (and a message) otherwise. */
@@ -108,28 +109,22 @@ function startWorker() {
       reject(new Error(`Could not start the clustering worker: ${messageOf(e)}`));
       return;
     }
-    worker.onmessage = (ev) => {
+    rpc = new WorkerRpc(worker);
+    worker.addEventListener('message', (ev) => {
       const m = ev.data;
       if (m.type === 'ready') {
         resolve();
       } else if (m.type === 'boot-error') {
         const e = new Error(`The clustering worker could not load the WebAssembly package: ${m.message}`);
         reject(e);
-        for (const p of pending.values()) p.reject(e);
-        pending.clear();
-      } else if (pending.has(m.id)) {
-        const p = pending.get(m.id);
-        pending.delete(m.id);
-        if (m.ok) p.resolve({ value: m.value, workerMs: m.worker_ms });
-        else p.reject(new Error(m.message));
+        rpc.failAll(e);
       }
-    };
+    });
     worker.onerror = (ev) => {
       ev.preventDefault();
-      const e = new Error(`The clustering worker failed: ${ev.message || 'could not load js/cluster-worker.js'}`);
+      const e = new Error(`The clustering worker failed: ${ev.message || 'could not load views/scan/cluster-worker.js'}`);
       reject(e);
-      for (const p of pending.values()) p.reject(e);
-      pending.clear();
+      rpc.failAll(e);
     };
   });
   return workerReady;
@@ -138,11 +133,7 @@ function startWorker() {
 /** A request to the session's worker; resolves to {value, workerMs}. */
 async function request(op, args = {}, transfer = []) {
   await startWorker();
-  return new Promise((resolve, reject) => {
-    const id = nextId++;
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, op, ...args }, transfer);
-  });
+  return rpc.request(op, args, { transfer });
 }
 
 /** As `request`, the value only. */
@@ -160,11 +151,11 @@ async function start() {
   // The autoencoder is there when the build has it and its shipped weights (a latent length > 0).
   api.aeAvailable = typeof wasm.autoencoder_features === 'function' && typeof wasm.autoencoder_latent_dim === 'function'
     && wasm.autoencoder_latent_dim() > 0;
-  const ae = document.querySelector('input[name="cluster-features"][value="ae"]');
+  const ae = /** @type {HTMLInputElement} */ (document.querySelector('input[name="cluster-features"][value="ae"]'));
   ae.disabled = !api.aeAvailable;
   $('cluster-ae-label').classList.toggle('disabled', !api.aeAvailable);
   if (!api.aeAvailable) $('cluster-ae-label').title = 'the autoencoder (or its weights) is not in this build of the page';
-  $('cluster-webgpu').disabled = !api.aeAvailable;
+  $('cluster-webgpu', 'input').disabled = !api.aeAvailable;
   setStatus('Load the example scan or drop a scan\u2019s images, then \u201cCluster\u201d.');
   updateButtons();
   return api;
@@ -174,15 +165,15 @@ async function start() {
 // Clustering a scan
 
 function featureChoice() {
-  return document.querySelector('input[name="cluster-features"]:checked')?.value ?? 'pixels';
+  return /** @type {HTMLInputElement | null} */ (document.querySelector('input[name="cluster-features"]:checked'))?.value ?? 'pixels';
 }
 
 function readNumbers() {
   const problems = [];
-  const pca = Number($('cluster-pca').value);
+  const pca = Number($('cluster-pca', 'input').value);
   if (!Number.isInteger(pca) || pca < 1 || pca > 512) problems.push('PCA components: a whole number from 1 to 512');
-  const kMin = Number($('cluster-kmin').value);
-  const kMax = Number($('cluster-kmax').value);
+  const kMin = Number($('cluster-kmin', 'input').value);
+  const kMax = Number($('cluster-kmax', 'input').value);
   if (!Number.isInteger(kMin) || !Number.isInteger(kMax) || kMin < 2 || kMax < kMin || kMax > 1000) {
     problems.push('K range: whole numbers with 2 ≤ K from ≤ K to ≤ 1000');
   }
@@ -227,7 +218,7 @@ async function clusterScan() {
     return false;
   }
   try {
-    state.session = await call('new', { grid: input.grid, dim, features: name, webgpu: $('cluster-webgpu').checked });
+    state.session = await call('new', { grid: input.grid, dim, features: name, webgpu: $('cluster-webgpu', 'input').checked });
   } catch (e) {
     showError(`Clustering: ${messageOf(e)}`);
     return false;
@@ -259,7 +250,7 @@ async function clusterScan() {
         workerMs += p.elapsed_ms ?? 0;
         extractMs += p.extract_ms ?? 0;
         const k = state.failed.length;
-        $('cluster-progress').value = r.done / input.count;
+        $('cluster-progress', 'progress').value = r.done / input.count;
         setStatus(`features (${name}): ${r.done} / ${input.count} points${k ? `, ${k} unreadable` : ''} · `
           + `${(r.done / Math.max(1e-9, r.elapsedMs() / 1000)).toFixed(1)} points/s`);
       },
@@ -309,7 +300,7 @@ async function refit() {
   setStatus('scores over K…');
   state.scan = await call('scan', { k_min: kMin, k_max: Math.min(kMax, state.session.n - 1), seed: SEED });
   const ks = state.scan.scores.map((s) => s.k);
-  const slider = $('cluster-k');
+  const slider = $('cluster-k', 'input');
   slider.min = String(Math.min(...ks));
   slider.max = String(Math.max(...ks));
   const k = state.scan.suggested_k ?? ks[0];
@@ -362,15 +353,15 @@ async function recluster(k) {
 
 async function setK(k) {
   if (!state.scan) return;
-  $('cluster-k').value = String(k);
+  $('cluster-k', 'input').value = String(k);
   $('cluster-k-out').textContent = String(k);
   await recluster(Number(k));
 }
 
 async function setMethod(m) {
-  $('cluster-method').value = m;
+  $('cluster-method', 'select').value = m;
   state.method = m;
-  if (state.scan) await recluster(state.k ?? Number($('cluster-k').value));
+  if (state.scan) await recluster(state.k ?? Number($('cluster-k', 'input').value));
 }
 
 /** The clustering's scores under the slider. */
@@ -385,7 +376,7 @@ function showScores() {
 }
 
 function setLabeler(name) {
-  $('cluster-labeler').value = name;
+  $('cluster-labeler', 'select').value = name;
   state.labeler = name;
   draw();
   updateButtons();
@@ -479,7 +470,7 @@ async function indexDelegates() {
   setIndexStatus(`${found} of ${out.length} clusters indexed (${images} image${images > 1 ? 's' : ''} analysed, `
     + `${state.indexed.seconds.toFixed(1)} s); the labeler shows their orientations.`);
   state.labeler = 'ipf_z';
-  $('cluster-labeler').value = 'ipf_z';
+  $('cluster-labeler', 'select').value = 'ipf_z';
   showClustering();
   return true;
 }
@@ -496,8 +487,8 @@ function resetView() {
   state.clustering = null;
   $('cluster-view').hidden = false;
   $('cluster-key').hidden = true;
-  $('cluster-table').tBodies[0].textContent = '';
-  $('cluster-progress').value = 0;
+  $('cluster-table', 'table').tBodies[0].textContent = '';
+  $('cluster-progress', 'progress').value = 0;
   drawPlots();
   draw();
 }
@@ -505,8 +496,8 @@ function resetView() {
 function showClustering() {
   const c = state.clustering;
   $('cluster-k-out').textContent = c ? `${state.k}${c.k !== state.k ? ` (${c.k} found)` : ''}` : '—';
-  for (const o of $('cluster-labeler').options) if (IPF_MAPS.includes(o.value)) o.disabled = !state.indexed;
-  $('cluster-labeler').value = state.labeler;
+  for (const o of $('cluster-labeler', 'select').options) if (IPF_MAPS.includes(o.value)) o.disabled = !state.indexed;
+  $('cluster-labeler', 'select').value = state.labeler;
   drawPlots();
   draw();
   fillTable();
@@ -596,6 +587,7 @@ function drawScores() {
     const hi = Math.max(...f);
     return hi > lo ? [lo, hi] : [lo - 1, hi + 1];
   };
+  /** @type {(vals: number[], range: number[], colour: string) => void} */
   const line = (vals, [lo, hi], colour) => {
     g.strokeStyle = colour;
     g.fillStyle = colour;
@@ -786,7 +778,7 @@ async function showKey(m) {
     const png = await call('orientation_png', { grains: state.indexed.grains, request: state.input.request, name: m.name });
     if (keyUrl) URL.revokeObjectURL(keyUrl);
     keyUrl = URL.createObjectURL(new Blob([png], { type: 'image/png' }));
-    $('cluster-key-img').src = keyUrl;
+    $('cluster-key-img', 'img').src = keyUrl;
   } catch (e) {
     el.hidden = true;
     showError(`The IPF key: ${messageOf(e)}`);
@@ -802,7 +794,7 @@ function swatch(rgb, title) {
 }
 
 function fillTable() {
-  const body = $('cluster-table').tBodies[0];
+  const body = $('cluster-table', 'table').tBodies[0];
   body.textContent = '';
   const c = state.clustering;
   if (!c) return;
@@ -930,9 +922,9 @@ async function save(kind) {
 function wireEvents() {
   $('cluster-run').addEventListener('click', () => clusterScan());
   $('cluster-cancel').addEventListener('click', () => cancel());
-  $('cluster-k').addEventListener('input', () => setK(Number($('cluster-k').value)));
-  $('cluster-method').addEventListener('change', () => setMethod($('cluster-method').value));
-  $('cluster-labeler').addEventListener('change', () => setLabeler($('cluster-labeler').value));
+  $('cluster-k').addEventListener('input', () => setK(Number($('cluster-k', 'input').value)));
+  $('cluster-method').addEventListener('change', () => setMethod($('cluster-method', 'select').value));
+  $('cluster-labeler').addEventListener('change', () => setLabeler($('cluster-labeler', 'select').value));
   $('cluster-pca').addEventListener('change', async () => {
     if (!state.fit || state.run) return;
     clearError();
@@ -1002,15 +994,15 @@ function wireEvents() {
 function updateButtons() {
   const running = Boolean(state.run);
   const have = Boolean(state.clustering);
-  $('cluster-run').disabled = running || !wasm;
-  $('cluster-cancel').disabled = !running;
-  $('cluster-k').disabled = running || !state.scan;
-  $('cluster-method').disabled = running || !state.scan;
-  $('cluster-labeler').disabled = !have;
-  $('cluster-index').disabled = running || !have;
-  for (const id of ['cluster-save-json', 'cluster-save-png', 'cluster-save-csv']) $(id).disabled = !have || running;
-  for (const id of ['cluster-pca', 'cluster-kmin', 'cluster-kmax']) $(id).disabled = running;
-  for (const r of document.querySelectorAll('input[name="cluster-features"]')) {
+  $('cluster-run', 'button').disabled = running || !wasm;
+  $('cluster-cancel', 'button').disabled = !running;
+  $('cluster-k', 'input').disabled = running || !state.scan;
+  $('cluster-method', 'select').disabled = running || !state.scan;
+  $('cluster-labeler', 'select').disabled = !have;
+  $('cluster-index', 'button').disabled = running || !have;
+  for (const id of ['cluster-save-json', 'cluster-save-png', 'cluster-save-csv']) $(id, 'button').disabled = !have || running;
+  for (const id of ['cluster-pca', 'cluster-kmin', 'cluster-kmax']) $(id, 'input').disabled = running;
+  for (const r of /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('input[name="cluster-features"]'))) {
     r.disabled = running || (r.value === 'ae' && !api.aeAvailable);
   }
 }

@@ -2,9 +2,12 @@
 // once into a DetectorImage handle kept here, and runs the peak search and the indexing off the main thread,
 // posting progress.
 //
-// Messages in:  {type: 'open', id, name, file: File | bytes: ArrayBuffer, frame?: frame of a stack}
-//               {type: 'pixels', id}: the decoded pixels again (the page keeps only the shown image's)
-//               {type: 'search', id, job, params: JSON text}
+// Requests (lib/rpc.js, `serveRpc`):
+//               open {id, name, file: File | bytes: ArrayBuffer, frame?: frame of a stack}
+//                 → {info, pixels: Float32Array (transferred)}
+//               pixels {id} → the decoded pixels again, Float32Array (transferred; the page keeps only the shown
+//                 image's)
+// Messages in:  {type: 'search', id, job, params: JSON text}
 //               {type: 'index', id, job, peaks, calibration, materials, options, model?: key,
 //                descriptors?: spot-network descriptors per peak (index at the network's positions)}
 //               {type: 'load-model', key, name, weights: ArrayBuffer, meta: JSON text}
@@ -12,8 +15,6 @@
 //               {type: 'calibrate', id, job, peaks: [{x, y, intensity}], request: CalibrationRequest}
 //               {type: 'close', id}
 // Messages out: {type: 'ready'} | {type: 'boot-error', message}
-//               {type: 'opened', id, info, pixels: Float32Array (transferred)}
-//               {type: 'pixels', id, pixels: Float32Array (transferred)}
 //               {type: 'progress', id, job, stage, done, total}
 //               {type: 'peaks', id, job, peaks, stats, elapsed_ms, worker_ms}
 //               {type: 'index-start', id, job}
@@ -25,9 +26,10 @@
 
 import init, {
   DetectorImage, HklModelHandle, calibrate_peaks, characterize_cutouts, cnn_positions, index_peaks, index_peaks_nn,
-} from '../../pkg/lauekit.js';
-import { bootWorker, messageOf } from './worker-boot.js';
-import { gpuPackage } from './gpu.js';
+} from '../../../pkg/lauekit.js';
+import { bootWorker, messageOf } from '../../lib/worker-boot.js';
+import { gpuPackage } from '../../lib/gpu.js';
+import { serveRpc } from '../../lib/rpc.js';
 
 // Memory: 250 open 2048² images would be 4 GB decoded. The worker keeps each image's source (a dropped File is a
 // reference to the file on disk; fetched bytes stay as they came) and at most KEEP_DECODED images decoded, the most
@@ -62,8 +64,32 @@ async function imageOf(id) {
 // One request at a time, in order: a request awaiting a decode must not see its image evicted by the next one.
 let queue = Promise.resolve();
 self.onmessage = (ev) => {
+  if (typeof ev.data?.rpc === 'number') return; // a request of serveRpc below
   queue = queue.then(() => handle(ev.data));
 };
+
+serveRpc({
+  async open({ id, name, file, bytes, frame }, { transfer }) {
+    images.get(id)?.free();
+    images.delete(id);
+    sources.set(id, { source: file ?? bytes, name, frame: frame ?? 0 });
+    let img;
+    try {
+      img = await imageOf(id);
+    } catch (e) {
+      sources.delete(id);
+      throw e;
+    }
+    const pixels = img.pixels();
+    transfer.push(pixels.buffer);
+    return { info: img.info(), pixels };
+  },
+  async pixels({ id }, { transfer }) {
+    const pixels = (await imageOf(id)).pixels();
+    transfer.push(pixels.buffer);
+    return pixels;
+  },
+}, { ready: booted, schedule: (run) => { queue = queue.then(run); } });
 
 async function handle(msg) {
   try {
@@ -72,23 +98,7 @@ async function handle(msg) {
     return; // boot-error already reported
   }
   try {
-    if (msg.type === 'open') {
-      images.get(msg.id)?.free();
-      images.delete(msg.id);
-      sources.set(msg.id, { source: msg.file ?? msg.bytes, name: msg.name, frame: msg.frame ?? 0 });
-      let img;
-      try {
-        img = await imageOf(msg.id);
-      } catch (e) {
-        sources.delete(msg.id);
-        throw e;
-      }
-      const pixels = img.pixels();
-      self.postMessage({ type: 'opened', id: msg.id, info: img.info(), pixels }, [pixels.buffer]);
-    } else if (msg.type === 'pixels') {
-      const pixels = (await imageOf(msg.id)).pixels();
-      self.postMessage({ type: 'pixels', id: msg.id, pixels }, [pixels.buffer]);
-    } else if (msg.type === 'search') {
+    if (msg.type === 'search') {
       const img = await imageOf(msg.id);
       const t0 = performance.now();
       const out = img.peak_search(msg.params, (p) => {

@@ -4,10 +4,10 @@
 // The drawer is keyboard accessible: the toggle has aria-expanded, Esc closes it and gives the focus back, and the
 // section matching the view shown opens first. For tests: `window.lauekitExplain`.
 
+import { $ } from './dom.js';
 import { initHelp } from './help.js';
 import { showTab } from './tabs.js';
 
-const $ = (id) => document.getElementById(id);
 const STEPS_KEY = 'lauekit-first-steps-dismissed';
 
 /** View (and state) → the teaching section to open first. */
@@ -21,7 +21,7 @@ function sectionFor(view) {
   return 'teach-peaks';
 }
 
-const api = {
+export const api = {
   /** Opens the teaching drawer (at the section of the view shown, or `section`). */
   open: (section) => openDrawer(section),
   close: () => closeDrawer(),
@@ -71,7 +71,7 @@ function openDrawer(section = null) {
   d.hidden = false;
   $('teach-toggle').setAttribute('aria-expanded', 'true');
   document.body.classList.add('teaching');
-  const target = $(id);
+  const target = $(id, 'details');
   if (target) {
     target.open = true;
     target.scrollIntoView({ block: 'start' });
@@ -92,14 +92,14 @@ function closeDrawer() {
 
 /** Sets a Simulator input and lets the Simulator react as to typing. */
 function setSim(id, value) {
-  const el = $(id);
+  const el = $(id, 'input');
   if (!el) return;
   el.value = String(value);
   el.dispatchEvent(new Event('input', { bubbles: true }));
 }
 
 function setRadio(name, value) {
-  const el = document.querySelector(`input[name="${name}"][value="${value}"]`);
+  const el = /** @type {HTMLInputElement} */ (document.querySelector(`input[name="${name}"][value="${value}"]`));
   if (!el) return;
   el.checked = true;
   el.dispatchEvent(new Event('input', { bubbles: true }));
@@ -154,7 +154,7 @@ function initDrawer() {
     }
   });
   d.addEventListener('click', (e) => {
-    const b = e.target.closest('[data-sim], [data-tab]');
+    const b = /** @type {HTMLElement | null} */ (/** @type {Element} */ (e.target).closest('[data-sim], [data-tab]'));
     if (!b) return;
     if (b.dataset.sim) simulate(b.dataset.sim);
     else showTab(b.dataset.tab);

@@ -2,7 +2,7 @@
 // and the current clustering) so that the PCA, the K scan and re-clustering never block the page. The feature
 // vectors themselves are computed by the scan workers (scan-worker.js with a `features` setup) and forwarded here.
 //
-// Requests: {id, op, ...args}; replies: {id, ok: true, value, worker_ms} or {id, ok: false, message}. Besides:
+// Requests through lib/rpc.js (`serveRpc`): op and args below; replies: the value and the time in the worker. Besides:
 // {type: 'ready', ae: bool} | {type: 'boot-error', message} once the wasm package is loaded (ae: the build has the
 // autoencoder, `autoencoder_features`).
 //
@@ -21,9 +21,10 @@
 //                                      each K of k1..k2 (scores known from the scan, as when the slider moves) and at
 //                                      k2 + 1 (outside the scan: silhouette and CH computed after the labels).
 
-import init, * as lk from '../../pkg/lauekit.js';
-import { bootWorker, messageOf } from './worker-boot.js';
-import { gpuPackage } from './gpu.js';
+import init, * as lk from '../../../pkg/lauekit.js';
+import { bootWorker } from '../../lib/worker-boot.js';
+import { serveRpc } from '../../lib/rpc.js';
+import { gpuPackage } from '../../lib/gpu.js';
 
 /** Pixels encoded per call of the autoencoder. */
 const AE_BATCH = 64;
@@ -183,25 +184,4 @@ const ops = {
 };
 
 // One request at a time, in the order sent (the autoencoder's pass awaits the GPU: rows sent meanwhile wait).
-let queue = Promise.resolve();
-self.onmessage = (ev) => {
-  queue = queue.then(() => handle(ev.data));
-};
-
-async function handle(data) {
-  const { id, op, ...args } = data;
-  try {
-    await booted;
-  } catch {
-    return; // boot-error already reported
-  }
-  const t0 = performance.now();
-  try {
-    if (!Object.hasOwn(ops, op)) throw new Error(`unknown request ${op}`);
-    const value = await ops[op](args);
-    const transfer = value instanceof Uint8Array ? [value.buffer] : [];
-    self.postMessage({ id, ok: true, value, worker_ms: performance.now() - t0 }, transfer);
-  } catch (e) {
-    self.postMessage({ id, ok: false, message: messageOf(e) });
-  }
-}
+serveRpc(ops, { ready: booted, transferOf: (value) => (value instanceof Uint8Array ? [value.buffer] : []) });

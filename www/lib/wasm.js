@@ -106,7 +106,7 @@ export function loadWasm() {
 }
 
 /**
- * A module Web Worker at `url` (one of js/*-worker.js, which boot through worker-boot.js) given the page's
+ * A module Web Worker at `url` (one of the views' *-worker.js, which boot through worker-boot.js) given the page's
  * compiled package as its first message. If the page cannot compile it the worker is told so and loads the
  * package itself.
  */

@@ -1,5 +1,5 @@
 // Start-up shared by the page's Web Workers: initialise the worker's wasm instance from the module the page
-// compiled once (js/wasm.js `spawnWorker` posts it as the worker's first message, so the 40 MB package is
+// compiled once (lib/wasm.js `spawnWorker` posts it as the worker's first message, so the 40 MB package is
 // downloaded and compiled once per page, not once per worker), and say so to the page
 // ({type: 'ready', ...extra} or {type: 'boot-error', message}).
 

@@ -5,7 +5,7 @@
 // residual plot (vectors on the detector, distance against 2θ), "Save .det" (the library's writer) and "Use this
 // calibration" (the view's calibration for 2θ, χ, .cor and indexing).
 
-import { clearedPlot, niceTicks, formatTick } from './plotcanvas.js';
+import { clearedPlot, niceTicks, formatTick } from '../../lib/plotcanvas.js';
 
 /** The five parameters: key in the request's `fixed`, field of a calibration, label, unit, digits shown. */
 export const PARAMS = [
@@ -21,9 +21,9 @@ const NOMINAL_DD_MM = 70;
 export class Calibrate {
   /**
    * @param {object} o
-   * @param {(id: string) => HTMLElement} o.$
+   * @param {typeof import('../../lib/dom.js').$} o.$
    * @param {Worker} o.worker the peak-search worker (runs `calibrate_peaks`)
-   * @param {object} o.wasm the page's wasm module (detector presets, .det text, pixel → 2θ)
+   * @param {typeof import('../../../pkg/lauekit.js')} o.wasm the page's wasm module (detector presets, .det text, pixel → 2θ)
    * @param {() => object|null} o.image the current image entry ({id, name, info, search})
    * @param {() => object[]} o.materials the library's materials table
    * @param {() => object|null} o.loaded the view's calibration ({calibration, name, material, ccd_label}) or null
@@ -32,7 +32,15 @@ export class Calibrate {
    * @param {(name: string, text: string) => void} o.save downloads a text file
    */
   constructor(o) {
-    Object.assign(this, o);
+    this.$ = o.$;
+    this.worker = o.worker;
+    this.wasm = o.wasm;
+    this.image = o.image;
+    this.materials = o.materials;
+    this.loaded = o.loaded;
+    this.findPeaks = o.findPeaks;
+    this.useCalibration = o.useCalibration;
+    this.save = o.save;
     this.job = 0;
     this.running = null; // {job, id, peaks, request, t0}
     this.waiting = null; // {id}: calibrate once the peak search of this image ends
@@ -47,7 +55,7 @@ export class Calibrate {
   start() {
     const $ = this.$;
     this.presets = this.wasm.detector_presets();
-    const sel = $('calib-preset');
+    const sel = $('calib-preset', 'select');
     sel.textContent = '';
     for (const p of this.presets) {
       sel.append(new Option(`${p.name} (${p.cols} × ${p.rows}, ${p.pixel_size_mm} mm)`, p.name));
@@ -55,7 +63,7 @@ export class Calibrate {
     sel.append(new Option('custom', 'custom'));
     sel.addEventListener('change', () => this.applyPreset());
     for (const id of ['calib-pixel', 'calib-rows', 'calib-cols']) {
-      $(id).addEventListener('input', () => { $('calib-preset').value = this.presetOf(this.frameForm()) ?? 'custom'; });
+      $(id).addEventListener('input', () => { $('calib-preset', 'select').value = this.presetOf(this.frameForm()) ?? 'custom'; });
     }
     for (const p of PARAMS) $(`calib-${p.key}`).addEventListener('input', () => { this.startEdited = true; });
     $('calib-nominal').addEventListener('click', () => { this.clearError(); this.nominalStart(true); });
@@ -71,7 +79,7 @@ export class Calibrate {
   // Form
 
   renderMaterials() {
-    const sel = this.$('calib-material');
+    const sel = this.$('calib-material', 'select');
     const keep = sel.value;
     sel.textContent = '';
     for (const m of this.materials()) {
@@ -90,26 +98,26 @@ export class Calibrate {
   }
 
   applyPreset() {
-    const p = this.presets.find((d) => d.name === this.$('calib-preset').value);
+    const p = this.presets.find((d) => d.name === this.$('calib-preset', 'select').value);
     if (!p) return;
-    this.$('calib-pixel').value = String(p.pixel_size_mm);
-    this.$('calib-rows').value = String(p.rows);
-    this.$('calib-cols').value = String(p.cols);
+    this.$('calib-pixel', 'input').value = String(p.pixel_size_mm);
+    this.$('calib-rows', 'input').value = String(p.rows);
+    this.$('calib-cols', 'input').value = String(p.cols);
   }
 
   frameForm() {
     return {
-      pixel: Number(this.$('calib-pixel').value),
-      rows: Number(this.$('calib-rows').value),
-      cols: Number(this.$('calib-cols').value),
+      pixel: Number(this.$('calib-pixel', 'input').value),
+      rows: Number(this.$('calib-rows', 'input').value),
+      cols: Number(this.$('calib-cols', 'input').value),
     };
   }
 
   setFrame(pixel, rows, cols) {
-    this.$('calib-pixel').value = pixel == null ? '' : String(pixel);
-    this.$('calib-rows').value = String(rows);
-    this.$('calib-cols').value = String(cols);
-    this.$('calib-preset').value = this.presetOf({ pixel, rows, cols }) ?? 'custom';
+    this.$('calib-pixel', 'input').value = pixel == null ? '' : String(pixel);
+    this.$('calib-rows', 'input').value = String(rows);
+    this.$('calib-cols', 'input').value = String(cols);
+    this.$('calib-preset', 'select').value = this.presetOf({ pixel, rows, cols }) ?? 'custom';
   }
 
   /** The image's frame and pixel size (from the file, else its detector's preset, else the form's). */
@@ -117,7 +125,7 @@ export class Calibrate {
     const info = img.info;
     const preset = this.presets.find((p) => p.name.toLowerCase() === String(info.detector ?? '').toLowerCase())
       ?? this.presets.find((p) => p.rows === info.rows && p.cols === info.cols);
-    const typed = Number(this.$('calib-pixel').value);
+    const typed = Number(this.$('calib-pixel', 'input').value);
     const pixel = info.pixel_size_mm ?? preset?.pixel_size_mm ?? (typed > 0 ? typed : null);
     return { pixel, rows: info.rows, cols: info.cols };
   }
@@ -129,16 +137,16 @@ export class Calibrate {
     if (img) {
       const f = this.frameOfImage(img);
       this.setFrame(f.pixel, f.rows, f.cols);
-    } else if (!$('calib-rows').value) {
+    } else if (!$('calib-rows', 'input').value) {
       this.applyPreset();
     }
     const { rows, cols } = this.frameForm();
-    const dd = Number($('calib-dd').value);
-    $('calib-dd').value = String(byUser && dd > 0 ? dd : NOMINAL_DD_MM);
-    $('calib-xcen').value = String(cols > 0 ? cols / 2 : '');
-    $('calib-ycen').value = String(rows > 0 ? rows / 2 : '');
-    $('calib-xbet').value = '0';
-    $('calib-xgam').value = '0';
+    const dd = Number($('calib-dd', 'input').value);
+    $('calib-dd', 'input').value = String(byUser && dd > 0 ? dd : NOMINAL_DD_MM);
+    $('calib-xcen', 'input').value = String(cols > 0 ? cols / 2 : '');
+    $('calib-ycen', 'input').value = String(rows > 0 ? rows / 2 : '');
+    $('calib-xbet', 'input').value = '0';
+    $('calib-xgam', 'input').value = '0';
     this.startEdited = byUser;
   }
 
@@ -148,13 +156,13 @@ export class Calibrate {
     if (!l) return;
     this.setStart(l.calibration);
     const hit = this.materials().find((m) => m.name.toLowerCase() === String(l.material ?? '').toLowerCase());
-    if (hit) this.$('calib-material').value = hit.name;
+    if (hit) this.$('calib-material', 'select').value = hit.name;
     this.startEdited = true;
   }
 
   /** Fills the form with a calibration object (`{distance_mm, xcen_px, …, pixel_size_mm, rows, cols}`). */
   setStart(c) {
-    for (const p of PARAMS) this.$(`calib-${p.key}`).value = String(c[p.field]);
+    for (const p of PARAMS) this.$(`calib-${p.key}`, 'input').value = String(c[p.field]);
     this.setFrame(c.pixel_size_mm, c.rows, c.cols);
   }
 
@@ -163,7 +171,7 @@ export class Calibrate {
     const $ = this.$;
     const problems = [];
     const num = (id, what) => {
-      const el = $(id);
+      const el = $(id, 'input');
       const v = Number(el.value);
       const ok = el.value.trim() !== '' && Number.isFinite(v);
       el.classList.toggle('invalid', !ok);
@@ -182,9 +190,9 @@ export class Calibrate {
     }
     const emin = num('calib-emin', 'E min (keV)');
     const emax = num('calib-emax', 'E max (keV)');
-    const material = $('calib-material').value;
+    const material = $('calib-material', 'select').value;
     if (!material) problems.push('pick the reference material');
-    const fixed = PARAMS.filter((p) => $(`calib-fix-${p.key}`).checked).map((p) => p.key);
+    const fixed = PARAMS.filter((p) => $(`calib-fix-${p.key}`, 'input').checked).map((p) => p.key);
     return { request: { material, start, fixed, emin_kev: emin, emax_kev: emax }, problems };
   }
 
@@ -228,7 +236,7 @@ export class Calibrate {
       this.refresh();
       if (!this.findPeaks()) {
         this.waiting = null;
-        this.$('calib-progress').value = 0;
+        this.$('calib-progress', 'progress').value = 0;
         this.showError('The peak search could not start (see the peak-search panel).');
         this.refresh();
         return false;
@@ -255,7 +263,7 @@ export class Calibrate {
     const w = this.waiting;
     if (!w) return;
     this.waiting = null;
-    this.$('calib-progress').value = 0;
+    this.$('calib-progress', 'progress').value = 0;
     if (!img || img.id !== w.id || !img.search) {
       this.setStatus('');
       this.showError('Calibration not run: the peak search did not give peaks (see the peak-search panel).');
@@ -289,13 +297,13 @@ export class Calibrate {
     if (!run || m.job !== run.job) return true;
     this.running = null;
     if (m.type === 'error') {
-      this.$('calib-progress').value = 0;
+      this.$('calib-progress', 'progress').value = 0;
       this.showError(`Calibration failed: ${m.message}`);
       this.setStatus('calibration failed (see the message above)');
       this.refresh();
       return true;
     }
-    this.$('calib-progress').value = 1;
+    this.$('calib-progress', 'progress').value = 1;
     const r = m.report;
     const twotheta = r.spots.map((s) => {
       try {
@@ -323,7 +331,7 @@ export class Calibrate {
     $('calib-result').hidden = !res;
     if (!res) return;
     const r = res.report;
-    const body = $('calib-table').tBodies[0];
+    const body = $('calib-table', 'table').tBodies[0];
     body.textContent = '';
     for (const p of PARAMS) {
       const tr = document.createElement('tr');
@@ -461,7 +469,7 @@ export class Calibrate {
     const res = this.result;
     if (!res) return null;
     const img = this.image();
-    const ccd = (img && img.id === res.imageId ? img.info.detector : null) || this.$('calib-preset').value;
+    const ccd = (img && img.id === res.imageId ? img.info.detector : null) || this.$('calib-preset', 'select').value;
     return this.wasm.calibration_det_text(res.report, ccd === 'custom' ? '' : ccd, res.image);
   }
 
@@ -498,12 +506,12 @@ export class Calibrate {
     if (img && !this.startEdited) {
       const f = this.frameOfImage(img);
       const { rows, cols } = this.frameForm();
-      if (rows !== f.rows || cols !== f.cols || !$('calib-dd').value) this.nominalStart(false);
+      if (rows !== f.rows || cols !== f.cols || !$('calib-dd', 'input').value) this.nominalStart(false);
     }
     const busy = Boolean(this.running || this.waiting);
-    $('calib-run').disabled = !img || busy;
+    $('calib-run', 'button').disabled = !img || busy;
     $('calib-run').title = this.blocker();
-    $('calib-from-det').disabled = !this.loaded() || busy;
+    $('calib-from-det', 'button').disabled = !this.loaded() || busy;
     const l = this.loaded();
     $('calib-from-det').textContent = l ? `Start from ${l.name}` : 'Start from the loaded .det';
     // Say what is missing or that it is ready, unless the line tells of a run.

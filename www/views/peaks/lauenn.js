@@ -5,14 +5,15 @@
 // Models are loaded into the peak-search worker (peaks-worker.js, message 'load-model') which indexes with them;
 // this module only keeps their bytes (to save trained ones) and what they are (info from the wasm side).
 
-import { clearedPlot } from './plotcanvas.js';
-import { spawnWorker } from './wasm.js';
+import { clearedPlot } from '../../lib/plotcanvas.js';
+import { spawnWorker } from '../../lib/wasm.js';
 
-const MODELS_URL = new URL('../models/', import.meta.url);
+const MODELS_URL = new URL('../../models/', import.meta.url);
 /**
  * Detector-geometry fields a model's metadata and a calibration share: [field, name, unit, tolerance, digits].
  * Beyond these differences the angular-distance histograms a model learnt shift (frame and pixel are compared too).
  */
+/** @type {[string, string, string, number, number][]} */
 const GEOMETRY_FIELDS = [
   ['distance_mm', 'dd', 'mm', 1, 2],
   ['xcen_px', 'xcen', 'px', 20, 1],
@@ -24,7 +25,7 @@ const GEOMETRY_FIELDS = [
 export class LaueNN {
   /**
    * @param {object} o
-   * @param {(id: string) => HTMLElement} o.$
+   * @param {typeof import('../../lib/dom.js').$} o.$
    * @param {Worker} o.worker the peak-search worker (indexes)
    * @param {() => object|null} o.calibration the current LaueTools calibration object, or null
    * @param {() => string[]} o.picked material names picked in the panel
@@ -33,7 +34,13 @@ export class LaueNN {
    * @param {(msg: string) => void} o.showError
    */
   constructor(o) {
-    Object.assign(this, o);
+    this.$ = o.$;
+    this.worker = o.worker;
+    this.calibration = o.calibration;
+    this.picked = o.picked;
+    this.band = o.band;
+    this.changed = o.changed;
+    this.showError = o.showError;
     this.catalog = []; // entries of models/index.json
     this.catalogError = '';
     this.models = new Map(); // key → {key, name, source: 'ready'|'trained', status, info, weights, meta, error, ms}
@@ -53,7 +60,7 @@ export class LaueNN {
     for (const r of document.querySelectorAll('input[name="index-method"]')) {
       r.addEventListener('change', () => this.onMethodChange());
     }
-    $('nn-model').addEventListener('change', () => this.select($('nn-model').value));
+    $('nn-model').addEventListener('change', () => this.select($('nn-model', 'select').value));
     $('run-train').addEventListener('click', () => this.train());
     $('save-model').addEventListener('click', () => this.saveModel());
     try {
@@ -73,11 +80,11 @@ export class LaueNN {
   }
 
   method() {
-    return document.querySelector('input[name="index-method"]:checked')?.value || 'lut';
+    return /** @type {HTMLInputElement | null} */ (document.querySelector('input[name="index-method"]:checked'))?.value || 'lut';
   }
 
   setMethod(m) {
-    const r = document.querySelector(`input[name="index-method"][value="${m}"]`);
+    const r = /** @type {HTMLInputElement | null} */ (document.querySelector(`input[name="index-method"][value="${m}"]`));
     if (!r) throw new Error(`no indexing method ${m}`);
     r.checked = true;
     this.onMethodChange();
@@ -92,13 +99,13 @@ export class LaueNN {
 
   /** The model key indexing uses (null with the look-up table). */
   modelKey() {
-    return this.method() === 'nn' ? this.$('nn-model').value || null : null;
+    return this.method() === 'nn' ? this.$('nn-model', 'select').value || null : null;
   }
 
   /** When the picked materials change: keep a model that knows them all, else pick one that does. */
   autoSelect() {
     const picked = this.picked();
-    const current = this.models.get(this.$('nn-model').value);
+    const current = this.models.get(this.$('nn-model', 'select').value);
     const covers = (m) => picked.length > 0 && picked.every((p) => m.materials.includes(p));
     if (current && (covers(current) || picked.length === 0)) {
       if (current.status === 'not loaded') this.select(current.key);
@@ -113,7 +120,7 @@ export class LaueNN {
   /** Why NN indexing cannot run now, or ''. */
   blocker() {
     if (this.method() !== 'nn') return '';
-    const key = this.$('nn-model').value;
+    const key = this.$('nn-model', 'select').value;
     const m = this.models.get(key);
     const picked = this.picked();
     if (!m) {
@@ -192,7 +199,7 @@ export class LaueNN {
   }
 
   renderModels(selectKey = null) {
-    const sel = this.$('nn-model');
+    const sel = this.$('nn-model', 'select');
     const keep = selectKey ?? sel.value;
     sel.textContent = '';
     if (this.models.size === 0) {
@@ -233,8 +240,8 @@ export class LaueNN {
     }
     this.$('nn-model-info').textContent = text;
     this.renderGeometryWarning();
-    this.$('save-model').disabled = !(m && m.source === 'trained' && m.weights);
-    this.$('run-train').disabled = Boolean(this.training) || Boolean(this.trainBlocker());
+    this.$('save-model', 'button').disabled = !(m && m.source === 'trained' && m.weights);
+    this.$('run-train', 'button').disabled = Boolean(this.training) || Boolean(this.trainBlocker());
     this.$('run-train').title = this.trainBlocker();
   }
 
@@ -257,7 +264,7 @@ export class LaueNN {
    * How the selected model's detector geometry differs from the calibration's beyond the tolerances
    * (GEOMETRY_TOLERANCE): a list of sentences, empty when it matches (or when either is unknown).
    */
-  geometryMismatch(key = this.$('nn-model').value) {
+  geometryMismatch(key = this.$('nn-model', 'select').value) {
     const c = this.calibration();
     const g = this.modelGeometry(this.models.get(key));
     if (!c || !g) return [];
@@ -285,7 +292,7 @@ export class LaueNN {
   renderGeometryWarning() {
     const box = this.$('nn-geometry-warning');
     if (!box) return;
-    const m = this.models.get(this.$('nn-model').value);
+    const m = this.models.get(this.$('nn-model', 'select').value);
     const diff = this.method() === 'nn' ? this.geometryMismatch() : [];
     box.hidden = diff.length === 0;
     box.textContent = diff.length
@@ -307,7 +314,7 @@ export class LaueNN {
 
   readTrainSettings() {
     const $ = this.$;
-    const num = (id) => Number($(id).value);
+    const num = (id) => Number($(id, 'input').value);
     const s = {
       orientations: num('train-orientations'),
       grains: num('train-grains'),
@@ -341,14 +348,14 @@ export class LaueNN {
       this.trainWorker.onmessage = (ev) => this.onTrainMessage(ev.data);
       this.trainWorker.onerror = (ev) => {
         ev.preventDefault();
-        this.failTraining(`The training worker failed: ${ev.message || 'could not load js/train-worker.js'}`);
+        this.failTraining(`The training worker failed: ${ev.message || 'could not load views/peaks/train-worker.js'}`);
       };
     }
     const job = ++this.trainJob;
     const name = `${materials.join('+')} #${this.trainedCount + 1}`;
     this.training = { job, name, request, t0: performance.now(), points: [], epochs: [], batches: 0, data: null };
     this.progressLog = [];
-    const bar = this.$('train-progress');
+    const bar = this.$('train-progress', 'progress');
     bar.removeAttribute('value');
     this.setTrainStatus(`simulating ${request.orientations} orientations of ${materials.join(', ')}…`);
     this.renderModels();
@@ -366,7 +373,7 @@ export class LaueNN {
     if (m.type === 'train-progress') {
       const p = m.p;
       this.progressLog.push(p.stage);
-      const bar = this.$('train-progress');
+      const bar = this.$('train-progress', 'progress');
       if (p.stage === 'data-done') {
         t.data = p;
         bar.value = 0.05;
@@ -395,7 +402,7 @@ export class LaueNN {
       this.models.set(key, entry);
       this.lastTrain = { seconds, worker_ms: m.worker_ms, val_accuracy: m.info.val_accuracy, batches: t.batches,
         epochs: t.epochs.length, data: t.data, request: t.request, key };
-      this.$('train-progress').value = 1;
+      this.$('train-progress', 'progress').value = 1;
       this.setTrainStatus(`Trained ${t.name}: validation accuracy ${(100 * m.info.val_accuracy).toFixed(2)} % after `
         + `${t.epochs.length} epochs, ${seconds.toFixed(1)} s in all. Selected for indexing (kept for this session).`);
       this.drawCurve(t);
@@ -408,7 +415,7 @@ export class LaueNN {
 
   failTraining(message) {
     this.training = null;
-    this.$('train-progress').value = 0;
+    this.$('train-progress', 'progress').value = 0;
     this.showError(message);
     this.setTrainStatus('training failed (see the message above)');
     this.renderModels();
@@ -483,7 +490,7 @@ export class LaueNN {
 
   /** Downloads the selected trained model (MODEL.bpk + MODEL.json, readable by `lauekit index --model`). */
   saveModel() {
-    const m = this.models.get(this.$('nn-model').value);
+    const m = this.models.get(this.$('nn-model', 'select').value);
     if (!m || !m.weights) return;
     const stem = m.name.replace(/[^A-Za-z0-9_+-]+/g, '_');
     download(`${stem}.bpk`, new Blob([m.weights], { type: 'application/octet-stream' }));

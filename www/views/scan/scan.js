@@ -13,10 +13,11 @@
 //
 // For tests the view exposes `window.lauekitScan`.
 
-import { loadWasm, spawnWorker } from './wasm.js';
-import { niceTicks } from './colors.js';
-import { showTab } from './tabs.js';
-import { openScanPoint } from './peaks.js';
+import { $ } from '../../lib/dom.js';
+import { loadWasm, spawnWorker } from '../../lib/wasm.js';
+import { niceTicks } from '../../lib/colors.js';
+import { showTab } from '../../lib/tabs.js';
+import { openScanPoint } from '../peaks/files.js';
 
 /** The example scan's spec (src/scan/simulate.rs SyntheticScanSpec; the rest takes its defaults: Cu, a Σ3 twin
  * band, a 512² detector). The same scan as `lauekit simulate-scan --grid 12x10 --seed 1 --grains 4`. */
@@ -38,7 +39,6 @@ const NO_VALUE = '#d5d9e2';
 const PENDING = '#f0f1f4';
 const FAILED = '#f4c7c3';
 
-const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Series names (as src/scan/series.rs)
@@ -140,7 +140,7 @@ let mapTimer = null;
 let lastMapAt = 0;
 let mapMs = 0;
 
-const api = {
+export const api = {
   ready: null,
   state,
   /** Loads the example scan (the Run button then runs it). */
@@ -187,7 +187,13 @@ export class ScanRun {
    * @param {() => void} o.onDone every point finished
    */
   constructor(o) {
-    Object.assign(this, o);
+    this.size = o.size;
+    this.count = o.count;
+    this.setup = o.setup;
+    this.pointMessage = o.pointMessage;
+    this.onPoint = o.onPoint;
+    this.onFail = o.onFail;
+    this.onDone = o.onDone;
     this.next = 0;
     this.done = 0;
     this.slots = [];
@@ -212,7 +218,7 @@ export class ScanRun {
       worker.onmessage = (ev) => this.onMessage(slot, ev.data);
       worker.onerror = (ev) => {
         ev.preventDefault();
-        this.fail(`A scan worker failed: ${ev.message || 'could not load js/scan-worker.js'}`);
+        this.fail(`A scan worker failed: ${ev.message || 'could not load views/scan/scan-worker.js'}`);
       };
       this.slots.push(slot);
     }
@@ -411,7 +417,7 @@ const mapView = new MapView($('scan-map-canvas'));
 async function start() {
   wireEvents();
   new ResizeObserver(() => drawMap()).observe($('scan-map-box'));
-  $('scan-workers').value = String(defaultWorkers());
+  $('scan-workers', 'input').value = String(defaultWorkers());
   try {
     wasm = await loadWasm();
   } catch (e) {
@@ -422,12 +428,12 @@ async function start() {
   const base = JSON.parse(wasm.scan_json({ nx: 1, ny: 1 }, { index: {} }, [], 0));
   state.defaults = base.request;
   const p = state.defaults.peaks;
-  $('scan-threshold').value = String(p.IntensityThreshold);
-  $('scan-boxsize').value = String(p.boxsize);
+  $('scan-threshold', 'input').value = String(p.IntensityThreshold);
+  $('scan-boxsize', 'input').value = String(p.boxsize);
   const ix = state.defaults.index;
-  $('scan-emin').value = String(ix.band.emin_kev);
-  $('scan-emax').value = String(ix.band.emax_kev);
-  $('scan-grains').value = String(ix.settings.nbgrainstofind);
+  $('scan-emin', 'input').value = String(ix.band.emin_kev);
+  $('scan-emax', 'input').value = String(ix.band.emax_kev);
+  $('scan-grains', 'input').value = String(ix.settings.nbgrainstofind);
   fillJson();
   setStatus('Load the example scan or drop a scan\u2019s images.');
   updateButtons();
@@ -497,7 +503,7 @@ async function loadCalibration(file) {
   }
   state.calibration = { calibration: parsed.calibration, name: file.name, text, material: parsed.material ?? null };
   const known = wasm.materials().find((m) => m.name.toLowerCase() === String(parsed.material ?? '').toLowerCase());
-  if (known && !state.materialsEdited) $('scan-materials').value = known.name;
+  if (known && !state.materialsEdited) $('scan-materials', 'input').value = known.name;
   showCalibration();
 }
 
@@ -508,9 +514,9 @@ async function loadRequestFile(file) {
   } catch (e) {
     throw new Error(`${file.name}: not JSON: ${messageOf(e)}`);
   }
-  $('scan-request-json').value = text;
-  $('scan-use-json').checked = true;
-  $('scan-advanced').open = true;
+  $('scan-request-json', 'textarea').value = text;
+  $('scan-use-json', 'input').checked = true;
+  $('scan-advanced', 'details').open = true;
 }
 
 async function setImages(images, skipped) {
@@ -557,14 +563,14 @@ async function setImages(images, skipped) {
 /** A square grid when the count is a square; else the grid shown if it fits, else one row. */
 function guessGrid(n) {
   const s = Math.round(Math.sqrt(n));
-  const nx = Number($('scan-nx').value);
-  const ny = Number($('scan-ny').value);
+  const nx = Number($('scan-nx', 'input').value);
+  const ny = Number($('scan-ny', 'input').value);
   if (s * s === n) {
-    $('scan-nx').value = String(s);
-    $('scan-ny').value = String(s);
+    $('scan-nx', 'input').value = String(s);
+    $('scan-ny', 'input').value = String(s);
   } else if (!(nx * ny === n)) {
-    $('scan-nx').value = String(n);
-    $('scan-ny').value = '1';
+    $('scan-nx', 'input').value = String(n);
+    $('scan-ny', 'input').value = '1';
   }
   showGridInfo();
 }
@@ -615,12 +621,12 @@ async function loadExample() {
     state.source = { kind: 'synthetic', spec: EXAMPLE_SPEC, handle, count, label: 'example_scan' };
     state.calibration = { calibration: handle.calibration(), name: 'calib.det (example)', text: handle.calibration_det(),
       material: null, example: true };
-    $('scan-nx').value = String(grid.nx);
-    $('scan-ny').value = String(grid.ny);
-    $('scan-step-x').value = String(grid.step_um[0]);
-    $('scan-step-y').value = String(grid.step_um[1]);
-    $('scan-snake').checked = Boolean(grid.snake);
-    if (!state.materialsEdited) $('scan-materials').value = 'Cu';
+    $('scan-nx', 'input').value = String(grid.nx);
+    $('scan-ny', 'input').value = String(grid.ny);
+    $('scan-step-x', 'input').value = String(grid.step_um[0]);
+    $('scan-step-y', 'input').value = String(grid.step_um[1]);
+    $('scan-snake', 'input').checked = Boolean(grid.snake);
+    if (!state.materialsEdited) $('scan-materials', 'input').value = 'Cu';
     const c = state.calibration.calibration;
     $('scan-source-info').textContent = `Example: a synthetic Cu scan of ${grid.nx} × ${grid.ny} points (4 grains and `
       + `a Σ3 twin band, seed 1), ${c.cols} × ${c.rows} px images rendered by the workers as they take each point `
@@ -646,10 +652,10 @@ function showCalibration() {
 }
 
 function readGrid() {
-  const nx = Number($('scan-nx').value);
-  const ny = Number($('scan-ny').value);
-  const sxText = $('scan-step-x').value.trim();
-  const syText = $('scan-step-y').value.trim();
+  const nx = Number($('scan-nx', 'input').value);
+  const ny = Number($('scan-ny', 'input').value);
+  const sxText = $('scan-step-x', 'input').value.trim();
+  const syText = $('scan-step-y', 'input').value.trim();
   const problems = [];
   if (!Number.isInteger(nx) || nx < 1 || !Number.isInteger(ny) || ny < 1) problems.push('nx and ny: whole numbers ≥ 1');
   let step = null;
@@ -659,7 +665,7 @@ function readGrid() {
     if (!(sx > 0 && sy > 0)) problems.push('step: positive numbers (µm), or leave both empty');
     step = [sx, sy];
   }
-  return { grid: { nx, ny, step_um: step, snake: $('scan-snake').checked }, problems };
+  return { grid: { nx, ny, step_um: step, snake: $('scan-snake', 'input').checked }, problems };
 }
 
 function showGridInfo() {
@@ -680,16 +686,16 @@ function showGridInfo() {
 function requestFromFields() {
   const r = structuredClone(state.defaults);
   const problems = [];
-  const materials = $('scan-materials').value.split(',').map((m) => m.trim()).filter(Boolean);
+  const materials = $('scan-materials', 'input').value.split(',').map((m) => m.trim()).filter(Boolean);
   if (!materials.length) problems.push('materials: give at least one (e.g. Cu)');
-  const grains = Number($('scan-grains').value);
+  const grains = Number($('scan-grains', 'input').value);
   if (!Number.isInteger(grains) || grains < 1 || grains > 20) problems.push('grains / point: a whole number from 1 to 20');
-  const emin = Number($('scan-emin').value);
-  const emax = Number($('scan-emax').value);
-  if (!(emin > 0 && emax > emin)) problems.push(`energy band: need 0 < E min < E max (got ${$('scan-emin').value}–${$('scan-emax').value} keV)`);
-  const thr = Number($('scan-threshold').value);
-  if ($('scan-threshold').value.trim() === '' || !Number.isFinite(thr)) problems.push('threshold: a number');
-  const box = Number($('scan-boxsize').value);
+  const emin = Number($('scan-emin', 'input').value);
+  const emax = Number($('scan-emax', 'input').value);
+  if (!(emin > 0 && emax > emin)) problems.push(`energy band: need 0 < E min < E max (got ${$('scan-emin', 'input').value}–${$('scan-emax', 'input').value} keV)`);
+  const thr = Number($('scan-threshold', 'input').value);
+  if ($('scan-threshold', 'input').value.trim() === '' || !Number.isFinite(thr)) problems.push('threshold: a number');
+  const box = Number($('scan-boxsize', 'input').value);
   if (!Number.isInteger(box) || box < 1) problems.push('boxsize: a whole number ≥ 1');
   r.peaks.IntensityThreshold = thr;
   r.peaks.boxsize = box;
@@ -701,10 +707,10 @@ function requestFromFields() {
 }
 
 function readRequest() {
-  if (!$('scan-use-json').checked) return requestFromFields();
+  if (!$('scan-use-json', 'input').checked) return requestFromFields();
   let r;
   try {
-    r = JSON.parse($('scan-request-json').value);
+    r = JSON.parse($('scan-request-json', 'textarea').value);
   } catch (e) {
     return { request: null, problems: [`request JSON: ${messageOf(e)}`] };
   }
@@ -727,7 +733,7 @@ function unknownKeys(r, d, where) {
 
 function fillJson() {
   const { request } = requestFromFields();
-  $('scan-request-json').value = JSON.stringify(request, null, 2);
+  $('scan-request-json', 'textarea').value = JSON.stringify(request, null, 2);
   jsonEdited = false;
 }
 
@@ -775,7 +781,7 @@ function run() {
   }
   const src = state.source;
   const count = pointCount();
-  const size = Math.max(1, Math.min(count, Math.floor(Number($('scan-workers').value)) || defaultWorkers()));
+  const size = Math.max(1, Math.min(count, Math.floor(Number($('scan-workers', 'input').value)) || defaultWorkers()));
   const previous = state.results?.source;
   state.results = { grid, request, points: new Array(count), done: 0, seconds: 0, label: src.label,
     det: { text: state.calibration.text, name: state.calibration.name }, source: src };
@@ -794,7 +800,7 @@ function run() {
     onDone: () => endRun(null, false),
   });
   state.run = r;
-  $('scan-progress').value = 0;
+  $('scan-progress', 'progress').value = 0;
   $('scan-progress').classList.add('running');
   setStatus(`starting ${size} worker${size > 1 ? 's' : ''}…`);
   $('scan-counts').textContent = '';
@@ -840,7 +846,7 @@ export function scanInput({ needCalibration = true } = {}) {
     count: pointCount(),
     synthetic: src.kind === 'synthetic' ? src.spec : undefined,
     pointMessage: (index) => pointMessageOf(src, index),
-    workers: Math.max(1, Math.floor(Number($('scan-workers').value)) || defaultWorkers()),
+    workers: Math.max(1, Math.floor(Number($('scan-workers', 'input').value)) || defaultWorkers()),
   };
 }
 
@@ -851,7 +857,7 @@ function onPoint(p) {
   res.points[p.index] = p;
   res.done += 1;
   res.seconds = r.elapsedMs() / 1000;
-  $('scan-progress').value = res.done / res.points.length;
+  $('scan-progress', 'progress').value = res.done / res.points.length;
   const rate = res.done / Math.max(1e-9, res.seconds);
   const left = res.points.length - res.done;
   setStatus(`${res.done} / ${res.points.length} points · ${rate.toFixed(1)} points/s · ETA ${formatSeconds(left / rate)}`
@@ -950,7 +956,7 @@ function updateMaps() {
 }
 
 function renderMapSelect() {
-  const sel = $('scan-map');
+  const sel = $('scan-map', 'select');
   const names = state.maps.map((m) => m.name);
   if (names.join() !== Array.from(sel.options, (o) => o.value).join()) {
     sel.textContent = '';
@@ -1015,7 +1021,7 @@ function showKey(m) {
     const png = wasm.scan_map_png(res.grid, res.request, finishedPoints(), m.name);
     if (keyUrl) URL.revokeObjectURL(keyUrl);
     keyUrl = URL.createObjectURL(new Blob([png], { type: 'image/png' }));
-    $('scan-key-img').src = keyUrl;
+    $('scan-key-img', 'img').src = keyUrl;
     keyFor = id;
   } catch (e) {
     $('scan-key').hidden = true;
@@ -1026,7 +1032,7 @@ function showKey(m) {
 /** Colour bar (scalar maps), swatches (categorical maps) or a note and the IPF key (IPF colours). */
 function drawLegend(m) {
   $('scan-key').hidden = true;
-  const canvas = $('scan-legend');
+  const canvas = /** @type {HTMLCanvasElement & {ticks?: {x?: string[]}}} */ ($('scan-legend', 'canvas'));
   const note = $('scan-legend-note');
   note.textContent = '';
   const dpr = window.devicePixelRatio || 1;
@@ -1244,8 +1250,9 @@ function save(kind) {
 function wireEvents() {
   for (const id of ['scan-files', 'scan-folder']) {
     $(id).addEventListener('change', (e) => {
-      const files = Array.from(e.target.files || []);
-      e.target.value = '';
+      const input = /** @type {HTMLInputElement} */ (e.target);
+      const files = Array.from(input.files || []);
+      input.value = '';
       openFiles(files);
     });
   }
@@ -1256,7 +1263,7 @@ function wireEvents() {
     $('scan-drop-zone').classList.add('over');
   });
   panel.addEventListener('dragleave', (e) => {
-    if (!panel.contains(e.relatedTarget)) $('scan-drop-zone').classList.remove('over');
+    if (!panel.contains(/** @type {Node | null} */ (e.relatedTarget))) $('scan-drop-zone').classList.remove('over');
   });
   panel.addEventListener('drop', async (e) => {
     e.preventDefault();
@@ -1275,16 +1282,16 @@ function wireEvents() {
   $('scan-fill-json').addEventListener('click', () => fillJson());
   $('scan-request-json').addEventListener('input', () => { jsonEdited = true; });
   $('scan-advanced').addEventListener('toggle', () => {
-    if ($('scan-advanced').open && !$('scan-use-json').checked && !jsonEdited) fillJson();
+    if ($('scan-advanced', 'details').open && !$('scan-use-json', 'input').checked && !jsonEdited) fillJson();
   });
   $('scan-workers').addEventListener('change', () => {
-    const n = Math.floor(Number($('scan-workers').value));
-    if (!(n >= 1 && n <= 64)) $('scan-workers').value = String(defaultWorkers());
+    const n = Math.floor(Number($('scan-workers', 'input').value));
+    if (!(n >= 1 && n <= 64)) $('scan-workers', 'input').value = String(defaultWorkers());
   });
   $('scan-run').addEventListener('click', () => run());
   $('scan-cancel').addEventListener('click', () => cancel());
   $('scan-map').addEventListener('change', () => {
-    state.mapName = $('scan-map').value;
+    state.mapName = $('scan-map', 'select').value;
     drawMap();
   });
   $('scan-save-h5').addEventListener('click', () => save('h5'));
@@ -1304,15 +1311,15 @@ function wireEvents() {
 function updateButtons() {
   const running = Boolean(state.run);
   const why = wasm ? blocker() : 'loading…';
-  $('scan-run').disabled = running || Boolean(why);
+  $('scan-run', 'button').disabled = running || Boolean(why);
   $('scan-run').title = why;
-  $('scan-cancel').disabled = !running;
-  $('scan-load-example').disabled = running;
-  $('scan-files').disabled = running;
-  $('scan-folder').disabled = running;
+  $('scan-cancel', 'button').disabled = !running;
+  $('scan-load-example', 'button').disabled = running;
+  $('scan-files', 'input').disabled = running;
+  $('scan-folder', 'input').disabled = running;
   const have = finishedPoints().length > 0;
-  for (const id of ['scan-save-h5', 'scan-save-json', 'scan-save-ctf']) $(id).disabled = !have || running;
-  for (const id of ['scan-save-png', 'scan-save-csv']) $(id).disabled = !have || running || !currentMap();
+  for (const id of ['scan-save-h5', 'scan-save-json', 'scan-save-ctf']) $(id, 'button').disabled = !have || running;
+  for (const id of ['scan-save-png', 'scan-save-csv']) $(id, 'button').disabled = !have || running || !currentMap();
   if (!running && !state.results && why && wasm) setStatus(why);
 }
 

@@ -2,11 +2,12 @@
 // worker on the current image's peaks (CPU, or WebGPU when the browser has it), the spots coloured by their
 // similarity to a Gaussian (dashed: not "good"), editable good-spot thresholds, histograms of the descriptors.
 
-import { clearedPlot } from './plotcanvas.js';
+import { clearedPlot } from '../../lib/plotcanvas.js';
 
 /** Sim → colour: red (0) → amber (0.5) → green (1). */
 export function simColor(sim) {
   const s = Math.max(0, Math.min(1, sim));
+  /** @type {[number, number[]][]} */
   const stops = [[0, [220, 38, 38]], [0.5, [245, 158, 11]], [1, [22, 163, 74]]];
   let i = 0;
   while (i < stops.length - 2 && s > stops[i + 1][0]) i += 1;
@@ -25,7 +26,7 @@ export function offsetPx(peak, d) {
 export class SpotQuality {
   /**
    * @param {object} o
-   * @param {(id: string) => HTMLElement} o.$
+   * @param {typeof import('../../lib/dom.js').$} o.$
    * @param {Worker} o.worker
    * @param {() => object|null} o.image the current image entry ({id, name, search, quality})
    * @param {() => void} o.changed redraw the overlay and the table
@@ -33,7 +34,12 @@ export class SpotQuality {
    * @param {(ok: boolean) => void} [o.onDone] called when a run ends (the page's "Analyse" goes on to indexing)
    */
   constructor(o) {
-    Object.assign(this, o);
+    this.$ = o.$;
+    this.worker = o.worker;
+    this.image = o.image;
+    this.changed = o.changed;
+    this.showError = o.showError;
+    this.onDone = o.onDone;
     this.job = 0;
     this.running = null;
     /** For tests: completed runs. */
@@ -50,8 +56,8 @@ export class SpotQuality {
   }
 
   criteria() {
-    const minSim = Number(this.$('quality-min-sim').value);
-    const maxOffset = Number(this.$('quality-max-offset').value);
+    const minSim = Number(this.$('quality-min-sim', 'input').value);
+    const maxOffset = Number(this.$('quality-max-offset', 'input').value);
     return {
       min_sim: Number.isFinite(minSim) ? minSim : 0.5,
       max_offset_px: Number.isFinite(maxOffset) ? maxOffset : 0.9,
@@ -72,7 +78,7 @@ export class SpotQuality {
       return false;
     }
     const job = ++this.job;
-    const device = this.$('quality-device').value;
+    const device = this.$('quality-device', 'select').value;
     this.running = { job, id: img.id, peaks: img.search.peaks, device };
     this.$('quality-progress').removeAttribute('value');
     this.setStatus(`characterising ${img.search.peaks.length} spots on ${device === 'gpu' ? 'WebGPU' : 'the CPU'}…`);
@@ -91,7 +97,7 @@ export class SpotQuality {
     const run = this.running;
     if (!run || m.job !== run.job) return true;
     this.running = null;
-    this.$('quality-progress').value = m.type === 'characterized' ? 1 : 0;
+    this.$('quality-progress', 'progress').value = m.type === 'characterized' ? 1 : 0;
     if (m.type === 'error') {
       this.showError(`Spot characterisation failed: ${m.message}`);
       this.setStatus('characterisation failed (see the message above)');
@@ -141,7 +147,7 @@ export class SpotQuality {
   render() {
     const img = this.image();
     const q = img?.quality && img.search && img.quality.peaks === img.search.peaks ? img.quality : null;
-    this.$('run-quality').disabled = !img?.search || Boolean(this.running);
+    this.$('run-quality', 'button').disabled = !img?.search || Boolean(this.running);
     const summary = this.$('quality-summary');
     if (!q) {
       summary.textContent = img?.search ? 'Not characterised yet.' : '';

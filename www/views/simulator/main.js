@@ -1,13 +1,14 @@
-// lauekit live Laue simulator: wires the form and the canvas to the wasm core (../pkg/lauekit.js).
+// lauekit live Laue simulator: wires the form and the canvas to the wasm core (pkg/lauekit.js, loaded by lib/wasm.js).
 //
 // Every input event schedules one simulation on the next animation frame; the wasm `simulate` call is synchronous
 // and fast enough (a few ms) to run on the main thread. For tests the page exposes `window.lauekit`.
-// This is the page's "Simulator" view; the "Images & peaks" view is js/peaks.js.
+// This is the page's "Simulator" view; the "Images & peaks" view is views/peaks/main.js.
 
-import { PatternView } from './js/view.js';
-import { drawColorbar } from './js/colors.js';
-import * as m3 from './js/mat3.js';
-import { loadWasm } from './js/wasm.js';
+import { $ } from '../../lib/dom.js';
+import { PatternView } from '../../lib/view.js';
+import { drawColorbar } from '../../lib/colors.js';
+import * as m3 from '../../lib/mat3.js';
+import { loadWasm } from '../../lib/wasm.js';
 
 const PKG_URL = '../pkg/lauekit.js';
 const CUSTOM = '__custom__';
@@ -32,7 +33,6 @@ const EULER_IDS = ['euler-1', 'euler-2', 'euler-3'];
 const ROT_IDS = ['rot-x', 'rot-y', 'rot-z'];
 const LAB_AXES = { 'rot-x': [1, 0, 0], 'rot-y': [0, 1, 0], 'rot-z': [0, 0, 1] };
 
-const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------------------------------------------------------
 // State
@@ -57,7 +57,7 @@ const state = {
 };
 const errors = new Map(); // source → message
 
-const api = {
+export const api = {
   ready: null,
   lastRequest: null,
   lastResult: null,
@@ -112,7 +112,7 @@ async function start() {
   selectMaterial(initial);
   if (initial === CUSTOM) {
     setLattice([3.6149, 3.6149, 3.6149, 90, 90, 90]);
-    $('symmetry').value = 'fcc';
+    $('symmetry', 'input').value = 'fcc';
   }
 
   wireEvents();
@@ -121,7 +121,7 @@ async function start() {
 }
 
 function fillMaterialSelect() {
-  const sel = $('material');
+  const sel = $('material', 'select');
   sel.textContent = '';
   for (const m of materialTable) {
     const opt = document.createElement('option');
@@ -135,7 +135,7 @@ function fillMaterialSelect() {
   sel.append(custom);
 
   // Offer the rule names the table uses as well as the usual ones.
-  const list = $('rules');
+  const list = $('rules', 'datalist');
   const known = new Set(Array.from(list.options, (o) => o.value));
   for (const m of materialTable) {
     if (m.rule && !known.has(m.rule)) {
@@ -151,13 +151,13 @@ function fillMaterialSelect() {
 // Form ↔ state
 
 function selectMaterial(name) {
-  const sel = $('material');
+  const sel = $('material', 'select');
   sel.value = name;
   const m = materialTable.find((x) => x.name === name);
   if (m) {
     setLattice(Array.from(m.lattice));
     // The table simulates with the material's own (LaueTools) rule, so show that rather than the space group.
-    $('symmetry').value = m.rule ?? (m.space_group != null ? String(m.space_group) : '');
+    $('symmetry', 'input').value = m.rule ?? (m.space_group != null ? String(m.space_group) : '');
   }
   state.edited = { lattice: false, symmetry: false };
   for (const id of [...LATTICE_IDS, 'symmetry']) $(id).classList.remove('invalid');
@@ -165,7 +165,7 @@ function selectMaterial(name) {
 }
 
 function showMaterialInfo() {
-  const m = materialTable.find((x) => x.name === $('material').value);
+  const m = materialTable.find((x) => x.name === $('material', 'select').value);
   const info = $('material-info');
   if (!m) {
     info.textContent = 'Custom crystal: lattice parameters and a space group number or extinction rule.';
@@ -182,21 +182,21 @@ function showMaterialInfo() {
 }
 
 function setLattice(values) {
-  LATTICE_IDS.forEach((id, i) => { $(id).value = roundForInput(values[i]); });
+  LATTICE_IDS.forEach((id, i) => { $(id, 'input').value = roundForInput(values[i]); });
 }
 
 function applyPreset(name) {
   const p = PRESETS[name];
   if (!p) return;
   fillCalibration(p);
-  $('preset').value = name;
+  $('preset', 'select').value = name;
 }
 
 function fillCalibration(c) {
   for (const [key, id] of Object.entries(CALIB_FIELDS)) {
-    if (c[key] != null) $(id).value = roundForInput(Number(c[key]));
+    if (c[key] != null) $(id, 'input').value = roundForInput(Number(c[key]));
   }
-  $('preset').value = matchingPreset(readCalibrationLoose()) ?? 'custom';
+  $('preset', 'select').value = matchingPreset(readCalibrationLoose()) ?? 'custom';
 }
 
 function matchingPreset(c) {
@@ -208,7 +208,7 @@ function matchingPreset(c) {
 
 function readCalibrationLoose() {
   const c = {};
-  for (const [key, id] of Object.entries(CALIB_FIELDS)) c[key] = Number($(id).value);
+  for (const [key, id] of Object.entries(CALIB_FIELDS)) c[key] = Number($(id, 'input').value);
   return c;
 }
 
@@ -217,13 +217,13 @@ function roundForInput(v) {
 }
 
 function resetRotation() {
-  for (const id of ROT_IDS) $(id).value = '0';
+  for (const id of ROT_IDS) $(id, 'input').value = '0';
   state.drag = m3.IDENTITY.slice();
   showSliderValues();
 }
 
 function showSliderValues() {
-  for (const id of ROT_IDS) $(`${id}-val`).textContent = `${Number($(id).value).toFixed(1)}°`;
+  for (const id of ROT_IDS) $(`${id}-val`).textContent = `${Number($(id, 'input').value).toFixed(1)}°`;
 }
 
 function showBaseSource() {
@@ -232,7 +232,7 @@ function showBaseSource() {
 
 /** Reads one numeric input; records a problem (and marks the field) if it is not a finite number meeting `check`. */
 function readNumber(id, label, problems, check = null, what = 'a number') {
-  const el = $(id);
+  const el = $(id, 'input');
   const v = el.value.trim() === '' ? NaN : Number(el.value);
   const ok = Number.isFinite(v) && (!check || check(v));
   el.classList.toggle('invalid', !ok);
@@ -244,7 +244,7 @@ function readNumber(id, label, problems, check = null, what = 'a number') {
 function buildRequest() {
   const problems = [];
   const request = {};
-  const matName = $('material').value;
+  const matName = $('material', 'select').value;
   const custom = !matName || matName === CUSTOM;
   if (!custom) request.material = matName;
   // A table material is sent by name; lattice and rule only when the user changed them (or for a custom crystal).
@@ -255,7 +255,7 @@ function buildRequest() {
       : readNumber(id, `Lattice ${labels[i]} (°)`, problems, (v) => v > 0 && v < 180, 'an angle between 0 and 180°')));
   }
   if (custom || state.edited.symmetry) {
-    const sym = $('symmetry').value.trim();
+    const sym = $('symmetry', 'input').value.trim();
     $('symmetry').classList.remove('invalid');
     if (sym === '') {
       $('symmetry').classList.add('invalid');
@@ -306,7 +306,7 @@ function buildRequest() {
 function currentUb(euler) {
   let ub = state.detUb ? state.detUb.slice() : eulerUb(euler);
   for (const id of ROT_IDS) {
-    const angle = Number($(id).value);
+    const angle = Number($(id, 'input').value);
     if (angle !== 0) ub = m3.toArray9(wasm.rotate_ub(ub, LAB_AXES[id], angle));
   }
   return m3.mul(state.drag, ub);
@@ -516,7 +516,8 @@ function wireEvents() {
   form.addEventListener('input', onFormInput);
   // Selects and radios also fire `change`; `input` is enough for them, except for the file input.
   $('det-file').addEventListener('change', async (e) => {
-    const file = e.target.files && e.target.files[0];
+    const input = /** @type {HTMLInputElement} */ (e.target);
+    const file = input.files && input.files[0];
     if (!file) return;
     try {
       await loadDetText(await file.text(), file.name);
@@ -531,8 +532,8 @@ function wireEvents() {
   });
   for (const radio of document.querySelectorAll('input[name=view], input[name=size]')) {
     radio.addEventListener('change', () => {
-      state.view = document.querySelector('input[name=view]:checked').value;
-      state.sizeBy = document.querySelector('input[name=size]:checked').value;
+      state.view = /** @type {HTMLInputElement} */ (document.querySelector('input[name=view]:checked')).value;
+      state.sizeBy = /** @type {HTMLInputElement} */ (document.querySelector('input[name=size]:checked')).value;
       state.hover = -1;
       hideTooltip();
       redraw();
@@ -558,7 +559,7 @@ function onFormInput(e) {
   } else if (id === 'preset') {
     applyPreset(e.target.value);
   } else if (Object.values(CALIB_FIELDS).includes(id)) {
-    $('preset').value = matchingPreset(readCalibrationLoose()) ?? 'custom';
+    $('preset', 'select').value = matchingPreset(readCalibrationLoose()) ?? 'custom';
   } else if (EULER_IDS.includes(id)) {
     if (state.detUb) {
       state.detUb = null;

@@ -9,8 +9,8 @@
 //                worker_ms}
 //               {type: 'train-error', job, message}
 
-import init, { train_hkl_model } from '../../pkg/lauekit.js';
-import { bootWorker, messageOf } from './worker-boot.js';
+import init, { train_hkl_model } from '../../../pkg/lauekit.js';
+import { bootWorker, messageOf } from '../../lib/worker-boot.js';
 
 const booted = bootWorker(init);
 

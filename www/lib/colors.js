@@ -1,6 +1,7 @@
 // Energy colour scale and its colour bar.
 
 // Hand-picked stops, violet (low energy) → red (high energy), bright enough on the dark plot background.
+/** @type {[number, number[]][]} */
 const STOPS = [
   [0.0, [124, 82, 230]],
   [0.2, [62, 120, 240]],

@@ -243,11 +243,15 @@ export function setHelp(el, text) {
 
 const SELECTOR = 'input, select, textarea, th';
 
-/** Applies the dictionary to `root`'s settings and column headers (and `root` itself). */
+/**
+ * Applies the dictionary to `root`'s settings and column headers (and `root` itself).
+ * @param {Document | Element} [root]
+ */
 export function applyHelp(root = document) {
+  /** @type {HTMLInputElement[]} */
   const els = [];
-  if (root.matches?.(SELECTOR)) els.push(root);
-  if (root.querySelectorAll) els.push(...root.querySelectorAll(SELECTOR));
+  if (root instanceof Element && root.matches(SELECTOR)) els.push(/** @type {HTMLInputElement} */ (root));
+  if (root.querySelectorAll) els.push(...root.querySelectorAll(/** @type {'input'} */ (SELECTOR)));
   for (const el of els) {
     if (el.type === 'hidden' || el.dataset.help) continue;
     // The dictionary's text, else a title the element or its label already has.
@@ -320,7 +324,7 @@ export function initHelp() {
   applyHelp(document);
   new MutationObserver((records) => {
     for (const r of records) {
-      for (const n of r.addedNodes) if (n.nodeType === 1) applyHelp(n);
+      for (const n of r.addedNodes) if (n.nodeType === 1) applyHelp(/** @type {Element} */ (n));
     }
   }).observe(document.body, { childList: true, subtree: true });
   document.addEventListener('mouseover', (e) => {
@@ -330,7 +334,7 @@ export function initHelp() {
     } else if (shownFor && document.activeElement !== shownFor) hideTip();
   });
   document.addEventListener('focusin', (e) => {
-    const el = e.target.closest?.('[data-help]');
+    const el = /** @type {Element} */ (e.target).closest?.('[data-help]');
     if (el && el.matches(':focus-visible')) showTip(el);
     else hideTip();
   });
