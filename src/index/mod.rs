@@ -506,7 +506,11 @@ fn search(
         }
         let Some(mut grain) = best else { break };
         if check_chance && let Some(material) = materials.iter().find(|m| m.name == grain.material) {
-            let level = chance::chance_level(material, exp, n_available, settings)?;
+            // A grain far above what chance can reach skips the random trials (chance::chance_bound).
+            let level = match chance::chance_bound(exp, n_available, grain.n_simulated, settings) {
+                Some(bound) if bound.is_exceeded_by(grain.matching_rate, grain.spots.len()) => bound,
+                _ => chance::chance_level(material, exp, n_available, settings)?,
+            };
             if !level.is_exceeded_by(grain.matching_rate, grain.spots.len()) {
                 break;
             }

@@ -300,7 +300,9 @@ fn random_peaks_give_no_grain_and_real_grains_carry_their_chance_level() {
     assert_eq!(j["grains"].as_array().map(Vec::len), Some(0), "random peaks indexed: {}", out.stdout);
     assert_eq!(j["unindexed"].as_array().map(Vec::len), Some(2000));
 
-    // The real pattern is far above chance, and says where chance lies.
+    // The real pattern is far above chance, and says where chance lies: above the analytic bound, so no random
+    // trial was needed (trials 0; src/index/chance.rs), the bound being the expected rate where random peaks are
+    // densest and the rate the best of 10⁶ random candidates reaches but with probability 1 %.
     let out = lauekit(&dir, &index_ge(&["--format", "json"]).iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(out.code, Some(0), "{out:#?}");
     let j: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
@@ -309,8 +311,8 @@ fn random_peaks_give_no_grain_and_real_grains_carry_their_chance_level() {
     let c = &g["chance"];
     let rate = c["matching_rate"].as_f64().expect("chance rate");
     let thr = c["matching_rate_threshold"].as_f64().expect("chance threshold");
-    assert!(rate > 0.5 && rate < 10.0 && thr >= rate, "{c}");
-    assert!(g["matching_rate"].as_f64().expect("rate") > 5.0 * thr, "{g}");
-    assert_eq!(c["n_spots"], 97 + 3, "97 spots rounded up to the bucket of 100: {c}");
-    assert_eq!(c["trials"], 5);
+    assert!(rate > 0.5 && rate < 20.0 && thr > rate && thr < 50.0, "{c}");
+    assert!(g["matching_rate"].as_f64().expect("rate") > thr + 20.0, "{g}");
+    assert_eq!(c["n_spots"], 97, "{c}");
+    assert_eq!(c["trials"], 0, "{c}");
 }
