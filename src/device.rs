@@ -145,7 +145,10 @@ pub async fn browser(prefer_gpu: bool) -> ComputeDevice {
     }
     let d = match Device::wgpu_options().init_async().await {
         Ok(device) => ComputeDevice { device, label: "webgpu".into(), fallback_reason: None },
-        Err(e) => ComputeDevice { fallback_reason: Some(format!("WebGPU unavailable: {e}")), ..cpu() },
+        Err(e) => ComputeDevice {
+            fallback_reason: Some(format!("WebGPU unavailable: {}", without_debug_text(&e.to_string()))),
+            ..cpu()
+        },
     };
     BROWSER_GPU.with(|g| *g.borrow_mut() = Some(d.clone()));
     d
@@ -183,6 +186,30 @@ pub async fn self_check(device: &Device) -> Result<[f32; 2]> {
 /// A library's multi-line error text on one line.
 pub(crate) fn one_line(s: &str) -> String {
     s.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+}
+
+/// `s` without the `Name { … }` Debug text of library types that some backend errors embed (e.g. burn's
+/// "No adapter available for WgpuDevice { kind: DefaultDevice, backend: Auto }"), on one line.
+pub(crate) fn without_debug_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut depth = 0usize;
+    for ch in one_line(s).chars() {
+        match ch {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(ch),
+            _ => {}
+        }
+    }
+    // "WgpuDevice " before a removed block reads as a dangling type name: drop a trailing CamelCase word.
+    out.split_whitespace()
+        .filter(|w| {
+            !(w.len() > 1 && w.chars().next().is_some_and(char::is_uppercase) && w.ends_with("Device"))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" :", ":")
+        .replace(" for:", ":")
 }
 
 /// Checks the burnpack weights `bytes` of a model against the network that will receive them: every tensor
@@ -280,6 +307,21 @@ fn dtype_name(d: DType) -> &'static str {
         DType::U8 => "u8",
         DType::Bool(_) => "boolean",
         DType::QFloat(_) => "quantised",
+    }
+}
+
+#[cfg(test)]
+mod debug_text_tests {
+    use super::without_debug_text;
+
+    #[test]
+    fn backend_debug_text_is_removed() {
+        let s = "No adapter available for WgpuDevice { kind: DefaultDevice, backend: Auto }: No suitable graphics \
+                 adapter found; webgpu found no adapters";
+        assert_eq!(
+            without_debug_text(s),
+            "No adapter available: No suitable graphics adapter found; webgpu found no adapters"
+        );
     }
 }
 

@@ -18,6 +18,9 @@ use crate::spotnet::{CUTOUT, Descriptors, GoodSpotCriteria, SpotNet, decode_outp
 pub struct SpotCutouts {
     pixels: Vec<f32>,
     centres: Vec<(i64, i64)>,
+    /// whether each cut-out holds a signal above its noise (a spot without one is judged bad whatever the
+    /// network says: `spotnet::infer::reject_without_signal`)
+    signal: Vec<bool>,
 }
 
 #[wasm_bindgen]
@@ -43,22 +46,30 @@ impl SpotCutouts {
         self.centres.iter().flat_map(|&(c, r)| [c as f64, r as f64]).collect()
     }
 
-    /// Cut-outs back from [`SpotCutouts::pixels`] and [`SpotCutouts::centres`] (of this or another instance).
+    /// Whether each cut-out holds a signal above its noise, 1 or 0.
+    pub fn signal(&self) -> Vec<u8> {
+        self.signal.iter().map(|&s| u8::from(s)).collect()
+    }
+
+    /// Cut-outs back from [`SpotCutouts::pixels`], [`SpotCutouts::centres`] and [`SpotCutouts::signal`] (of this
+    /// or another instance).
     #[wasm_bindgen(js_name = fromParts)]
-    pub fn from_parts(pixels: Vec<f32>, centres: Vec<f64>) -> Result<SpotCutouts, JsError> {
+    pub fn from_parts(pixels: Vec<f32>, centres: Vec<f64>, signal: Vec<u8>) -> Result<SpotCutouts, JsError> {
         let n = centres.len() / 2;
-        if !centres.len().is_multiple_of(2) || pixels.len() != n * CUTOUT * CUTOUT {
+        if !centres.len().is_multiple_of(2) || pixels.len() != n * CUTOUT * CUTOUT || signal.len() != n {
             return Err(JsError::new(&format!(
-                "cut-outs: {} pixels and {} centre coordinates do not make whole {CUTOUT} × {CUTOUT} cut-outs",
+                "cut-outs: {} pixels, {} centre coordinates and {} signal flags do not make whole {CUTOUT} × {CUTOUT} \
+                 cut-outs",
                 pixels.len(),
-                centres.len()
+                centres.len(),
+                signal.len()
             )));
         }
         if let Some(v) = centres.iter().find(|v| !(v.is_finite() && v.fract() == 0.0 && v.abs() < 1e9)) {
             return Err(JsError::new(&format!("cut-outs: centre coordinate {v} is not a pixel index")));
         }
         let centres = centres.chunks_exact(2).map(|c| (c[0] as i64, c[1] as i64)).collect();
-        Ok(SpotCutouts { pixels, centres })
+        Ok(SpotCutouts { pixels, centres, signal: signal.into_iter().map(|s| s != 0).collect() })
     }
 }
 
@@ -76,6 +87,7 @@ impl DetectorImage {
         let p: Vec<XY> = from_js(peaks, "peaks")?;
         let mut pixels = Vec::with_capacity(p.len() * CUTOUT * CUTOUT);
         let mut centres = Vec::with_capacity(p.len());
+        let mut signal = Vec::with_capacity(p.len());
         for q in &p {
             if !(q.x.is_finite() && q.y.is_finite()) {
                 return Err(JsError::new(&format!("peaks: position ({}, {}) is not finite", q.x, q.y)));
@@ -83,8 +95,9 @@ impl DetectorImage {
             let c = crate::spotnet::extract_cutout(&self.frame, q.x, q.y);
             pixels.extend(c.normalised());
             centres.push(c.centre);
+            signal.push(c.has_signal());
         }
-        Ok(SpotCutouts { pixels, centres })
+        Ok(SpotCutouts { pixels, centres, signal })
     }
 }
 
@@ -160,7 +173,14 @@ pub async fn characterize_cutouts(
     let floats: Vec<f32> = out
         .try_to_vec::<f32>()
         .map_err(|e| JsError::new(&format!("reading the spot network's outputs: {e:?}")))?;
-    let descriptors = decode_outputs(&floats, &cutouts.centres, &criteria);
+    let mut descriptors = decode_outputs(&floats, &cutouts.centres, &criteria);
+    // As natively: a cut-out without signal is not a spot, whatever the network says.
+    for (d, &signal) in descriptors.iter_mut().zip(&cutouts.signal) {
+        if !signal {
+            d.sim = 0.0;
+            d.good = false;
+        }
+    }
     to_js(&CharacterizeOutput {
         descriptors,
         device: label,

@@ -132,7 +132,7 @@ async function handle(msg) {
         // The network on WebGPU runs in the WebGPU package, loaded now if it was not yet; the cut-outs cross over
         // as plain arrays.
         const gpu = await gpuPackage();
-        const moved = gpu.SpotCutouts.fromParts(cutouts.pixels(), cutouts.centres());
+        const moved = gpu.SpotCutouts.fromParts(cutouts.pixels(), cutouts.centres(), cutouts.signal());
         cutouts.free();
         result = await gpu.characterize_cutouts(moved, msg.criteria, true);
       } else {
