@@ -107,7 +107,7 @@ fn wgpu_native() -> Result<ComputeDevice> {
     Device::wgpu_options()
         .init()
         .map(|device| ComputeDevice { device, label: "wgpu".into(), fallback_reason: None })
-        .map_err(|e| LaueError::Device(format!("wgpu: no adapter ({})", one_line(&e.to_string()))))
+        .map_err(|e| LaueError::Device(format!("wgpu: no adapter ({})", without_debug_text(&e.to_string()))))
 }
 
 #[cfg(all(not(target_arch = "wasm32"), not(feature = "wgpu")))]
@@ -169,14 +169,12 @@ pub async fn browser(prefer_gpu: bool) -> ComputeDevice {
 pub async fn self_check(device: &Device) -> Result<[f32; 2]> {
     let a = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], device);
     let b = Tensor::<2>::from_floats([[5.0], [6.0]], device);
-    let data = a
-        .matmul(b)
-        .into_data_async()
-        .await
-        .map_err(|e| LaueError::Device(format!("read-back failed: {}", one_line(&e.to_string()))))?;
+    let data = a.matmul(b).into_data_async().await.map_err(|e| {
+        LaueError::Device(format!("read-back failed: {}", without_debug_text(&e.to_string())))
+    })?;
     let v: Vec<f32> = data
         .try_to_vec()
-        .map_err(|e| LaueError::Device(format!("read-back data: {}", one_line(&e.to_string()))))?;
+        .map_err(|e| LaueError::Device(format!("read-back data: {}", without_debug_text(&e.to_string()))))?;
     match v.as_slice() {
         [x, y] => Ok([*x, *y]),
         _ => Err(LaueError::Device(format!("returned {} values for a 2×1 product (expected 2)", v.len()))),
