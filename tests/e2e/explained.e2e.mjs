@@ -181,7 +181,13 @@ async function main() {
     check('tooltip: a peak-table column header is reachable by keyboard and explains its unit (px, X = column)',
       th.shown && /px/.test(th.text) && /column/.test(th.text), JSON.stringify(th));
 
-    // 2. Plots: Simulator pattern and colour bar, spot-quality histograms, calibration residuals, training curve.
+    // 2. Plots: the detector image's pixel axes, Simulator pattern and colour bar, spot-quality histograms,
+    // calibration residuals, training curve.
+    const imageTicks = await page.evaluate(() => window.lauekitPeaks.view.ticks);
+    check('detector image: x (column) and y (row) pixel values on its axes, within the 2048² frame',
+      imageTicks?.x?.length >= 3 && imageTicks?.y?.length >= 3
+        && [...imageTicks.x, ...imageTicks.y].every((v) => v >= 1 && v <= 2048), JSON.stringify(imageTicks));
+    await page.locator('#image-canvas').screenshot({ path: 'target/e2e/image-axes.png' });
     await page.click('#run-quality');
     await page.waitForFunction(() => window.lauekitPeaks.quality.runs >= 1);
     const hist = await page.evaluate(() => document.getElementById('quality-hist').ticks);

@@ -324,8 +324,66 @@ export class ImageView {
         ctx.stroke();
       }
     }
+    this.drawAxes(ctx);
     this.draws += 1;
     if (this.onchange) this.onchange();
+  }
+
+  /**
+   * Axis values over the image: LaueTools pixel positions (x = column along the top, y = row along the left,
+   * first pixel centre (1, 1)) at round steps for the visible part, ~6 per side; recorded in `this.ticks`.
+   */
+  drawAxes(ctx) {
+    this.ticks = { x: [], y: [] };
+    if (!this.image || !(this.scale > 0)) return;
+    const niceStep = (span) => {
+      const raw = span / 6;
+      const p = 10 ** Math.floor(Math.log10(raw));
+      return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
+    };
+    const [xa] = this.toImage(0, 0);
+    const [xb] = this.toImage(this.cssW, 0);
+    const [, ya] = this.toImage(0, 0);
+    const [, yb] = this.toImage(0, this.cssH);
+    const lo = (a) => Math.max(1, a + 0.5);
+    const xLo = lo(xa);
+    const xHi = Math.min(this.image.cols, xb + 0.5);
+    const yLo = lo(ya);
+    const yHi = Math.min(this.image.rows, yb + 0.5);
+    ctx.save();
+    ctx.font = '11px system-ui, "DejaVu Sans", sans-serif';
+    ctx.lineWidth = 3;
+    ctx.lineJoin = 'round';
+    ctx.strokeStyle = 'rgba(0, 0, 0, 0.8)';
+    ctx.fillStyle = '#e8ecf4';
+    const label = (t, x, y) => { ctx.strokeText(t, x, y); ctx.fillText(t, x, y); };
+    if (xHi > xLo) {
+      const step = niceStep(xHi - xLo);
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'top';
+      for (let v = Math.ceil(xLo / step) * step; v <= xHi; v += step) {
+        const [cx] = this.pixelToCanvas(v, 1);
+        if (cx < 24 || cx > this.cssW - 12) continue;
+        label(String(v), cx, 2);
+        this.ticks.x.push(v);
+      }
+      ctx.textAlign = 'right';
+      label('x (px) →', this.cssW - 4, 16);
+    }
+    if (yHi > yLo) {
+      const step = niceStep(yHi - yLo);
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'middle';
+      for (let v = Math.ceil(yLo / step) * step; v <= yHi; v += step) {
+        const [, cy] = this.pixelToCanvas(1, v);
+        if (cy < 28 || cy > this.cssH - 20) continue;
+        label(String(v), 3, cy);
+        this.ticks.y.push(v);
+      }
+      ctx.textBaseline = 'bottom';
+      label('y (px) ↓', 3, this.cssH - 3);
+    }
+    ctx.restore();
   }
 
   /**
