@@ -124,6 +124,7 @@ e2e: pkg-dev setup-node
 	CHROMIUM=$(CHROMIUM) node tests/e2e/perimage.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/memory.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/a11y.e2e.mjs
+	CHROMIUM=$(CHROMIUM) node tests/e2e/keyboard-sim.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/explained.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/calibrate.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/scan.e2e.mjs

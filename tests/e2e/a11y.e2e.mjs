@@ -2,7 +2,9 @@
 // 1. axe-core (npm, pinned) run inside the page on each view and state — no serious or critical violation;
 // 2. a keyboard-only walk: the tab list (Tab, ←/→), the example, the peak search and the indexing from the keyboard,
 //    a visible focus ring, and no setting that changes when the focus only passes through it;
-// 3. a 400-px-wide window: no horizontal scrolling, screenshots of every view in target/e2e/ (looked at by hand).
+// 3. a 400-px-wide window: no horizontal scrolling, screenshots of every view in target/e2e/ (looked at by hand);
+//    with touch: the hkl labels of the indexed example do not overlap, a two-finger pinch zooms, one finger pans.
+// The zoom buttons beside the image (+, −, Fit) are walked with the keyboard in 2.
 //
 //   node tests/e2e/a11y.e2e.mjs          (needs pkg/ and npm ci)
 
@@ -52,8 +54,8 @@ async function launch() {
   });
 }
 
-async function openPage(browser, base, viewport) {
-  const page = await (await browser.newContext({ viewport })).newPage();
+async function openPage(browser, base, viewport, options = {}) {
+  const page = await (await browser.newContext({ viewport, ...options })).newPage();
   page.setDefaultTimeout(WAIT_MS);
   page.on('pageerror', (err) => pageErrors.push(`uncaught: ${err.message}`));
   page.on('console', (msg) => {
@@ -148,6 +150,31 @@ async function main() {
     await kb.waitForFunction(() => window.lauekitPeaks.indexRuns >= 1);
     const g = await kb.evaluate(() => window.lauekitPeaks.current().index.result.grains.map((x) => x.material).join());
     check('Enter on "Index": a Ge grain', g === 'Ge', g);
+    // The zoom buttons beside the image, from the keyboard.
+    const scale = () => kb.evaluate(() => window.lauekitPeaks.view.scale);
+    const fitScale = await scale();
+    const names = await kb.evaluate(() => ['zoom-in', 'zoom-out', 'disp-fit'].map((id) => {
+      const b = document.getElementById(id);
+      return b && b.tagName === 'BUTTON' && !b.closest('[hidden]') ? b.getAttribute('aria-label') : null;
+    }));
+    check('zoom buttons +, −, Fit beside the image, each with an aria-label', names.every(Boolean), JSON.stringify(names));
+    walk = await tabTo(kb, '#zoom-in');
+    check('Tab reaches the zoom-in button', walk.ok, walk.seen.slice(-8).join(' → '));
+    await kb.keyboard.press('Enter');
+    const zIn = await scale();
+    await kb.keyboard.press('Enter');
+    const zIn2 = await scale();
+    check('Enter on + zooms in (view.scale grows)', zIn > fitScale * 1.2 && zIn2 > zIn * 1.2, `${fitScale} → ${zIn} → ${zIn2}`);
+    walk = await tabTo(kb, '#zoom-out', 5);
+    await kb.keyboard.press('Enter');
+    const zOut = await scale();
+    check('Tab, Enter on − zooms out (view.scale shrinks)', walk.ok && zOut < zIn2 / 1.2, `${zIn2} → ${zOut}`);
+    walk = await tabTo(kb, '#disp-fit', 5);
+    await kb.keyboard.press('Space');
+    const zFit = await scale();
+    check('Tab, Space on Fit restores the fitted scale', walk.ok && Math.abs(zFit - fitScale) < 1e-9 * fitScale,
+      `${zOut} → ${zFit} (fit ${fitScale})`);
+
     const unlabeled = await kb.evaluate(() => Array.from(document.querySelectorAll('input, select, textarea'))
       .filter((el) => el.type !== 'hidden' && !el.closest('[hidden]'))
       .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.title))
@@ -155,9 +182,71 @@ async function main() {
     check('every visible input has a label', unlabeled.length === 0, unlabeled.join(', '));
 
     // 3. 400 px wide.
-    const narrow = await openPage(browser, base, { width: 400, height: 800 });
+    const narrow = await openPage(browser, base, { width: 400, height: 800 }, { hasTouch: true });
     await narrow.click('#load-example-image');
     await narrow.waitForFunction(() => window.lauekitPeaks.current());
+    await narrow.click('#run-search');
+    await narrow.waitForFunction(() => window.lauekitPeaks.searches >= 1);
+    await narrow.click('#run-index');
+    await narrow.waitForFunction(() => window.lauekitPeaks.indexRuns >= 1);
+    await narrow.waitForFunction(() => window.lauekitPeaks.view.drawnLabels.length > 0);
+    const lab = await narrow.evaluate(() => {
+      const v = window.lauekitPeaks.view;
+      const boxes = v.drawnLabels;
+      const overlaps = [];
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          const a = boxes[i];
+          const b = boxes[j];
+          if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) overlaps.push([a, b]);
+        }
+      }
+      return { drawn: boxes.length, hidden: v.labelsHidden, spots: v.drawnGrainSpots, width: v.cssW,
+        overlaps: overlaps.slice(0, 3) };
+    });
+    check('400 px, indexed example: no two hkl labels overlap', lab.drawn > 0 && lab.overlaps.length === 0,
+      JSON.stringify(lab));
+    check('400 px: most hkl labels still drawn (> 50 %; 95 spots on a 343-px image)',
+      lab.drawn > 0.5 * (lab.drawn + lab.hidden), JSON.stringify(lab));
+    await narrow.uncheck('#show-hkl');
+    await narrow.waitForFunction(() => window.lauekitPeaks.view.drawnLabels.length === 0);
+    await narrow.check('#show-hkl');
+    await narrow.waitForFunction(() => window.lauekitPeaks.view.drawnLabels.length > 0);
+    check('the hkl-label toggle still hides and shows the labels', true);
+
+    // Touch (CDP touch events → Pointer Events): two fingers spread apart zoom in about their midpoint; one pans.
+    await narrow.evaluate(() => document.getElementById('image-canvas').scrollIntoView({ block: 'center' }));
+    const box = await narrow.evaluate(() => {
+      const r = document.getElementById('image-canvas').getBoundingClientRect();
+      return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+    });
+    const cdp = await narrow.context().newCDPSession(narrow);
+    const touch = (type, pts) => cdp.send('Input.dispatchTouchEvent', { type,
+      touchPoints: pts.map(([x, y], id) => ({ x: box.x + x, y: box.y + y, id })) });
+    const before = await narrow.evaluate(() => ({ s: window.lauekitPeaks.view.scale,
+      mid: window.lauekitPeaks.view.toImage(window.lauekitPeaks.view.cssW / 2, window.lauekitPeaks.view.cssH / 2) }));
+    await touch('touchStart', [[-30, 0], [30, 0]]);
+    for (const d of [45, 60, 75, 90]) await touch('touchMove', [[-d, 0], [d, 0]]);
+    await touch('touchEnd', []);
+    const after = await narrow.evaluate(() => ({ s: window.lauekitPeaks.view.scale, pinches: window.lauekitPeaks.view.pinches,
+      mid: window.lauekitPeaks.view.toImage(window.lauekitPeaks.view.cssW / 2, window.lauekitPeaks.view.cssH / 2) }));
+    const ratio = after.s / before.s;
+    check('two-finger pinch (60 → 180 px apart) zooms in ×3 about the fingers\' midpoint',
+      after.pinches === 1 && Math.abs(ratio - 3) < 0.05 && Math.hypot(after.mid[0] - before.mid[0], after.mid[1] - before.mid[1]) < 2,
+      JSON.stringify({ before, after, ratio }));
+    const tx0 = await narrow.evaluate(() => [window.lauekitPeaks.view.tx, window.lauekitPeaks.view.ty]);
+    await touch('touchStart', [[0, 0]]);
+    for (const d of [10, 25, 40]) await touch('touchMove', [[d, d / 2]]);
+    await touch('touchEnd', []);
+    const tx1 = await narrow.evaluate(() => [window.lauekitPeaks.view.tx, window.lauekitPeaks.view.ty,
+      window.lauekitPeaks.view.scale]);
+    check('one-finger drag pans the image (scale unchanged)',
+      Math.abs(tx1[0] - tx0[0] - 40) < 1.5 && Math.abs(tx1[1] - tx0[1] - 20) < 1.5 && tx1[2] === after.s,
+      JSON.stringify({ tx0, tx1 }));
+    await narrow.click('#disp-fit');
+    const narrowFit = await narrow.evaluate(() => window.lauekitPeaks.view.scale);
+    check('Fit after the pinch restores the fitted scale', Math.abs(narrowFit - before.s) < 1e-9 * before.s,
+      `${narrowFit} vs ${before.s}`);
     for (const view of ['peaks', 'simulator', 'scan']) {
       await narrow.click(`#tab-${view}`);
       await narrow.waitForTimeout(300);

@@ -1,14 +1,16 @@
-// Energy colour scale and its colour bar.
+// Colour scales of the page: the energy scale and its colour bar, the categorical palettes of the scan and
+// cluster maps, the spot-quality (Sim) scale. The defaults are readable with colour-vision deficiencies (issue 16
+// item 5): no scale tells values apart by red against green alone.
 
-// Hand-picked stops, violet (low energy) → red (high energy), bright enough on the dark plot background.
+// Energy: blue (low) → violet → pink → orange → yellow (high), lightness rising throughout (a lightened "plasma",
+// so every part stays bright enough on the dark plot background and the order reads in grey too).
 /** @type {[number, number[]][]} */
 const STOPS = [
-  [0.0, [124, 82, 230]],
-  [0.2, [62, 120, 240]],
-  [0.4, [38, 190, 214]],
-  [0.6, [96, 208, 104]],
-  [0.8, [240, 208, 60]],
-  [1.0, [238, 80, 48]],
+  [0.0, [92, 118, 246]],
+  [0.25, [152, 96, 236]],
+  [0.5, [214, 92, 170]],
+  [0.75, [246, 140, 78]],
+  [1.0, [250, 222, 60]],
 ];
 
 /** RGB triple for t in [0, 1] (clamped). */
@@ -88,3 +90,72 @@ export function niceTicks(lo, hi, count) {
 export function formatTick(v) {
   return Number.isInteger(Math.round(v * 1000) / 1000) ? String(Math.round(v)) : v.toFixed(1);
 }
+
+/** RGB of t ∈ [0, 1] on piecewise-linear `stops` ([t, [r, g, b]], t rising). */
+export function rampStops(stops, t) {
+  const u = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
+  for (let i = 1; i < stops.length; i++) {
+    if (u <= stops[i][0]) {
+      const [t0, c0] = stops[i - 1];
+      const [t1, c1] = stops[i];
+      const f = t1 > t0 ? (u - t0) / (t1 - t0) : 1;
+      return c0.map((v, j) => Math.round(v + f * (c1[j] - v)));
+    }
+  }
+  return stops[stops.length - 1][1].slice();
+}
+
+/** 10 samples of matplotlib's viridis (the library's `scan::maps::viridis`). */
+export const VIRIDIS = [
+  [68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
+  [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37],
+];
+
+/** Viridis RGB of t ∈ [0, 1]. */
+export function viridisRgb(t) {
+  return rampStops(VIRIDIS.map((c, i) => [i / (VIRIDIS.length - 1), c]), t);
+}
+
+/** Okabe & Ito's palette for colour-vision deficiency (Color Universal Design, 2002; Wong, Nat. Methods 8, 441,
+ * 2011): orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple, black. */
+export const OKABE_ITO = [
+  [230, 159, 0], [86, 180, 233], [0, 158, 115], [240, 228, 66],
+  [0, 114, 178], [213, 94, 0], [204, 121, 167], [0, 0, 0],
+];
+
+/** Categorical palettes of the scan and cluster maps: the page's default, and the library's own colours. */
+export const PALETTES = {
+  cvd: 'colour-blind safe (Okabe–Ito)',
+  library: 'library hues (golden angle)',
+};
+
+/**
+ * Colour of category k of n with the colour-blind-safe palette: Okabe–Ito for n ≤ 8; beyond, viridis sampled along
+ * the golden ratio (neighbouring labels far apart on the scale; lightness tells them apart without hue).
+ */
+export function categoryRgb(k, n) {
+  if (n <= OKABE_ITO.length) return OKABE_ITO[((k % OKABE_ITO.length) + OKABE_ITO.length) % OKABE_ITO.length].slice();
+  return viridisRgb((k * 0.618033988749895) % 1);
+}
+
+/**
+ * A categorical map ({kind: 'categorical', values, categories, rgb}) with its colours from `palette` ('cvd': the
+ * colour-blind-safe palette; 'library': as the library coloured it). Other maps are returned as they are.
+ * @template {{kind: string, values?: number[], categories?: string[], rgb: number[][]}} M
+ * @param {M} m
+ * @param {string} palette
+ * @returns {M}
+ */
+export function withPalette(m, palette) {
+  if (!m || m.kind !== 'categorical' || palette === 'library' || !m.values) return m;
+  const n = m.categories?.length ?? 0;
+  const rgb = m.values.map((v, k) => (Number.isFinite(v) && m.rgb[k][0] >= 0 ? categoryRgb(Math.round(v), n) : m.rgb[k]));
+  return { ...m, rgb };
+}
+
+/** Spot-quality scales of Sim ∈ [0, 1]: the default, colour-blind safe, vermillion (poor) → yellow → sky blue (good);
+ * and the former red → amber → green (not safe for red–green colour blindness). */
+export const SIM_SCALES = {
+  cvd: /** @type {[number, number[]][]} */ ([[0, [213, 94, 0]], [0.5, [240, 228, 66]], [1, [86, 180, 233]]]),
+  redgreen: /** @type {[number, number[]][]} */ ([[0, [220, 38, 38]], [0.5, [245, 158, 11]], [1, [22, 163, 74]]]),
+};

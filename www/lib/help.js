@@ -25,6 +25,9 @@ export const HELP = {
   'disp-phi': 'High limit as a percentile of the pixel values (%, 0–100): pixels above it are white.',
   'disp-lo': 'Lowest value shown (counts); typing one switches to manual limits.',
   'disp-hi': 'Highest value shown (counts); typing one switches to manual limits.',
+  'zoom-in': 'Zoom in on the detector image by 1.5×, about the centre of the view (also: wheel, two-finger pinch).',
+  'zoom-out': 'Zoom out by 1.5×, about the centre of the view (also: wheel, two-finger pinch).',
+  'disp-fit': 'Fit the whole detector image in the view, centred.',
 
   'ps:local_maxima_search_method': 'LaueTools local_maxima_search_method: 0 = threshold on the background-subtracted image, then connected blobs; 2 = convolution with a peak-shaped kernel.',
   'ps:IntensityThreshold': 'LaueTools IntensityThreshold (counts): a pixel is a peak candidate when the background-subtracted image exceeds it.',
@@ -85,6 +88,7 @@ export const HELP = {
   'quality-device': 'Where the spot network runs: the CPU, or the GPU through WebGPU (falls back to the CPU when the browser has none).',
   'quality-min-sim': 'min Sim (0–1): a good spot has Sim, the network\'s similarity to a 2D Gaussian, above this.',
   'quality-max-offset': 'max offset (px): a good spot\'s centre is at most this far from its peak-search pixel.',
+  'quality-sim-colours': 'Colour scale of the spot circles by Sim (0–1): colour-blind safe vermillion → yellow → blue (default), or the former red → amber → green.',
 
   'index-method:lut': 'Look-up table (LaueTools\' classical method): angles between intense spot pairs looked up among the inter-plane angles of the material.',
   'index-method:nn': 'LaueNN: a neural network predicts each spot\'s hkl family from its histogram of angular distances to the other spots.',
@@ -169,6 +173,7 @@ export const HELP = {
   'cluster-method': 'Estimator: K-means (4 restarts, hard assignment) or a Bayesian Gaussian mixture.',
   'cluster-labeler': 'How the map is coloured: cluster number, PCA colour of the centroids, direct colour of each point, connected regions, or (after “Index delegates”) IPF orientation colours.',
   'scan-map': 'Map shown: one value per scan point (unit in its title and colour bar).',
+  'scan-palette': 'Colours of categorical maps (grains, phases, cluster labels, regions): colour-blind safe (Okabe–Ito for up to 8 classes, then viridis steps; default), or the library\'s golden-angle hues as its PNG downloads draw them.',
   'th:cluster-table:cluster': 'Cluster number (natural labeler\'s colour).',
   'th:cluster-table:colours': 'The cluster\'s colours: natural and PCA.',
   'th:cluster-table:points': 'Points of the scan in the cluster (count).',
@@ -241,7 +246,7 @@ export function setHelp(el, text) {
   if (el.dataset.helpTitle == null) el.title = text;
 }
 
-const SELECTOR = 'input, select, textarea, th';
+const SELECTOR = 'input, select, textarea, th, .image-zoom button';
 
 /**
  * Applies the dictionary to `root`'s settings and column headers (and `root` itself).

@@ -1,5 +1,6 @@
-// Detector image on a canvas: contrast (linear / log, percentile or manual limits), colour maps, zoom (wheel) and
-// pan (drag), peak overlay and hit testing.
+// Detector image on a canvas: contrast (linear / log, percentile or manual limits), colour maps, zoom (wheel, a
+// two-finger pinch, buttons) and pan (drag, one finger), peak overlay with hkl labels placed so that they do not
+// overlap, and hit testing.
 //
 // Coordinates:
 //  - image coordinates (u, v): continuous, u along columns, v along rows, (0, 0) the top-left corner of the first
@@ -101,8 +102,82 @@ export class ImageView {
     this.grainOptions = { simulated: true, labels: true };
     this.drawnGrainSpots = 0; // indexed-spot circles drawn in the last draw
     this.drawnSimulated = { matched: 0, missed: 0 }; // simulated-spot markers drawn in the last draw
+    // hkl labels drawn in the last draw, as boxes {x, y, w, h} in canvas CSS px (pairwise disjoint), and how many
+    // labels of spots in view found no free place and were left out.
+    this.drawnLabels = [];
+    this.labelsHidden = 0;
+    this.pinches = 0; // two-pointer gestures started
     this.onchange = null; // called after each draw
     this.layout();
+    this.attachPinch();
+  }
+
+  /**
+   * Two-pointer pinch from Pointer Events: the image scales about the pointers' midpoint and follows it. One pointer
+   * (mouse drag, one-finger pan, click on a peak) is left to the page's own handlers; while two pointers are down
+   * their events stop here (capture listeners, which run before the page's), and the page's drag of the first
+   * pointer is ended by a pointercancel when the second lands, so a pinch neither pans twice nor selects a peak.
+   */
+  attachPinch() {
+    const c = this.canvas;
+    /** @type {Map<number, number[]>} active pointers → canvas position */
+    const pointers = new Map();
+    this.pointers = pointers;
+    /** @type {{mid: number[], dist: number} | null} */
+    let pinch = null;
+    let cancelling = false;
+    const pos = (e) => {
+      const r = c.getBoundingClientRect();
+      return [e.clientX - r.left, e.clientY - r.top];
+    };
+    const pair = () => {
+      const [a, b] = pointers.values();
+      return { mid: [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2], dist: Math.hypot(a[0] - b[0], a[1] - b[1]) };
+    };
+    const opts = { capture: true };
+    c.addEventListener('pointerdown', (e) => {
+      if (e.isPrimary) { pointers.clear(); pinch = null; } // a primary pointer: no other is down (stale entries go)
+      pointers.set(e.pointerId, pos(e));
+      if (pointers.size < 2) return;
+      e.stopImmediatePropagation();
+      try { c.setPointerCapture(e.pointerId); } catch { /* synthetic events have no capture */ }
+      if (pinch) return; // a third pointer joins: the first two keep leading
+      pinch = pair();
+      this.pinches += 1;
+      const first = pointers.keys().next().value;
+      cancelling = true;
+      c.dispatchEvent(new PointerEvent('pointercancel', { pointerId: first, pointerType: e.pointerType, isPrimary: true }));
+      cancelling = false;
+    }, opts);
+    c.addEventListener('pointermove', (e) => {
+      if (!pointers.has(e.pointerId)) return;
+      pointers.set(e.pointerId, pos(e));
+      if (!pinch) return;
+      e.stopImmediatePropagation();
+      const now = pair();
+      if (pinch.dist > 0 && now.dist > 0) this.zoomAt(pinch.mid[0], pinch.mid[1], now.dist / pinch.dist);
+      this.panBy(now.mid[0] - pinch.mid[0], now.mid[1] - pinch.mid[1]);
+      pinch = now;
+      this.scheduleDraw();
+    }, opts);
+    const end = (e) => {
+      if (cancelling || !pointers.delete(e.pointerId)) return;
+      if (!pinch) return;
+      e.stopImmediatePropagation();
+      pinch = pointers.size >= 2 ? pair() : null; // the finger left behind does not pan until lifted
+    };
+    c.addEventListener('pointerup', end, opts);
+    c.addEventListener('pointercancel', end, opts);
+  }
+
+  /** Draws at the next animation frame (once however often asked). */
+  scheduleDraw() {
+    if (this.drawQueued) return;
+    this.drawQueued = true;
+    requestAnimationFrame(() => {
+      this.drawQueued = false;
+      this.draw();
+    });
   }
 
   /** Matches the backing store to the element's size (keeps the image point at the centre in place). */
@@ -241,6 +316,11 @@ export class ImageView {
     this.scale = s;
     this.tx = cx - u * s;
     this.ty = cy - v * s;
+  }
+
+  /** Zooms by `factor` about the centre of the canvas (the zoom buttons). */
+  zoomBy(factor) {
+    this.zoomAt(this.cssW / 2, this.cssH / 2, factor);
   }
 
   panBy(dx, dy) {
@@ -394,6 +474,8 @@ export class ImageView {
   drawGrains(ctx) {
     this.drawnGrainSpots = 0;
     this.drawnSimulated = { matched: 0, missed: 0 };
+    this.drawnLabels = [];
+    this.labelsHidden = 0;
     if (!this.grains.length) return;
     const W = this.cssW;
     const H = this.cssH;
@@ -407,6 +489,9 @@ export class ImageView {
       ctx.stroke(path);
     };
     const { simulated, labels } = this.grainOptions;
+    const intensityOf = labels ? this.spotIntensity() : null;
+    /** @type {{text: string, cx: number, cy: number, r: number, color: string, prio: number, order: number}[]} */
+    const wanted = [];
     for (const g of this.grains) {
       if (simulated) {
         const s = 3.5; // half-size of the cross
@@ -429,7 +514,6 @@ export class ImageView {
         outlined(g.color, 1.5, misses);
       }
       const rings = new Path2D();
-      const text = [];
       for (const p of g.spots || []) {
         const [cx, cy] = this.pixelToCanvas(p.x, p.y);
         const r = Math.max(9, 3 * (p.sigma || 0) * this.scale + 3);
@@ -437,22 +521,109 @@ export class ImageView {
         rings.moveTo(cx + r, cy);
         rings.arc(cx, cy, r, 0, 2 * Math.PI);
         this.drawnGrainSpots += 1;
-        if (labels) text.push([p.hkl.join('\u2002'), cx + r * 0.75 + 2, cy - r * 0.75 - 1]);
-      }
-      outlined(g.color, 2, rings);
-      if (text.length) {
-        ctx.font = '600 11px system-ui, "DejaVu Sans", sans-serif';
-        ctx.textBaseline = 'bottom';
-        ctx.textAlign = 'left';
-        ctx.lineJoin = 'round';
-        ctx.lineWidth = 3;
-        ctx.strokeStyle = 'rgba(0, 0, 0, 0.85)';
-        ctx.fillStyle = g.color;
-        for (const [t, x, y] of text) {
-          ctx.strokeText(t, x, y);
-          ctx.fillText(t, x, y);
+        // Labels only for spots whose centre is in view (a label of a spot out of view would float alone).
+        if (labels && inside(cx, cy, 0)) {
+          wanted.push({ text: p.hkl.join('\u2002'), cx, cy, r, color: g.color, prio: intensityOf(p), order: wanted.length });
         }
       }
+      outlined(g.color, 2, rings);
     }
+    if (wanted.length) this.placeLabels(ctx, wanted);
+  }
+
+  /**
+   * A function spot → intensity for the labels' priority: the spot's own `intensity`, else that of the peak found
+   * within 2 px of it (indexed spots sit on peaks), else 0.
+   */
+  spotIntensity() {
+    const cells = new Map();
+    for (const p of this.peaks) {
+      const key = `${Math.round(p.x)},${Math.round(p.y)}`;
+      if (!cells.has(key)) cells.set(key, []);
+      cells.get(key).push(p);
+    }
+    return (s) => {
+      if (Number.isFinite(s.intensity)) return s.intensity;
+      const i = Math.round(s.x);
+      const j = Math.round(s.y);
+      let best = null;
+      let bestD = 2;
+      for (let di = -2; di <= 2; di++) {
+        for (let dj = -2; dj <= 2; dj++) {
+          for (const p of cells.get(`${i + di},${j + dj}`) || []) {
+            const d = Math.hypot(p.x - s.x, p.y - s.y);
+            if (d <= bestD) { best = p; bestD = d; }
+          }
+        }
+      }
+      const v = best ? (best.intensity ?? best.peak_amplitude ?? 0) : 0;
+      return Number.isFinite(v) ? v : 0;
+    };
+  }
+
+  /**
+   * hkl labels without overlap: the most intense spots first (then grain and spot order), each label in the first
+   * free place of: upper right of its ring (the usual place), right, left, above, below, then the other three
+   * diagonals; inside the canvas, off the axis values and overlaid controls, and clear of every label already
+   * placed. A label with no free place is left out
+   * and counted in `labelsHidden`; the boxes drawn are in `drawnLabels`.
+   */
+  placeLabels(ctx, wanted) {
+    ctx.save();
+    ctx.font = '600 11px system-ui, "DejaVu Sans", sans-serif';
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    ctx.lineJoin = 'round';
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = 'rgba(0, 0, 0, 0.85)';
+    const h = 13; // box height: the 11-px text and its outline
+    const pad = 1.5; // outline half-width on each side
+    const placed = this.drawnLabels;
+    const W = this.cssW;
+    const H = this.cssH;
+    // Kept clear: the axis values (top and left strips, the axis names) and the controls laid over the canvas
+    // (elements of its box marked data-keep-clear, e.g. the zoom buttons).
+    const keepOut = [{ x: 0, y: 0, w: W, h: 15 }, { x: 0, y: 0, w: 30, h: H }, { x: W - 56, y: 15, w: 56, h: 15 },
+      { x: 0, y: H - 17, w: 58, h: 17 }];
+    const parent = this.canvas.parentElement;
+    if (parent) {
+      const c = this.canvas.getBoundingClientRect();
+      for (const el of parent.querySelectorAll('[data-keep-clear]')) {
+        const r = el.getBoundingClientRect();
+        if (r.width > 0 && r.height > 0) keepOut.push({ x: r.left - c.left, y: r.top - c.top, w: r.width, h: r.height });
+      }
+    }
+    const clear = (b, list) => list.every((o) => b.x >= o.x + o.w || o.x >= b.x + b.w || b.y >= o.y + o.h || o.y >= b.y + b.h);
+    const free = (b) => b.x >= 0 && b.y >= 0 && b.x + b.w <= W && b.y + b.h <= H && clear(b, keepOut) && clear(b, placed);
+    wanted.sort((a, b) => b.prio - a.prio || a.order - b.order);
+    for (const l of wanted) {
+      const w = ctx.measureText(l.text).width + 2 * pad;
+      const { cx, cy, r } = l;
+      const d = r * 0.75;
+      const candidates = [
+        [cx + d + 1, cy - d - h], // upper right
+        [cx + r + 2, cy - h / 2], // right
+        [cx - r - 2 - w, cy - h / 2], // left
+        [cx - w / 2, cy - r - 2 - h], // above
+        [cx - w / 2, cy + r + 2], // below
+        [cx - d - 1 - w, cy - d - h], // upper left
+        [cx + d + 1, cy + d], // lower right
+        [cx - d - 1 - w, cy + d], // lower left
+      ];
+      let box = null;
+      for (const [x, y] of candidates) {
+        const b = { x, y, w, h };
+        if (free(b)) { box = b; break; }
+      }
+      if (!box) {
+        this.labelsHidden += 1;
+        continue;
+      }
+      placed.push(box);
+      ctx.fillStyle = l.color;
+      ctx.strokeText(l.text, box.x + pad, box.y + h / 2);
+      ctx.fillText(l.text, box.x + pad, box.y + h / 2);
+    }
+    ctx.restore();
   }
 }

@@ -188,6 +188,8 @@ export function wireEvents() {
     });
   }
   $('disp-fit').addEventListener('click', () => { view.fit(); requestDraw(); });
+  $('zoom-in').addEventListener('click', () => { view.zoomBy(1.5); requestDraw(); });
+  $('zoom-out').addEventListener('click', () => { view.zoomBy(1 / 1.5); requestDraw(); });
 
   $('run-search').addEventListener('click', () => runSearch());
   $('run-analyse').addEventListener('click', () => runAnalyse());

@@ -3,20 +3,20 @@
 // similarity to a Gaussian (dashed: not "good"), editable good-spot thresholds, histograms of the descriptors.
 
 import { clearedPlot } from '../../lib/plotcanvas.js';
+import { SIM_SCALES, rampStops } from '../../lib/colors.js';
 
-/** Sim → colour: red (0) → amber (0.5) → green (1). */
-export function simColor(sim) {
-  const s = Math.max(0, Math.min(1, sim));
-  /** @type {[number, number[]][]} */
-  const stops = [[0, [220, 38, 38]], [0.5, [245, 158, 11]], [1, [22, 163, 74]]];
-  let i = 0;
-  while (i < stops.length - 2 && s > stops[i + 1][0]) i += 1;
-  const [a, ca] = stops[i];
-  const [b, cb] = stops[i + 1];
-  const t = (s - a) / (b - a);
-  const c = ca.map((v, k) => Math.round(v + t * (cb[k] - v)));
+/** Sim → colour on a scale of SIM_SCALES: by default (colour-blind safe) vermillion (0) → yellow (0.5) → sky blue
+ * (1); 'redgreen' the former red → amber → green. */
+export function simColor(sim, scale = 'cvd') {
+  const c = rampStops(SIM_SCALES[scale] ?? SIM_SCALES.cvd, Math.max(0, Math.min(1, sim)));
   return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
 }
+
+/** Words for the legend of each Sim scale. */
+const SIM_SCALE_WORDS = {
+  cvd: 'vermillion (Sim 0) → yellow → sky blue (Sim 1)',
+  redgreen: 'red (Sim 0) → amber → green (Sim 1)',
+};
 
 /** Offset of the CNN's position from the spot pixel s (the detected pixel the cut-out is built on) (px). */
 export function offsetPx(peak, d) {
@@ -49,6 +49,25 @@ export class SpotQuality {
   start() {
     const $ = this.$;
     $('run-quality').addEventListener('click', () => this.run());
+    // The colour scale of the circles (made here: the panel's markup has no place for it).
+    if (!document.getElementById('quality-sim-colours')) {
+      const label = document.createElement('label');
+      label.append('Sim colours');
+      const sel = document.createElement('select');
+      sel.id = 'quality-sim-colours';
+      for (const [value, text] of [['cvd', 'colour-blind safe: vermillion → yellow → blue'],
+        ['redgreen', 'red → amber → green']]) {
+        const o = document.createElement('option');
+        o.value = value;
+        o.textContent = text;
+        sel.append(o);
+      }
+      label.append(sel);
+      const grid = $('quality-panel').querySelector('.grid3');
+      if (grid) grid.after(label);
+      else $('quality-panel').append(label);
+    }
+    $('quality-sim-colours').addEventListener('change', () => { this.render(); this.changed(); });
     for (const id of ['quality-min-sim', 'quality-max-offset']) {
       $(id).addEventListener('input', () => { this.render(); this.changed(); });
     }
@@ -62,6 +81,12 @@ export class SpotQuality {
       min_sim: Number.isFinite(minSim) ? minSim : 0.5,
       max_offset_px: Number.isFinite(maxOffset) ? maxOffset : 0.9,
     };
+  }
+
+  /** The Sim colour scale chosen ('cvd' by default). */
+  simScale() {
+    const el = /** @type {HTMLSelectElement | null} */ (document.getElementById('quality-sim-colours'));
+    return el?.value || 'cvd';
   }
 
   /** Whether a spot passes the thresholds now set (the worker's `good` used the ones of its run). */
@@ -130,7 +155,7 @@ export class SpotQuality {
     if (!q || !img.search || q.peaks !== img.search.peaks) return null;
     return img.search.peaks.map((p, i) => {
       const d = q.descriptors[i];
-      return { color: simColor(d.sim), dashed: !this.isGood(p, d) };
+      return { color: simColor(d.sim, this.simScale()), dashed: !this.isGood(p, d) };
     });
   }
 
@@ -157,7 +182,7 @@ export class SpotQuality {
     const peaks = img.search.peaks;
     const good = peaks.filter((p, i) => this.isGood(p, q.descriptors[i])).length;
     summary.textContent = `${good} of ${peaks.length} spots good (Sim > ${this.criteria().min_sim}, `
-      + `offset ≤ ${this.criteria().max_offset_px} px); circles coloured by Sim, dashed when not good.`;
+      + `offset ≤ ${this.criteria().max_offset_px} px); circles coloured by Sim, ${SIM_SCALE_WORDS[this.simScale()] ?? ''}, dashed when not good.`;
     this.drawHistograms(peaks.map((p, i) => ({ d: q.descriptors[i], off: offsetPx(p, q.descriptors[i]) })));
   }
 

@@ -18,8 +18,9 @@
 import { $ } from '../../lib/dom.js';
 import { loadWasm, spawnWorker } from '../../lib/wasm.js';
 import { WorkerRpc } from '../../lib/rpc.js';
-import { clearedPlot } from '../../lib/plotcanvas.js';
-import { ScanRun, gridPosition, openSourcePoint, retainSource, scanInput } from './scan.js';
+import { clearedPlot, gridAxes, gridMargins } from '../../lib/plotcanvas.js';
+import { withPalette } from '../../lib/colors.js';
+import { ScanRun, gridPosition, openSourcePoint, palette, retainSource, scanInput } from './scan.js';
 
 /** `lauekit cluster`'s defaults. */
 const PCA_FIT_POINTS = 2000;
@@ -506,7 +507,7 @@ function showClustering() {
 
 function currentMap() {
   if (IPF_MAPS.includes(state.labeler)) return state.indexed?.maps.find((m) => m.name === state.labeler) ?? null;
-  return state.maps.find((m) => m.name === state.labeler) ?? null;
+  return withPalette(state.maps.find((m) => m.name === state.labeler) ?? null, palette());
 }
 
 function sum(a) {
@@ -673,18 +674,21 @@ class ClusterMapView {
     g.clearRect(0, 0, w, h);
     if (!map) {
       this.box = null;
+      this.canvas.ticks = {};
       return;
     }
-    const [sx, sy] = grid?.step_um ?? [1, 1];
+    // Margins for the axes (ix, iy; x, y in µm when the grid has a step).
+    const step = grid?.step_um ?? null;
+    const [sx, sy] = step ?? [1, 1];
     const aspect = sy / sx;
-    const pad = 8;
-    let cw = Math.min((w - 2 * pad) / map.nx, (h - 2 * pad) / (map.ny * aspect));
+    const mg = gridMargins(step);
+    let cw = Math.max(0.5, Math.min((w - mg.l - mg.r) / map.nx, (h - mg.t - mg.b) / (map.ny * aspect)));
     if (cw >= 4) cw = Math.floor(cw);
     const ch = cw * aspect;
     const bw = cw * map.nx;
     const bh = ch * map.ny;
-    const x0 = Math.round((w - bw) / 2);
-    const y0 = Math.round((h - bh) / 2);
+    const x0 = Math.round(mg.l + (w - mg.l - mg.r - bw) / 2);
+    const y0 = Math.round(mg.t + (h - mg.t - mg.b - bh) / 2);
     this.box = { x: x0, y: y0, w: bw, h: bh, cw, ch };
     const img = new ImageData(map.nx, map.ny);
     map.rgb.forEach((c, k) => {
@@ -700,6 +704,7 @@ class ClusterMapView {
     g.strokeStyle = '#8a93a6';
     g.lineWidth = 1;
     g.strokeRect(x0 - 0.5, y0 - 0.5, bw + 1, bh + 1);
+    gridAxes(this.canvas, g, this.box, map.nx, map.ny, step);
     // Delegates: a black and white ring.
     const rr = Math.max(2.5, Math.min(cw, ch) * 0.32);
     for (const [ix, iy] of delegates) {
@@ -798,7 +803,7 @@ function fillTable() {
   body.textContent = '';
   const c = state.clustering;
   if (!c) return;
-  const natural = state.maps.find((m) => m.name === 'cluster_labels');
+  const natural = withPalette(state.maps.find((m) => m.name === 'cluster_labels'), palette());
   const grid = state.input.grid;
   const counts = new Array(c.k).fill(0);
   for (const l of c.labels) counts[l] += 1;
@@ -925,6 +930,12 @@ function wireEvents() {
   $('cluster-k').addEventListener('input', () => setK(Number($('cluster-k', 'input').value)));
   $('cluster-method').addEventListener('change', () => setMethod($('cluster-method', 'select').value));
   $('cluster-labeler').addEventListener('change', () => setLabeler($('cluster-labeler', 'select').value));
+  // The Scan view's categorical palette colours the label maps too.
+  document.addEventListener('change', (e) => {
+    if (/** @type {Element} */ (e.target)?.id !== 'scan-palette') return;
+    draw();
+    fillTable();
+  });
   $('cluster-pca').addEventListener('change', async () => {
     if (!state.fit || state.run) return;
     clearError();

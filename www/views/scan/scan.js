@@ -15,7 +15,8 @@
 
 import { $ } from '../../lib/dom.js';
 import { loadWasm, spawnWorker } from '../../lib/wasm.js';
-import { niceTicks } from '../../lib/colors.js';
+import { PALETTES, niceTicks, viridisRgb, withPalette } from '../../lib/colors.js';
+import { gridAxes, gridMargins } from '../../lib/plotcanvas.js';
 import { showTab } from '../../lib/tabs.js';
 import { openScanPoint } from '../peaks/files.js';
 
@@ -29,11 +30,6 @@ const MAP_INTERVAL_MS = 200;
 /** Extensions of image files (`lauekit scan`'s list); a name ending in digits only is one too. */
 const IMAGE_EXTENSIONS = ['tif', 'tiff', 'mccd', 'edf', 'h5', 'hdf5', 'nxs', 'png', 'raw', 'bin', 'img', 'cbf'];
 const STACK_EXTENSIONS = ['h5', 'hdf5', 'nxs'];
-/** The stops of the library's `scan::maps::viridis` (scalar maps), for the colour bar. */
-const VIRIDIS = [
-  [68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142],
-  [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37],
-];
 /** Cells without a colour: analysed but no value (e.g. nothing indexed), not analysed yet, failed. */
 const NO_VALUE = '#d5d9e2';
 const PENDING = '#f0f1f4';
@@ -333,16 +329,18 @@ class MapView {
       return;
     }
     // Cells keep the grid's aspect (step y / step x); whole CSS pixels when they are large enough.
-    const [sx, sy] = this.grid?.step_um ?? [1, 1];
+    // Margins for the axes (ix, iy; x, y in µm when the grid has a step).
+    const step = this.grid?.step_um ?? null;
+    const [sx, sy] = step ?? [1, 1];
     const aspect = sy / sx;
-    const pad = 8;
-    let cw = Math.min((w - 2 * pad) / m.nx, (h - 2 * pad) / (m.ny * aspect));
+    const mg = gridMargins(step);
+    let cw = Math.max(0.5, Math.min((w - mg.l - mg.r) / m.nx, (h - mg.t - mg.b) / (m.ny * aspect)));
     if (cw >= 4) cw = Math.floor(cw);
     const ch = cw * aspect;
     const bw = cw * m.nx;
     const bh = ch * m.ny;
-    const x0 = Math.round((w - bw) / 2);
-    const y0 = Math.round((h - bh) / 2);
+    const x0 = Math.round(mg.l + (w - mg.l - mg.r - bw) / 2);
+    const y0 = Math.round(mg.t + (h - mg.t - mg.b - bh) / 2);
     this.box = { x: x0, y: y0, w: bw, h: bh, cw, ch };
 
     const img = new ImageData(m.nx, m.ny);
@@ -381,6 +379,7 @@ class MapView {
     g.strokeStyle = '#8a93a6';
     g.lineWidth = 1;
     g.strokeRect(x0 - 0.5, y0 - 0.5, bw + 1, bh + 1);
+    gridAxes(this.canvas, g, this.box, m.nx, m.ny, step);
     if (this.hover) {
       const [ix, iy] = this.hover;
       g.strokeStyle = '#000';
@@ -977,8 +976,34 @@ function renderMapSelect() {
   sel.disabled = !state.maps.length;
 }
 
+/** The map shown, categorical maps in the chosen palette (`scan-palette`). */
 function currentMap() {
-  return state.maps.find((m) => m.name === state.mapName) ?? null;
+  return withPalette(state.maps.find((m) => m.name === state.mapName) ?? null, palette());
+}
+
+/** The categorical palette chosen: 'cvd' (colour-blind safe, the default) or 'library'. */
+export function palette() {
+  const el = /** @type {HTMLSelectElement | null} */ (document.getElementById('scan-palette'));
+  return el?.value || 'cvd';
+}
+
+/** The palette select, next to the map select (made here: it is not in the page's markup). */
+function addPaletteSelect() {
+  if (document.getElementById('scan-palette')) return;
+  const label = document.createElement('label');
+  label.className = 'inline-label';
+  label.append('Colours ');
+  const sel = document.createElement('select');
+  sel.id = 'scan-palette';
+  sel.setAttribute('aria-label', 'Colours of categorical maps');
+  for (const [value, text] of Object.entries(PALETTES)) {
+    const o = document.createElement('option');
+    o.value = value;
+    o.textContent = text;
+    sel.append(o);
+  }
+  label.append(sel);
+  $('scan-map').closest('label')?.after(label);
 }
 
 /** Per cell of the grid: 0 not analysed yet, 1 analysed, 2 failed. */
@@ -1000,12 +1025,6 @@ function drawMap() {
   updateButtons();
 }
 
-function viridis(t) {
-  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
-  const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
-  const f = x - i;
-  return [0, 1, 2].map((c) => Math.round(VIRIDIS[i][c] * (1 - f) + VIRIDIS[i + 1][c] * f));
-}
 
 let keyUrl = null;
 let keyFor = '';
@@ -1079,7 +1098,7 @@ function drawLegend(m) {
     const x1 = w - 40;
     const grad = g.createLinearGradient(x0, 0, x1, 0);
     for (let i = 0; i <= 20; i++) {
-      const [r, gg, b] = viridis(i / 20);
+      const [r, gg, b] = viridisRgb(i / 20);
       grad.addColorStop(i / 20, `rgb(${r},${gg},${b})`);
     }
     g.fillStyle = grad;
@@ -1248,6 +1267,8 @@ function save(kind) {
 // Events
 
 function wireEvents() {
+  addPaletteSelect();
+  $('scan-palette').addEventListener('change', () => drawMap());
   for (const id of ['scan-files', 'scan-folder']) {
     $(id).addEventListener('change', (e) => {
       const input = /** @type {HTMLInputElement} */ (e.target);
