@@ -22,6 +22,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { PKG_DIR, ROOT, startServer, benignAbort } from './server.mjs';
+import { canvasCellColours, pngCellColours } from './mapcolours.mjs';
 
 const OUT_DIR = path.resolve(process.env.LAUEKIT_E2E_OUT || path.join(ROOT, 'target', 'e2e'));
 const GOLDEN_DIR = path.join(ROOT, 'tests', 'data', 'golden', 'cluster');
@@ -325,6 +326,29 @@ async function main() {
     const png2 = await download(page, '#cluster-save-png');
     check('PNG download of the natural labels', png2.name === 'example_scan_cluster_cluster_labels.png'
       && png2.bytes.subarray(1, 4).toString('latin1') === 'PNG', png2.name);
+
+    // The label map's PNG in the colours the page shows (Okabe–Ito by default; the library's hues when chosen): one
+    // cell of each cluster sampled in the downloaded PNG and on the map canvas.
+    const labelCells = await page.evaluate(() => {
+      const m = window.lauekitCluster.state.maps.find((x) => x.name === 'cluster_labels');
+      const first = new Map();
+      m.values.forEach((v, k) => { if (Number.isFinite(v) && !first.has(v)) first.set(v, k); });
+      return { kind: m.kind, nx: m.nx, cells: [...first.values()].map((k) => [k % m.nx, Math.floor(k / m.nx)]),
+        library: [...first.values()].map((k) => m.rgb[k]) };
+    });
+    for (const pal of ['cvd', 'library']) {
+      await page.selectOption('#scan-palette', pal);
+      const shown = await canvasCellColours(page, 'cluster-map-canvas', 'lauekitCluster', labelCells.cells);
+      const labelPng = await download(page, '#cluster-save-png');
+      await fs.writeFile(path.join(OUT_DIR, `cluster-download-labels-${pal}.png`), labelPng.bytes);
+      const inPng = await pngCellColours(page, labelPng.bytes, labelCells.nx, labelCells.cells);
+      const eq = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+      check(`label map PNG (${pal} colours): each cluster's cell has the colour shown on the page`,
+        labelCells.kind === 'categorical' && labelCells.cells.length >= 2 && inPng && eq(inPng, shown)
+        && (pal === 'library' ? eq(shown, labelCells.library) : !eq(shown, labelCells.library)),
+        JSON.stringify({ cells: labelCells.cells, png: inPng, shown, library: labelCells.library }));
+    }
+    await page.selectOption('#scan-palette', 'cvd');
 
     // 9. A click on the map opens the cluster's delegate in Images & peaks.
     const label0 = golden.labels[0]; // point 0 is at (0, 0)

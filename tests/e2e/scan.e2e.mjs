@@ -18,6 +18,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { PKG_DIR, ROOT, startServer, benignAbort } from './server.mjs';
+import { canvasCellColours, pngCellColours } from './mapcolours.mjs';
 
 const OUT_DIR = path.resolve(process.env.LAUEKIT_E2E_OUT || path.join(ROOT, 'target', 'e2e'));
 const GOLDEN = path.join(ROOT, 'tests', 'data', 'golden', 'scan', 'example.json');
@@ -334,6 +335,32 @@ async function main() {
     await fs.writeFile(path.join(OUT_DIR, 'scan-download-ipf_z.png'), png.bytes);
     check('PNG download of the map shown', png.name === 'example_scan_ipf_z.png' && png.bytes.subarray(1, 4).toString('latin1') === 'PNG',
       `${png.name} ${png.bytes.length} bytes`);
+    // A categorical map's PNG in the colours the page shows (Okabe–Ito by default; the library's hues when chosen):
+    // one cell of each grain sampled in the downloaded PNG and on the map canvas.
+    await page.selectOption('#scan-map', 'grain');
+    const grainCells = await page.evaluate(async () => {
+      const m = window.lauekitScan.state.maps.find((x) => x.name === 'grain');
+      const first = new Map();
+      m.values.forEach((v, k) => { if (Number.isFinite(v) && !first.has(v)) first.set(v, k); });
+      const { libraryCategoryRgb } = await import('/www/lib/colors.js');
+      return { nx: m.nx, cells: [...first.values()].map((k) => [k % m.nx, Math.floor(k / m.nx)]),
+        library: [...first.values()].map((k) => m.rgb[k]), ported: [...first.keys()].map((v) => libraryCategoryRgb(v)) };
+    });
+    check('the page\'s copy of the library\'s category colours = the library\'s', grainCells.cells.length >= 3
+      && JSON.stringify(grainCells.ported) === JSON.stringify(grainCells.library), JSON.stringify(grainCells));
+    for (const pal of ['cvd', 'library']) {
+      await page.selectOption('#scan-palette', pal);
+      const shown = await canvasCellColours(page, 'scan-map-canvas', 'lauekitScan', grainCells.cells);
+      const grainPng = await download(page, '#scan-save-png');
+      await fs.writeFile(path.join(OUT_DIR, `scan-download-grain-${pal}.png`), grainPng.bytes);
+      const inPng = await pngCellColours(page, grainPng.bytes, grainCells.nx, grainCells.cells);
+      const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+      check(`grain map PNG (${pal} colours): each grain's cell has the colour shown on the page`,
+        grainPng.name === 'example_scan_grain.png' && inPng && same(inPng, shown)
+        && (pal === 'library' ? same(shown, grainCells.library) : !same(shown, grainCells.library)),
+        JSON.stringify({ cells: grainCells.cells, png: inPng, shown, library: grainCells.library }));
+    }
+    await page.selectOption('#scan-palette', 'cvd');
     await page.selectOption('#scan-map', 'n_peaks');
     const csv = await download(page, '#scan-save-csv');
     const csvText = csv.bytes.toString('utf8');

@@ -139,6 +139,23 @@ export function categoryRgb(k, n) {
 }
 
 /**
+ * Colour of category k as the library draws it (its `scan::maps::category_colour`: hues spaced by the golden angle,
+ * saturation 0.65, value 0.92) — the colours of its maps' `rgb` and of its PNGs, which `pngInPalette` recolours.
+ * @param {number} k
+ * @returns {number[]}
+ */
+export function libraryCategoryRgb(k) {
+  const h = (((k * 137.507764) % 360) + 360) % 360 / 60;
+  const s = 0.65;
+  const v = 0.92;
+  const c = v * s;
+  const x = c * (1 - Math.abs((h % 2) - 1));
+  const rgb = [[c, x, 0], [x, c, 0], [0, c, x], [0, x, c], [x, 0, c], [c, 0, x]][Math.min(5, Math.floor(h))];
+  const m = v - c;
+  return rgb.map((t) => Math.min(255, Math.max(0, Math.round(255 * (t + m)))));
+}
+
+/**
  * A categorical map ({kind: 'categorical', values, categories, rgb}) with its colours from `palette` ('cvd': the
  * colour-blind-safe palette; 'library': as the library coloured it). Other maps are returned as they are.
  * @template {{kind: string, values?: number[], categories?: string[], rgb: number[][]}} M

@@ -173,7 +173,7 @@ export const HELP = {
   'cluster-method': 'Estimator: K-means (4 restarts, hard assignment) or a Bayesian Gaussian mixture.',
   'cluster-labeler': 'How the map is coloured: cluster number, PCA colour of the centroids, direct colour of each point, connected regions, or (after “Index delegates”) IPF orientation colours.',
   'scan-map': 'Map shown: one value per scan point (unit in its title and colour bar).',
-  'scan-palette': 'Colours of categorical maps (grains, phases, cluster labels, regions): colour-blind safe (Okabe–Ito for up to 8 classes, then viridis steps; default), or the library\'s golden-angle hues as its PNG downloads draw them.',
+  'scan-palette': 'Colours of categorical maps (grains, phases, cluster labels, regions): colour-blind safe (Okabe–Ito for up to 8 classes, then viridis steps; default), or the library\'s golden-angle hues (as `lauekit scan maps` draws them). The PNG downloads use the colours chosen here.',
   'th:cluster-table:cluster': 'Cluster number (natural labeler\'s colour).',
   'th:cluster-table:colours': 'The cluster\'s colours: natural and PCA.',
   'th:cluster-table:points': 'Points of the scan in the cluster (count).',

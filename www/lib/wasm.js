@@ -9,6 +9,9 @@
 export const PKG_URL = new URL('../../pkg/lauekit.js', import.meta.url).href;
 export const WASM_URL = new URL('../../pkg/lauekit_bg.wasm', import.meta.url).href;
 
+/** The package's module as wasm-bindgen declares it (pkg/lauekit.d.ts): what `loadWasm()` resolves to.
+ * @typedef {typeof import('../../pkg/lauekit.js')} Wasm */
+
 let compiling = null;
 let loading = null;
 
@@ -91,7 +94,10 @@ export function compiledModule() {
   return compiling;
 }
 
-/** The initialised wasm module on the main thread (one instance, however many callers). */
+/**
+ * The initialised wasm module on the main thread (one instance, however many callers).
+ * @returns {Promise<Wasm>}
+ */
 export function loadWasm() {
   if (!loading) {
     loading = (async () => {
