@@ -443,6 +443,8 @@ pub(crate) mod tests {
         let b0 = Lattice::cubic(3.6).unwrap().b0();
         GrainReport {
             material: "Cu".into(),
+            lattice: None,
+            space_group: None,
             laue_group: "m-3m".into(),
             method: Method::Lut,
             ub: crate::pipeline::rows(&u),
