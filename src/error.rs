@@ -60,6 +60,10 @@ pub enum LaueError {
     /// A material name that is not in the table.
     #[error("unknown material '{0}' (known: {1})")]
     UnknownMaterial(String, String),
+    /// A material definition that cannot be used (no rule, conflicting flags, a name missing); `material`
+    /// names it as given.
+    #[error("material '{material}': {reason}")]
+    InvalidMaterial { material: String, reason: String },
     /// A reflection-condition rule that could not be understood.
     #[error("invalid reflection rule '{rule}': {reason}")]
     InvalidRule { rule: String, reason: String },

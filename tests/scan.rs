@@ -203,7 +203,7 @@ mod synthetic {
     fn run(scan: &SyntheticScan, materials: &[&str]) -> ScanResults {
         let request = PipelineRequest {
             index: Some(IndexRequest {
-                materials: materials.iter().map(|m| m.to_string()).collect(),
+                materials: materials.iter().map(|m| (*m).into()).collect(),
                 ..Default::default()
             }),
             ..Default::default()

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use lauekit::crystal::MaterialSpec;
 use lauekit::geometry::{Calibration, DETECTORS};
 use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::peaklist::{read_cor, read_dat};
@@ -17,9 +18,10 @@ use lauekit::refine::{CalibrationReport, CalibrationRequest, DetectorParam, cali
 pub struct CalibrateArgs {
     /// Detector image of the reference crystal (peak search first) or its peak list (.dat, .cor).
     input: PathBuf,
-    /// Reference crystal, from the materials table (e.g. Ge, Si).
-    #[arg(long)]
-    material: String,
+    /// Reference crystal: a table name (e.g. Ge, Si), a --materials name, or --lattice with
+    /// --spacegroup/--extinction.
+    #[command(flatten)]
+    material: super::pipeline_args::MaterialArgs,
     /// Starting geometry: a .det file, or five numbers "dd,xcen,ycen,xbet,xgam" (mm, px, px, deg, deg) —
     /// then the pixel size and frame come from --pixel-size/--frame, else from the image or --detector.
     #[arg(long, allow_hyphen_values = true)]
@@ -186,6 +188,7 @@ fn input_spots(a: &CalibrateArgs) -> Result<(Spots, Option<lauekit::io::Frame>)>
 fn output_plan(a: &CalibrateArgs) -> Result<OutputPlan> {
     let mut plan = OutputPlan::new(Existing::RefuseUnlessForce(a.force));
     plan.input(&a.input).inputs(a.psp.iter()).inputs(a.params.iter());
+    plan.inputs(a.material.files());
     if Path::new(&a.calib).exists() {
         plan.input(&a.calib);
     }
@@ -247,7 +250,8 @@ pub fn run(a: CalibrateArgs) -> Result<()> {
             start.cols
         );
     }
-    let mut request = CalibrationRequest::new(&a.material, start);
+    let material = a.material.resolve_one("calibrate")?;
+    let mut request = CalibrationRequest::new(MaterialSpec::from(&material), start);
     request.fixed = fixed;
     request.emin_kev = a.emin;
     request.emax_kev = a.emax;

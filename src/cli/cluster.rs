@@ -85,11 +85,11 @@ pub struct ClusterArgs {
     params: Option<PathBuf>,
     /// Index each cluster's delegate (the point nearest its centroid) through the pipeline; when it gives
     /// no grain, the next nearest member is tried (--delegate-tries in all).
-    #[arg(long, requires = "material")]
-    index_delegates: bool,
-    /// Material(s) of --index-delegates, comma-separated.
     #[arg(long)]
-    material: Option<String>,
+    index_delegates: bool,
+    /// Material(s) of --index-delegates.
+    #[command(flatten)]
+    material: super::pipeline_args::MaterialArgs,
     /// Members tried per cluster by --index-delegates.
     #[arg(long, default_value_t = 5)]
     delegate_tries: usize,
@@ -202,6 +202,11 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     };
     let src = source(&run_args)?;
     let grid = grid(&run_args, src.points.len())?;
+    if a.index_delegates && a.material.is_empty() {
+        bail!(
+            "--index-delegates needs the material(s): --material NAME, or --lattice with --spacegroup/--extinction"
+        );
+    }
     let n = grid.len();
     if n < 3 {
         bail!("{n} points: clustering needs at least 3");
@@ -209,6 +214,7 @@ pub fn run(a: ClusterArgs) -> Result<()> {
     // Every file read is an input no output may replace; existing outputs only with --force.
     let mut plan = OutputPlan::new(Existing::RefuseUnlessForce(a.force));
     plan.inputs(&a.inputs).inputs([&a.calib, &a.params].into_iter().flatten());
+    plan.inputs(a.material.files());
     plan.inputs(src.points.iter().filter_map(|p| match p {
         PointImage::File(f) => Some(f),
         PointImage::Frame(_) => None,

@@ -118,6 +118,7 @@ pub fn run(a: IndexArgs) -> Result<()> {
     plan.input(&a.input).inputs(a.calib.iter());
     let p = &a.pipeline;
     plan.inputs([&p.request, &p.psp, &p.params].into_iter().flatten());
+    plan.inputs(p.material.files());
     if let Some(m) = &p.model {
         let (w, j) = super::train_index::model_paths(m);
         plan.input(w).input(j);

@@ -70,8 +70,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Make a synthetic raster scan (Voronoi grains, a twin band, a second phase) with its truth.
     SimulateScan(simulate_scan::SimulateScanArgs),
-    /// List the built-in materials table.
-    Materials,
+    /// List the materials: the built-in table (lattice, rule, space group, source) and those of --materials files.
+    Materials(MaterialsArgs),
     /// Benchmarks (single thread): patterns per second and per-pattern time.
     Bench(bench::BenchArgs),
     /// Train a LaueNN hkl predictor (neural indexing) for materials in a detector geometry.
@@ -106,7 +106,7 @@ pub fn run() -> std::process::ExitCode {
         Command::Cluster(a) => cluster::run(a),
         Command::Scan(a) => scan::run(a),
         Command::SimulateScan(a) => simulate_scan::run(a),
-        Command::Materials => print_materials(),
+        Command::Materials(a) => print_materials(a),
         Command::Bench(a) => bench::run(a),
         Command::TrainIndex(a) => train_index::run(a),
         Command::TrainSpotnet(a) => train_spotnet::run(a),
@@ -138,28 +138,84 @@ fn failure(e: &anyhow::Error) -> std::process::ExitCode {
     }
 }
 
-fn print_materials() -> anyhow::Result<()> {
-    outln!(
-        "name\ta_A\tb_A\tc_A\talpha_deg\tbeta_deg\tgamma_deg\trule\tspace_group\tlaue_group\tstructure\tsource"
-    )?;
+#[derive(clap::Args)]
+struct MaterialsArgs {
+    /// Materials file(s) to list after the table (JSON list or TOML [[materials]]; see `--materials` of
+    /// `index`).
+    #[arg(long = "materials", value_name = "FILE")]
+    files: Vec<std::path::PathBuf>,
+    /// Output format: tsv or json.
+    #[arg(long, default_value = "tsv")]
+    format: String,
+}
+
+/// One row of `lauekit materials`.
+#[derive(serde::Serialize)]
+struct MaterialRow {
+    name: String,
+    /// a, b, c (Å), α, β, γ (deg)
+    lattice: [f64; 6],
+    rule: String,
+    space_group: Option<u32>,
+    laue_group: String,
+    structure: String,
+    source: String,
+}
+
+fn print_materials(a: MaterialsArgs) -> anyhow::Result<()> {
+    let mut rows: Vec<MaterialRow> = Vec::new();
     for m in lauekit::crystal::MATERIALS {
         let g = lauekit::crystal::LaueGroup::of_space_group(m.space_group).map(|g| g.symbol()).unwrap_or("?");
-        let l = m.lattice;
-        outln!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            m.name,
-            l[0],
-            l[1],
-            l[2],
-            l[3],
-            l[4],
-            l[5],
-            m.rule,
-            m.space_group,
-            g,
-            m.structure,
-            m.source
-        )?;
+        rows.push(MaterialRow {
+            name: m.name.into(),
+            lattice: m.lattice,
+            rule: if m.rule == "sg" { format!("SG {}", m.space_group) } else { m.rule.into() },
+            space_group: Some(m.space_group),
+            laue_group: g.into(),
+            structure: m.structure.into(),
+            source: m.source.into(),
+        });
+    }
+    for f in &a.files {
+        let text = input::read_text(f)?;
+        for m in lauekit::crystal::parse_materials_file(&text, &f.display().to_string())? {
+            rows.push(MaterialRow {
+                name: m.name,
+                lattice: m.lattice.params(),
+                rule: m.rule.name,
+                space_group: m.space_group,
+                laue_group: m.laue_group.symbol().into(),
+                structure: format!("from {}", f.display()),
+                source: m.source,
+            });
+        }
+    }
+    match a.format.as_str() {
+        "json" => outln!("{}", serde_json::to_string_pretty(&rows)?)?,
+        "tsv" => {
+            outln!(
+                "name\ta_A\tb_A\tc_A\talpha_deg\tbeta_deg\tgamma_deg\trule\tspace_group\tlaue_group\tstructure\tsource"
+            )?;
+            for r in &rows {
+                let l = r.lattice;
+                outln!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    r.name,
+                    l[0],
+                    l[1],
+                    l[2],
+                    l[3],
+                    l[4],
+                    l[5],
+                    r.rule,
+                    r.space_group.map_or_else(|| "-".to_string(), |n| n.to_string()),
+                    r.laue_group,
+                    r.structure,
+                    r.source
+                )?;
+            }
+        }
+        f => anyhow::bail!("--format {f}: use tsv or json"),
     }
     Ok(())
 }

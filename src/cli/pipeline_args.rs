@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use lauekit::crystal::{Material, MaterialCatalog, MaterialQuery, MaterialSpec};
 use lauekit::index::Method;
 use lauekit::index::nn::HklModel;
 use lauekit::pipeline::{Band, IndexRequest, Models, PipelineRequest, SpotnetRequest};
@@ -19,6 +20,110 @@ pub struct FrameArg {
     pub frame: Option<usize>,
 }
 
+/// The material flags of every verb that takes a crystal (`simulate`, `index`, `scan`, `cluster`,
+/// `calibrate`, `train-index`), resolved by [`MaterialArgs::resolve`] through [`MaterialQuery`].
+#[derive(Args, Debug, Clone, Default)]
+pub struct MaterialArgs {
+    /// Material by name: the built-in table (`lauekit materials`) or a --materials file. Several phases:
+    /// comma-separated or repeated (--material GaN --material Si).
+    #[arg(long = "material", value_name = "NAME", value_delimiter = ',')]
+    pub material: Vec<String>,
+    /// Lattice a,b,c,alpha,beta,gamma (Å, deg): defines a material with --spacegroup and/or --extinction, or
+    /// replaces the lattice of the one --material names.
+    #[arg(long, allow_hyphen_values = true, value_name = "a,b,c,α,β,γ")]
+    pub lattice: Option<String>,
+    /// Space group number (1–230): the Laue group and the reflection conditions of the International Tables.
+    #[arg(long, value_name = "N")]
+    pub spacegroup: Option<u32>,
+    /// Selection rule: a LaueTools name (fcc, bcc, dia, wurtzite, VO2_mono...), hcp, a centring letter, or
+    /// conditions like 'hkl: h+k=2n; h0l: l=2n'. With --spacegroup it replaces the group's conditions (the
+    /// group still gives the Laue group), e.g. --spacegroup 227 --extinction dia for diamond.
+    #[arg(long, value_name = "RULE")]
+    pub extinction: Option<String>,
+    /// Name of the material --lattice/--spacegroup/--extinction define or change, carried by the reports,
+    /// .fit files and models [default: custom].
+    #[arg(long = "name", value_name = "NAME")]
+    pub name: Option<String>,
+    /// Materials file: JSON list (or TOML [[materials]]) of {name, lattice: [a, b, c, α, β, γ] (Å, deg),
+    /// spacegroup and/or extinction, source}; its names join the table's for --material. Repeatable.
+    #[arg(long = "materials", value_name = "FILE")]
+    pub materials_file: Vec<PathBuf>,
+}
+
+impl MaterialArgs {
+    /// True when no material flag was given.
+    pub fn is_empty(&self) -> bool {
+        self.material.is_empty()
+            && self.lattice.is_none()
+            && self.spacegroup.is_none()
+            && self.extinction.is_none()
+            && self.name.is_none()
+            && self.materials_file.is_empty()
+    }
+
+    fn query(&self) -> Result<MaterialQuery> {
+        let lattice = match &self.lattice {
+            Some(s) => Some(lattice_flag(s)?),
+            None => None,
+        };
+        Ok(MaterialQuery {
+            materials: self.material.clone(),
+            lattice,
+            spacegroup: self.spacegroup,
+            extinction: self.extinction.clone(),
+            name: self.name.clone(),
+        })
+    }
+
+    /// The table plus the materials of the --materials files.
+    pub fn catalog(&self) -> Result<MaterialCatalog> {
+        let mut c = MaterialCatalog::table();
+        for f in &self.materials_file {
+            c.add_file(&read(f)?, &f.display().to_string())?;
+        }
+        Ok(c)
+    }
+
+    /// The materials the flags give (empty when none), notes (e.g. untabulated glide conditions) on stderr.
+    pub fn resolve(&self) -> Result<Vec<Material>> {
+        let (ms, notes) = self.query()?.resolve(&self.catalog()?)?;
+        for n in notes {
+            errln!("note: {n}");
+        }
+        Ok(ms)
+    }
+
+    /// As [`Self::resolve`], for verbs that need exactly one material (`what` names the verb's use of it).
+    pub fn resolve_one(&self, what: &str) -> Result<Material> {
+        let mut ms = self.resolve()?;
+        match ms.len() {
+            1 => Ok(ms.remove(0)),
+            0 => bail!(
+                "{what}: give --material NAME (see `lauekit materials`, or a --materials file) or --lattice                  a,b,c,alpha,beta,gamma with --spacegroup N or --extinction RULE"
+            ),
+            n => bail!("{what}: one material, not {n}"),
+        }
+    }
+
+    /// The files these flags read (for the output plan's input check).
+    pub fn files(&self) -> impl Iterator<Item = &PathBuf> {
+        self.materials_file.iter()
+    }
+}
+
+/// "a,b,c,alpha,beta,gamma": six finite numbers (Å, deg).
+pub fn lattice_flag(s: &str) -> Result<[f64; 6]> {
+    let v: Vec<f64> = s
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse::<f64>().with_context(|| format!("--lattice {s}: '{t}' is not a number")))
+        .collect::<Result<_>>()?;
+    match v[..] {
+        [a, b, c, al, be, ga] if v.iter().all(|x| x.is_finite()) => Ok([a, b, c, al, be, ga]),
+        _ => bail!("--lattice {s}: give six finite numbers a,b,c,alpha,beta,gamma (Å, deg)"),
+    }
+}
+
 /// Flags of the pipeline (peak search → spot network → indexing → refinement).
 #[derive(Args, Debug, Clone)]
 pub struct PipelineArgs {
@@ -31,9 +136,9 @@ pub struct PipelineArgs {
     /// Peak-search settings: JSON of LaueTools PeakSearch keyword arguments.
     #[arg(long)]
     pub params: Option<PathBuf>,
-    /// Material(s) from the table, comma-separated (e.g. GaN,Si); with --method nn, default: the model's.
-    #[arg(long)]
-    pub material: Option<String>,
+    /// The material(s) to index with (with --method nn, default: the model's).
+    #[command(flatten)]
+    pub material: MaterialArgs,
     /// Grains to look for at most (LaueTools' nbgrainstofind).
     #[arg(long, default_value_t = 1)]
     pub grains: usize,
@@ -107,13 +212,12 @@ impl PipelineArgs {
         if method == Method::Nn && self.model.is_none() {
             bail!("--method nn needs --model MODEL (from lauekit train-index)");
         }
-        let materials: Vec<String> = self
-            .material
-            .as_deref()
-            .map(|l| l.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect())
-            .unwrap_or_default();
+        let materials: Vec<MaterialSpec> = self.material.resolve()?.iter().map(MaterialSpec::from).collect();
         if method == Method::Lut && index && materials.is_empty() {
-            bail!("--material is required with --method lut");
+            bail!(
+                "--method lut needs a material: --material NAME (`lauekit materials`, or a --materials file) or \
+                 --lattice a,b,c,alpha,beta,gamma with --spacegroup N or --extinction RULE"
+            );
         }
         let mut settings = lauekit::index::IndexSettings {
             nbgrainstofind: self.grains,

@@ -342,6 +342,7 @@ fn scan_plan(a: &RunArgs, src: &Source) -> OutputPlan {
     }));
     let p = &a.pipeline;
     plan.inputs([&p.params, &p.psp, &p.request].into_iter().flatten());
+    plan.inputs(p.material.files());
     if let Some(m) = &p.model {
         let (w, j) = super::train_index::model_paths(m);
         plan.input(w).input(j);

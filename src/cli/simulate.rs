@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use lauekit::crystal::{Lattice, Material, RuleSpec};
+use lauekit::crystal::Material;
 use lauekit::geometry::{Calibration, euler_to_matrix};
 use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::{DetFile, FitFile};
@@ -15,19 +15,10 @@ use nalgebra::Matrix3;
 
 #[derive(Args, Debug)]
 pub struct SimulateArgs {
-    /// Material from the built-in table (`lauekit materials`), e.g. Cu, Ge, GaN.
-    #[arg(long)]
-    material: Option<String>,
-    /// Lattice a,b,c,alpha,beta,gamma (Å, deg): defines a material or overrides the table's.
-    #[arg(long, allow_hyphen_values = true)]
-    lattice: Option<String>,
-    /// Space group number (1–230): reflection conditions and Laue group from the International Tables.
-    #[arg(long)]
-    spacegroup: Option<u32>,
-    /// Selection rule: a LaueTools name (fcc, bcc, dia, wurtzite, VO2_mono...), hcp, a centring letter, or
-    /// conditions like 'hkl: h+k=2n; h0l: l=2n'.
-    #[arg(long)]
-    extinction: Option<String>,
+    /// The crystal: a table or --materials name, or --lattice with --spacegroup/--extinction (default: the
+    /// --fit file's material).
+    #[command(flatten)]
+    material: super::pipeline_args::MaterialArgs,
     /// Detector calibration: dd,xcen,ycen,xbet,xgam (mm, px, px, deg, deg) or a LaueTools .det file.
     #[arg(long, allow_hyphen_values = true)]
     calib: Option<String>,
@@ -72,6 +63,7 @@ pub struct SimulateArgs {
 pub fn run(a: SimulateArgs) -> Result<()> {
     let mut plan = OutputPlan::new(Existing::Replace);
     plan.inputs(a.fit.iter());
+    plan.inputs(a.material.files());
     if let Some(c) = a.calib.as_deref().filter(|c| Path::new(c).exists()) {
         plan.input(c);
     }
@@ -114,6 +106,7 @@ pub fn run(a: SimulateArgs) -> Result<()> {
             let out = serde_json::json!({
                 "material": material.name,
                 "lattice": material.lattice.params(),
+                "space_group": material.space_group,
                 "rule": material.rule.name,
                 "laue_group": material.laue_group.symbol(),
                 "calibration": calibration,
@@ -192,51 +185,16 @@ fn numbers(s: &str, n: usize, what: &str) -> Result<Vec<f64>> {
     Ok(v)
 }
 
+/// The material of the flags; without --material, the --fit file's (when it is known, or no lattice is given).
 fn material(a: &SimulateArgs, fit: Option<&FitFile>) -> Result<Material> {
-    let lattice = match &a.lattice {
-        Some(s) => {
-            let v = numbers(s, 6, "--lattice")?;
-            Some(Lattice::new([v[0], v[1], v[2], v[3], v[4], v[5]])?)
-        }
-        None => None,
-    };
-    let rule = match (a.spacegroup, &a.extinction) {
-        (Some(_), Some(_)) => bail!("give either --spacegroup or --extinction, not both"),
-        (Some(n), None) => Some(RuleSpec::SpaceGroup(n)),
-        (None, Some(r)) => Some(RuleSpec::parse(r)),
-        (None, None) => None,
-    };
-    let name = a.material.clone().or_else(|| fit.and_then(|f| f.material.clone()));
-    let mut m = match (name, lattice) {
-        (Some(n), lat) => {
-            let mut m = Material::from_table(&n)?;
-            if let Some(l) = lat {
-                m = m.with_lattice(l)?;
-            }
-            m
-        }
-        (None, Some(l)) => {
-            let r = rule
-                .clone()
-                .ok_or_else(|| anyhow::anyhow!("with --lattice alone, give --spacegroup or --extinction"))?;
-            let (m, note) = Material::custom("custom", l, r)?;
-            if let Some(n) = note {
-                errln!("note: {n}");
-            }
-            return Ok(m);
-        }
-        (None, None) => bail!(
-            "give --material NAME (see `lauekit materials`) or --lattice with --spacegroup/--extinction"
-        ),
-    };
-    if let Some(r) = rule {
-        let (m2, note) = m.with_rule(r)?;
-        if let Some(n) = note {
-            errln!("note: {n}");
-        }
-        m = m2;
+    let mut flags = a.material.clone();
+    if flags.material.is_empty()
+        && let Some(name) = fit.and_then(|f| f.material.clone())
+        && (flags.lattice.is_none() || flags.catalog()?.get(&name).is_ok())
+    {
+        flags.material = vec![name];
     }
-    Ok(m)
+    flags.resolve_one("simulate")
 }
 
 fn calibration(a: &SimulateArgs, fit: Option<&FitFile>) -> Result<Calibration> {

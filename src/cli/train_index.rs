@@ -14,9 +14,11 @@ use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 
 #[derive(Args)]
 pub struct TrainIndexArgs {
-    /// Material of the built-in table (repeat for multi-phase models: --material GaN --material Si).
-    #[arg(long = "material", required = true)]
-    materials: Vec<String>,
+    /// Material(s) of the model: table or --materials names (multi-phase: --material GaN --material Si), or
+    /// one defined by --lattice with --spacegroup/--extinction and --name; the model records each lattice and
+    /// rule, so `index --model` needs no material flag.
+    #[command(flatten)]
+    materials: super::pipeline_args::MaterialArgs,
     /// Detector calibration: a LaueTools .det file.
     #[arg(long)]
     calib: PathBuf,
@@ -78,8 +80,14 @@ pub fn run(a: TrainIndexArgs) -> Result<()> {
     let (w, j) = model_paths(&a.output);
     plan.output(&w, OutputKind::Binary)?;
     plan.output(&j, OutputKind::Text)?;
-    let materials: Vec<Material> =
-        a.materials.iter().map(|m| Material::from_table(m)).collect::<lauekit::error::Result<_>>()?;
+    plan.inputs(a.materials.files());
+    let materials: Vec<Material> = a.materials.resolve()?;
+    if materials.is_empty() {
+        bail!(
+            "give the model's material(s): --material NAME (repeat for several phases) or --lattice \
+             a,b,c,alpha,beta,gamma with --spacegroup N or --extinction RULE (and --name)"
+        );
+    }
     let text = std::fs::read_to_string(&a.calib).with_context(|| format!("reading {}", a.calib.display()))?;
     let calibration = DetFile::parse(&text, &a.calib.display().to_string())?.calibration;
     if a.grains == 0 {

@@ -91,6 +91,10 @@ pub struct SelectionRule {
     /// The conditions in International Tables notation.
     pub conditions: String,
     clauses: Vec<Clause>,
+    /// True for a space group's conditions, applied over every equivalent of each zone (the operators are
+    /// not stored: [`SelectionRule::rebuilt`] takes them again from the material's Laue group).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    expanded: bool,
     /// Integer hkl operators over which zone conditions are applied (empty: literal application).
     #[serde(skip)]
     operators: Vec<[[i32; 3]; 3]>,
@@ -135,7 +139,13 @@ pub const LAUEKIT_RULES: &[(&str, &str)] = &[
 impl SelectionRule {
     /// No condition: every hkl allowed.
     pub fn none() -> Self {
-        SelectionRule { name: "no".into(), conditions: String::new(), clauses: vec![], operators: vec![] }
+        SelectionRule {
+            name: "no".into(),
+            conditions: String::new(),
+            clauses: vec![],
+            expanded: false,
+            operators: vec![],
+        }
     }
 
     /// Parses condition text; the conditions are applied literally (no symmetry expansion).
@@ -144,6 +154,7 @@ impl SelectionRule {
             name: name.to_string(),
             conditions: text.trim().to_string(),
             clauses: parse_conditions(text)?,
+            expanded: false,
             operators: vec![],
         })
     }
@@ -200,6 +211,7 @@ impl SelectionRule {
         };
         let mut rule = Self::from_conditions(&format!("SG {number} ({symbol})"), &text)?;
         rule.operators = ops;
+        rule.expanded = true;
         Ok((rule, note))
     }
 
@@ -223,9 +235,21 @@ impl SelectionRule {
         true
     }
 
-    /// The Laue group the space-group rule was expanded with, if known from the operator count.
+    /// True for a space group's conditions (applied over the equivalents of each zone).
     pub fn is_symmetry_expanded(&self) -> bool {
-        !self.operators.is_empty()
+        self.expanded
+    }
+
+    /// The rule parsed again from its condition text, with `ops` (the material's Laue-group operators) when
+    /// it is a space group's: after deserialisation (a model file, a request), where the operators are not
+    /// stored and the parsed clauses must not be trusted (a modulus of 0 would panic).
+    pub fn rebuilt(&self, ops: &[[[i32; 3]; 3]]) -> Result<Self> {
+        let mut r = Self::from_conditions(&self.name, &self.conditions)?;
+        if self.expanded {
+            r.expanded = true;
+            r.operators = ops.to_vec();
+        }
+        Ok(r)
     }
 }
 
@@ -254,6 +278,7 @@ const SPACE_GROUP_CONDITIONS: &[(u32, &str)] = &[
     (70, "hkl: h+k=2n, h+l=2n; 0kl: k+l=4n; h0l: h+l=4n; hk0: h+k=4n; h00: h=4n; 0k0: k=4n; 00l: l=4n"),
     (71, "hkl: h+k+l=2n"),
     (74, "hkl: h+k+l=2n; hk0: h,k=2n"),
+    (99, ""),
     (123, ""),
     (136, "0kl: k+l=2n; 00l: l=2n; h00: h=2n"),
     (139, "hkl: h+k+l=2n"),
@@ -262,6 +287,10 @@ const SPACE_GROUP_CONDITIONS: &[(u32, &str)] = &[
     (146, "hkl: -h+k+l=3n"),
     (147, ""),
     (148, "hkl: -h+k+l=3n"),
+    (150, ""),
+    // P3₁21 / P3₂21 (α-quartz): the 3₁/3₂ screw axis.
+    (152, "00l: l=3n"),
+    (154, "00l: l=3n"),
     (155, "hkl: -h+k+l=3n"),
     (160, "hkl: -h+k+l=3n"),
     (161, "hkl: -h+k+l=3n; h-hl: h+l=3n, l=2n; hhl: l=3n; h-h0: h=3n; 00l: l=6n"),

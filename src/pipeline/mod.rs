@@ -21,7 +21,7 @@ pub use report::{
     GrainReport, IndexReport, PointReport, PointStatus, SpotReport, StrainReport, StressReport,
 };
 
-use crate::crystal::Material;
+use crate::crystal::{Material, MaterialCatalog, MaterialSpec};
 use crate::error::{LaueError, Stage};
 use crate::geometry::Calibration;
 use crate::index::nn::HklModel;
@@ -87,8 +87,9 @@ pub struct IndexRequest {
     pub method: Method,
     /// `nn`: the model's name (the page) or path (the CLI); resolved by the front end into [`Models`]
     pub model: Option<String>,
-    /// materials by name (table); empty with `nn`: the model's
-    pub materials: Vec<String>,
+    /// materials: table names (`"Ge"`) or definitions (`{"name", "lattice": [a, b, c (Å), α, β, γ (deg)],
+    /// "spacegroup" and/or "extinction"}`, [`MaterialSpec`]); empty with `nn`: the model's
+    pub materials: Vec<MaterialSpec>,
     /// LaueTools' `[IndexRefine]` settings (grains to find, tolerances, strain refinement …)
     pub settings: IndexSettings,
     /// energy band of the simulation the grains are matched against
@@ -249,8 +250,8 @@ impl PipelineRequest {
                 }
             }
             if materials.is_empty() {
-                materials =
-                    ix.materials.iter().map(|m| Material::from_table(m.trim())).collect::<Result<_, _>>()?;
+                let table = MaterialCatalog::table();
+                materials = ix.materials.iter().map(|m| m.resolve(&table)).collect::<Result<_, _>>()?;
             }
         }
         if self.spotnet.enabled && models.spotnet.is_none() {

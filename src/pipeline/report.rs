@@ -193,6 +193,13 @@ pub struct SimulatedSpotReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GrainReport {
     pub material: String,
+    /// the material's reference lattice a, b, c (Å), α, β, γ (deg) (custom materials included; None when
+    /// read from files that do not record it)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lattice: Option<[f64; 6]>,
+    /// the material's space group number, when known
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_group: Option<u32>,
     /// Laue class symbol of the material (m-3m, 6/mmm …), for symmetry-aware maps
     pub laue_group: String,
     /// `lut` or `nn`: which method's candidates gave the grain
@@ -263,6 +270,8 @@ impl GrainReport {
         };
         GrainReport {
             material: g.material.clone(),
+            lattice: material.map(|m| m.lattice.params()),
+            space_group: material.and_then(|m| m.space_group),
             laue_group,
             method: g.method,
             ub: rows(&g.ub),

@@ -59,7 +59,7 @@ use nalgebra::{Matrix3, Rotation3, Vector3};
 use serde::{Deserialize, Serialize};
 
 use super::lm::{LmFit, levenberg_marquardt};
-use crate::crystal::Material;
+use crate::crystal::{Material, MaterialCatalog, MaterialSpec};
 use crate::error::{LaueError, Result, Stage};
 use crate::geometry::Calibration;
 use crate::geometry::orientation::nearest_rotation;
@@ -156,8 +156,9 @@ impl std::str::FromStr for DetectorParam {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalibrationRequest {
-    /// the reference crystal, by name in the materials table (e.g. `Ge`, `Si`)
-    pub material: String,
+    /// the reference crystal: a name of the materials table (e.g. `Ge`, `Si`) or a definition
+    /// ([`MaterialSpec`]: name, lattice, space group and/or rule)
+    pub material: MaterialSpec,
     /// starting geometry (the nominal distance and centre, tilts 0, or a previous calibration); its pixel
     /// size and frame are kept
     pub start: Calibration,
@@ -224,9 +225,9 @@ fn default_true() -> bool {
 
 impl CalibrationRequest {
     /// A request with the defaults: 5–22 keV (BM32), index at 1°, match at 1, 0.5, 0.25, 0.1°.
-    pub fn new(material: &str, start: Calibration) -> Self {
+    pub fn new(material: impl Into<MaterialSpec>, start: Calibration) -> Self {
         CalibrationRequest {
-            material: material.to_string(),
+            material: material.into(),
             start,
             fixed: Vec::new(),
             emin_kev: default_emin(),
@@ -413,7 +414,7 @@ pub fn check_physical(c: &Calibration, what: &str) -> Result<()> {
 pub fn calibrate(spots: &[(f64, f64, f64)], request: &CalibrationRequest) -> Result<CalibrationReport> {
     let t0 = crate::peaks::now();
     request.validated()?;
-    let material = Material::from_table(request.material.trim())?;
+    let material = request.material.resolve(&MaterialCatalog::table())?;
     if let Some((i, s)) = spots.iter().enumerate().find(|(_, s)| !(s.0.is_finite() && s.1.is_finite())) {
         return Err(LaueError::settings(
             Stage::Calibration,
@@ -451,7 +452,7 @@ pub fn calibrate(spots: &[(f64, f64, f64)], request: &CalibrationRequest) -> Res
         return Err(LaueError::InvalidCalibration(format!(
             "the {} pattern could not be indexed from the start {:?} (tried {tried} start(s)); check the \
              material, the start values and the peak list",
-            request.material,
+            request.material.name(),
             request.start.params()
         )));
     };
@@ -473,7 +474,7 @@ pub fn fit_on_pairs(
     request: &CalibrationRequest,
 ) -> Result<Option<(LmFit, Calibration, Matrix3<f64>)>> {
     request.validated()?;
-    let material = Material::from_table(request.material.trim())?;
+    let material = request.material.resolve(&MaterialCatalog::table())?;
     if let Some(&(peak, _)) = pairs.iter().find(|(p, _)| *p >= spots.len()) {
         return Err(LaueError::settings(
             Stage::Calibration,

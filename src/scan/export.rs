@@ -219,13 +219,18 @@ pub fn to_ctf(r: &ScanResults) -> String {
     let mut phases: Vec<(String, String, [f64; 6], u32)> = Vec::new();
     for g in r.points.iter().filter_map(|p| p.grains.first()) {
         if !phases.iter().any(|(n, _, _, _)| *n == g.material) {
-            // The cell from the grain's B0 (custom materials too); the space group from the table when known.
+            // The cell from the grain's B0 (custom materials too); the space group from the request's
+            // definition of the material, else from the table, when known.
+            let defined = r.request.index.iter().flat_map(|i| &i.materials).find_map(|m| match m {
+                crate::crystal::MaterialSpec::Defined(d) if d.name == g.material => d.spacegroup,
+                _ => None,
+            });
             let table = crate::crystal::Material::from_table(&g.material).ok();
             let lat = crate::scan::grains::lattice_from_b0(&g.b0_matrix())
                 .map(|l| l.params())
                 .or_else(|_| table.as_ref().map(|m| m.lattice.params()).ok_or(()))
                 .unwrap_or([f64::NAN; 6]);
-            let sg = table.and_then(|m| m.space_group).unwrap_or(0);
+            let sg = defined.or(table.and_then(|m| m.space_group)).unwrap_or(0);
             phases.push((g.material.clone(), g.laue_group.clone(), lat, sg));
         }
     }

@@ -128,8 +128,12 @@ impl ScanOrientations {
     /// Reads the main grain of every point of `results`.
     pub fn from_results(results: &ScanResults) -> Result<Self> {
         let points = grid_points(results)?;
-        let requested: Vec<String> =
-            results.request.index.as_ref().map(|i| i.materials.clone()).unwrap_or_default();
+        let requested: Vec<String> = results
+            .request
+            .index
+            .as_ref()
+            .map(|i| i.materials.iter().map(|m| m.name().to_string()).collect())
+            .unwrap_or_default();
         let mut firsts: Vec<&GrainReport> = Vec::new();
         for g in points.iter().flatten().filter_map(|p| p.main_grain()) {
             if !firsts.iter().any(|f| same_material(&f.material, &g.material)) {
@@ -439,6 +443,8 @@ pub(crate) mod tests {
         let b0 = Lattice::cubic(3.6).unwrap().b0();
         GrainReport {
             material: "Cu".into(),
+            lattice: None,
+            space_group: None,
             laue_group: "m-3m".into(),
             method: Method::Lut,
             ub: crate::pipeline::rows(&u),

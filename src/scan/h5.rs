@@ -399,6 +399,8 @@ pub fn from_hdf5(bytes: Vec<u8>, name: &str) -> Result<(ScanResults, Option<(usi
         }
         points[pi].grains.push(GrainReport {
             material: mat[k].clone(),
+            lattice: None,
+            space_group: None,
             laue_group: lg[k].clone(),
             method: Method::from_code(method[k])
                 .ok_or_else(|| bad(&format!("grains/method {} is no method code", method[k])))?,

@@ -61,6 +61,43 @@ struct MaterialRow {
     source: &'static str,
 }
 
+/// One material of a materials file, for the page: the definition to pass back in requests (`index_peaks`'
+/// `materials`, a pipeline request's `index.materials`, a training request's `materials`) and what it
+/// resolved to.
+#[derive(Serialize)]
+struct FileMaterial {
+    /// `{name, lattice: [a, b, c (Å), α, β, γ (deg)], spacegroup?, extinction?, source?}`
+    definition: crate::crystal::MaterialDef,
+    name: String,
+    lattice: [f64; 6],
+    rule: String,
+    space_group: Option<u32>,
+    laue_group: &'static str,
+    source: String,
+}
+
+/// Parses the text of a materials file (JSON list or `{"materials": [...]}`, or TOML `[[materials]]` of
+/// `{name, lattice: [a, b, c, α, β, γ] (Å, deg), spacegroup and/or extinction, source}`); `file` names it in
+/// errors (which also name the entry). Returns `[{definition, name, lattice, rule, space_group, laue_group,
+/// source}]`: pass `definition` (or the whole object's `definition` field) wherever a material is taken.
+#[wasm_bindgen]
+pub fn parse_materials_file(text: &str, file: &str) -> Result<JsValue, JsError> {
+    let ms = crate::crystal::parse_materials_file(text, file).map_err(err)?;
+    let rows: Vec<FileMaterial> = ms
+        .iter()
+        .map(|m| FileMaterial {
+            definition: crate::crystal::MaterialDef::of(m),
+            name: m.name.clone(),
+            lattice: m.lattice.params(),
+            rule: m.rule.name.clone(),
+            space_group: m.space_group,
+            laue_group: m.laue_group.symbol(),
+            source: m.source.clone(),
+        })
+        .collect();
+    to_js(&rows)
+}
+
 /// The built-in materials table.
 #[wasm_bindgen]
 pub fn materials() -> Result<JsValue, JsError> {
@@ -424,7 +461,8 @@ fn index_options(options: JsValue) -> Result<(crate::index::IndexSettings, f64, 
 }
 
 /// Indexes a peak list with LaueTools' look-up-table method. `peaks`: `[{x, y, intensity}]` (as `peak_search`
-/// returns them; peak i is position i), `calibration` as for `simulate`, `materials`: names from `materials()`,
+/// returns them; peak i is position i), `calibration` as for `simulate`, `materials`: names from `materials()` or
+/// definitions from `parse_materials_file` (`{name, lattice, spacegroup, extinction}`),
 /// `options`: see the README. Returns `{grains: [{material, ub, b0, euler, matching_rate, n_indexed, n_simulated,
 /// rms_px, spots: [{peak, hkl, energy_kev, residual_px, x, y, x_theo_px, y_theo_px, ...}], simulated: [{x, y, hkl,
 /// energy_kev, matched}]}], unindexed, n_peaks, settings, emin_kev, emax_kev, elapsed_ms}`.
@@ -437,12 +475,10 @@ pub fn index_peaks(
 ) -> Result<JsValue, JsError> {
     use crate::index::{Experiment, index_spots};
     let (spots, calibration) = experimental_spots(peaks, calibration)?;
-    let names: Vec<String> = from_js(materials, "materials")?;
-    let mats: Vec<crate::crystal::Material> = names
-        .iter()
-        .map(|m| crate::crystal::Material::from_table(m))
-        .collect::<Result<_, _>>()
-        .map_err(err)?;
+    let specs: Vec<crate::crystal::MaterialSpec> = from_js(materials, "materials")?;
+    let table = crate::crystal::MaterialCatalog::table();
+    let mats: Vec<crate::crystal::Material> =
+        specs.iter().map(|m| m.resolve(&table)).collect::<Result<_, _>>().map_err(err)?;
     let (settings, emin_kev, emax_kev) = index_options(options)?;
     let exp = Experiment { calibration, emin_kev, emax_kev };
     let t0 = js_sys::Date::now();

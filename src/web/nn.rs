@@ -134,7 +134,8 @@ pub fn index_peaks_nn(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TrainRequest {
-    materials: Vec<String>,
+    /// table names or definitions (`parse_materials_file`'s `definition`)
+    materials: Vec<crate::crystal::MaterialSpec>,
     calibration: Calibration,
     /// largest hkl index of the classes: one value, or one per material
     #[serde(default = "default_max_index")]
@@ -239,8 +240,9 @@ pub fn train_hkl_model(
     progress: &js_sys::Function,
 ) -> Result<HklModelHandle, JsError> {
     let r: TrainRequest = from_js(request, "training request")?;
+    let table = crate::crystal::MaterialCatalog::table();
     let materials: Vec<Material> =
-        r.materials.iter().map(|m| Material::from_table(m)).collect::<Result<_, _>>().map_err(err)?;
+        r.materials.iter().map(|m| m.resolve(&table)).collect::<Result<_, _>>().map_err(err)?;
     if materials.is_empty() {
         return Err(JsError::new("training request: pick at least one material"));
     }

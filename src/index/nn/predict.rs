@@ -261,12 +261,9 @@ impl ModelMeta {
             if m.name.trim().is_empty() {
                 return Err(bad(format!("material {i} has no name")));
             }
-            crate::crystal::Lattice::new(m.lattice.params())
-                .map_err(|e| bad(format!("material {i} '{}': {e}", m.name)))?;
-            m.hkl_operators = m
-                .laue_group
-                .hkl_operators(&m.lattice)
-                .map_err(|e| bad(format!("material {i} '{}': {e}", m.name)))?;
+            // Lattice checked, Laue-group operators and the rule rebuilt (a space group's conditions are
+            // applied over its equivalents again; a custom material's rule is parsed from its text).
+            m.restore().map_err(|e| bad(format!("material {i} '{}': {e}", m.name)))?;
         }
         let mats = meta.materials.clone();
         meta.classes.attach(&mats).map_err(|e| bad(e.reason()))?;
