@@ -127,6 +127,7 @@ e2e: pkg-dev setup-node
 	CHROMIUM=$(CHROMIUM) node tests/e2e/keyboard-sim.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/explained.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/calibrate.e2e.mjs
+	CHROMIUM=$(CHROMIUM) node tests/e2e/materials.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/scan.e2e.mjs
 	CHROMIUM=$(CHROMIUM) node tests/e2e/cluster.e2e.mjs
 	bash scripts/make-site.sh $(WASM_KEEP)/debug-cpu.wasm $(WASM_KEEP)/debug-gpu.wasm $(CARGO_TARGET_DIR)/site-dev

@@ -69,3 +69,22 @@ export async function pngInPalette(png, map, palette) {
     canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('the PNG could not be encoded'))), 'image/png');
   });
 }
+
+/**
+ * Saves a text file (a download); returns {name, size, text}.
+ * @param {string} name
+ * @param {string} text
+ */
+export function saveText(name, text) {
+  return saveBlob(name, text, 'text/plain');
+}
+
+/**
+ * A file name without its folder and extension ('a/b/Ge_0001.mccd' → 'Ge_0001').
+ * @param {string} name
+ */
+export function fileStem(name) {
+  const base = name.replace(/^.*[\\/]/, '');
+  const i = base.lastIndexOf('.');
+  return i > 0 ? base.slice(0, i) : base;
+}

@@ -6,6 +6,7 @@
 // calibration" (the view's calibration for 2θ, χ, .cor and indexing).
 
 import { clearedPlot, niceTicks, formatTick } from '../../lib/plotcanvas.js';
+import { materialTitle } from '../../lib/materials.js';
 
 /** The five parameters: key in the request's `fixed`, field of a calibration, label, unit, digits shown. */
 export const PARAMS = [
@@ -25,7 +26,9 @@ export class Calibrate {
    * @param {Worker} o.worker the peak-search worker (runs `calibrate_peaks`)
    * @param {typeof import('../../../pkg/lauekit.js')} o.wasm the page's wasm module (detector presets, .det text, pixel → 2θ)
    * @param {() => object|null} o.image the current image entry ({id, name, info, search})
-   * @param {() => object[]} o.materials the library's materials table
+   * @param {() => import('../../lib/materials.js').Material[]} o.materials the material choices (the library's
+   *   table, materials files, custom crystals)
+   * @param {(name: string) => import('../../lib/materials.js').MaterialSpec} o.spec a choice as wasm takes it
    * @param {() => object|null} o.loaded the view's calibration ({calibration, name, material, ccd_label}) or null
    * @param {() => boolean} o.findPeaks starts the view's peak search on the current image (false if it cannot)
    * @param {(text: string, name: string) => void} o.useCalibration makes a .det text the view's calibration
@@ -37,6 +40,7 @@ export class Calibrate {
     this.wasm = o.wasm;
     this.image = o.image;
     this.materials = o.materials;
+    this.spec = o.spec;
     this.loaded = o.loaded;
     this.findPeaks = o.findPeaks;
     this.useCalibration = o.useCalibration;
@@ -84,12 +88,21 @@ export class Calibrate {
     sel.textContent = '';
     for (const m of this.materials()) {
       const o = new Option(m.name, m.name);
-      o.title = `${m.structure}, a = ${m.lattice[0]} Å, space group ${m.space_group}`;
+      o.title = materialTitle(m);
       sel.append(o);
     }
     const want = keep || this.loaded()?.material || 'Ge';
     const hit = this.materials().find((m) => m.name.toLowerCase() === String(want).toLowerCase());
     if (hit) sel.value = hit.name;
+  }
+
+  /**
+   * Makes `name` the reference material (a material just added in the panel).
+   * @param {string | undefined} name
+   */
+  selectMaterial(name) {
+    const hit = this.materials().find((m) => m.name === name);
+    if (hit) this.$('calib-material', 'select').value = hit.name;
   }
 
   presetOf(f) {
@@ -193,7 +206,7 @@ export class Calibrate {
     const material = $('calib-material', 'select').value;
     if (!material) problems.push('pick the reference material');
     const fixed = PARAMS.filter((p) => $(`calib-fix-${p.key}`, 'input').checked).map((p) => p.key);
-    return { request: { material, start, fixed, emin_kev: emin, emax_kev: emax }, problems };
+    return { request: { material: material ? this.spec(material) : material, start, fixed, emin_kev: emin, emax_kev: emax }, problems };
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -253,7 +266,7 @@ export class Calibrate {
     this.running = { job, id: img.id, name: img.name, peaks: img.search.peaks, request, t0: performance.now() };
     this.$('calib-progress').removeAttribute('value'); // indeterminate: the worker reports no steps
     const fixed = request.fixed.length ? `, ${request.fixed.join(', ')} fixed` : '';
-    this.setStatus(`calibrating on ${peaks.length} peaks of ${img.name} as ${request.material}${fixed}…`);
+    this.setStatus(`calibrating on ${peaks.length} peaks of ${img.name} as ${typeof request.material === 'string' ? request.material : request.material.name}${fixed}…`);
     this.refresh();
     this.worker.postMessage({ type: 'calibrate', id: img.id, job, peaks, request });
   }

@@ -29,6 +29,8 @@ export class LaueNN {
    * @param {Worker} o.worker the peak-search worker (indexes)
    * @param {() => object|null} o.calibration the current LaueTools calibration object, or null
    * @param {() => string[]} o.picked material names picked in the panel
+   * @param {() => import('../../lib/materials.js').MaterialSpec[]} o.specs the picked materials as wasm takes them
+   *   (names of the table, definitions of a materials file or a custom crystal): what a model is trained for
    * @param {() => {emin_kev: number, emax_kev: number}} o.band the energy band of the panel
    * @param {() => void} o.changed called when what indexing needs has changed (re-check the buttons)
    * @param {(msg: string) => void} o.showError
@@ -38,6 +40,7 @@ export class LaueNN {
     this.worker = o.worker;
     this.calibration = o.calibration;
     this.picked = o.picked;
+    this.specs = o.specs;
     this.band = o.band;
     this.changed = o.changed;
     this.showError = o.showError;
@@ -342,7 +345,7 @@ export class LaueNN {
       return false;
     }
     const materials = this.picked();
-    const request = { materials, calibration: this.calibration(), ...this.band(), ...s, ...overrides };
+    const request = { materials: this.specs(), calibration: this.calibration(), ...this.band(), ...s, ...overrides };
     if (!this.trainWorker) {
       this.trainWorker = spawnWorker(new URL('./train-worker.js', import.meta.url));
       this.trainWorker.onmessage = (ev) => this.onTrainMessage(ev.data);

@@ -2,98 +2,270 @@
 // colour map, zoom, pan, pixel readout with 2θ, χ from a calibration), run LaueTools' peak search in a Web Worker
 // with a progress bar, see the peaks over the image and in a sortable table, and save them as .dat / .cor; index
 // the peaks (LaueTools' classical look-up-table method, in the same worker) with materials from the library's
-// table, see the grains over the image (hkl labels, simulated pattern) and in a table, and save .fit / JSON.
-// Without a .det, calibrate the detector on a reference crystal's peaks (calibrate.js, in the same worker).
+// table, a materials file or a custom crystal, see the grains over the image (hkl labels, simulated pattern) and
+// in a table, and save .fit / JSON. Without a .det, calibrate the detector on a reference crystal's peaks
+// (calibrate.js, in the same worker).
 //
 // The worker (peaks-worker.js) owns the decoded images and runs the search; this thread keeps a Float32Array copy
 // of the pixels for drawing and uses its own wasm instance (lib/wasm.js) for the small calls: defaults, settings
 // files, .det files, pixel → (2θ, χ), .dat/.cor/.fit text. For tests the view exposes `window.lauekitPeaks`.
 //
-// This is the view's composition root: start-up (the wasm instance, the worker, the panels: LaueNN, spot quality,
-// calibration), the events of its controls; the parts are state.js, files.js (opening images, per-image context),
-// display.js (image list, display, pixel readout), search.js (peak-search settings and search), indexing.js,
-// table.js (peak overlay, table, saving).
+// This module is the view's composition root: the view's state and shared context (state.js), start-up (the wasm
+// instance, the worker), the panels — files.js (images, per-image context), display.js (image display, readout),
+// search.js (peak-search settings and search), indexing.js (materials, indexing, grains), table.js (peaks table,
+// .dat / .cor), and the worker's panels lauenn.js, quality.js, calibrate.js — wired through the callbacks given
+// to their constructors, and the worker's messages routed to them.
 
+import { $ } from '../../lib/dom.js';
+import { Messages, messageOf } from '../../lib/panel.js';
+import { saveText } from '../../lib/download.js';
+import { ImageView } from '../../lib/imageview.js';
+import { MaterialCatalog, MaterialsInput } from '../../lib/materials.js';
 import { loadWasm, spawnWorker } from '../../lib/wasm.js';
 import { WorkerRpc } from '../../lib/rpc.js';
 import { LaueNN } from './lauenn.js';
 import { SpotQuality } from './quality.js';
 import { Calibrate } from './calibrate.js';
-import { $, api, calib, messageOf, nn, quality, requestDraw, rpc, setCalib, setNn, setQuality, setRpc, setSearchStatus, setWasm, setWorker, showError, state, view, wasm, worker } from './state.js';
-import { loadCalibration, loadExample, openFiles } from './files.js';
-import { applyDisplay, currentImage, readDisplayForm, updateReadout } from './display.js';
-import { analyseIndex, buildParamForm, failRunning, onPeaks, runAnalyse, runSearch, setParams } from './search.js';
-import { buildMaterialPicker, failIndexing, indexBlocker, onIndexed, runIndex, saveFit, saveIndexJson, setIndexStatus, showGrains } from './indexing.js';
-import { renderTable, save, saveCor, saveDat, selectPeak, showPeaks } from './table.js';
+import { createState } from './state.js';
+import { ImagesPanel } from './files.js';
+import { DisplayPanel } from './display.js';
+import { SearchPanel } from './search.js';
+import { IndexPanel } from './indexing.js';
+import { PeakTable } from './table.js';
+
+const state = createState();
+const view = new ImageView($('image-canvas'));
+const materials = new MaterialCatalog();
+
+/** Draws the image canvas on the next animation frame (once, however many ask before it). */
+let drawQueued = false;
+function requestDraw() {
+  if (drawQueued) return;
+  drawQueued = true;
+  requestAnimationFrame(() => {
+    drawQueued = false;
+    view.draw();
+  });
+}
+
+export const api = {
+  /** @type {Promise<typeof api> | null} */
+  ready: null,
+  state,
+  view,
+  /** @type {{stage: string, done: number, total: number}[]} Progress messages of the last search, in order. */
+  progressLog: [],
+  /** Completed searches. */
+  searches: 0,
+  /** Files opened (images added to the list). */
+  opened: 0,
+  /** @type {{x: number, y: number, value: number, tth: number | null, chi: number | null} | null} Last pixel
+   * readout (LaueTools x, y). */
+  readout: null,
+  /** The image shown: {name, info, rows, cols, search}. */
+  current: () => current(),
+  /** LaueTools pixel position (x, y) → canvas CSS px. */
+  toCanvas: (/** @type {number} */ x, /** @type {number} */ y) => view.pixelToCanvas(x, y),
+  openFiles: (/** @type {Iterable<File> | ArrayLike<File>} */ files) => images.openFiles(files),
+  loadExample: () => images.loadExample(),
+  openScanPoint: (/** @type {Parameters<ImagesPanel['openScanPoint']>[0]} */ p) => images.openScanPoint(p),
+  runSearch: () => search.run(),
+  /** Starts indexing the current image's peaks; false (and a status message) when it cannot. */
+  runIndex: () => indexing.run(),
+  /** Completed indexing runs. */
+  indexRuns: 0,
+  /** Re-reads what indexing needs (calibration, peaks, materials) into the panel. */
+  updateIndexPanel: () => updateButtons(),
+  /** @type {{name: string, text: string} | null} Text of the last file saved. */
+  lastSaved: null,
+  /** @type {string} the last "why indexing cannot run" written in the status line */
+  lastBlocker: '',
+  /** 2θ, χ (deg) of the shown image's peaks with the shown image's calibration (null without one). */
+  peakAngles: () => table.withAngles(current()?.search?.peaks ?? []).map((p) => [p.tth, p.chi]),
+  /** Materials picked for indexing the shown image. */
+  picked: () => indexing.picked(),
+  /** The material choices (the library's table, materials files, custom crystals): lib/materials.js. */
+  materials,
+  /** Shows the image at `index` of the list. */
+  select: (/** @type {number} */ index) => images.select(index),
+  /** @type {LaueNN | null} The LaueNN panel (method switch, models, training): see lauenn.js. */
+  nn: null,
+  /** @type {SpotQuality | null} The spot-quality panel (CNN descriptors): see quality.js. */
+  quality: null,
+  /** @type {Calibrate | null} The detector-calibration panel: see calibrate.js. */
+  calib: null,
+};
+window.lauekitPeaks = api;
+
+/** @type {import('./state.js').PeaksContext} */
+const ctx = {
+  state,
+  view,
+  wasm: null,
+  worker: null,
+  rpc: null,
+  messages: new Messages('peaks-error', 'search-status'),
+  materials,
+  api,
+  nn: null,
+  quality: null,
+  calib: null,
+  current: () => current(),
+  requestDraw,
+  updateButtons: () => updateButtons(),
+  save: (name, text) => {
+    saveText(name, text);
+    api.lastSaved = { name, text };
+  },
+};
+
+/** @returns {import('./state.js').ImageEntry | null} the image shown */
+function current() {
+  return state.images[state.current] ?? null;
+}
+
+const table = new PeakTable(ctx, { showGrains: () => indexing.showGrains() });
+const display = new DisplayPanel(ctx, {
+  selectPeak: (index, center) => table.select(index, center),
+  showPeaks: () => table.showPeaks(),
+});
+const indexing = new IndexPanel(ctx, {
+  showPeaks: () => table.showPeaks(),
+  pickedChanged: () => { if (ctx.nn?.method() === 'nn') ctx.nn.autoSelect(); },
+});
+const search = new SearchPanel(ctx, {
+  searched: (img) => afterSearch(img),
+  failed: () => ctx.calib?.peaksFound(null),
+  analyse: () => runAnalyse(),
+});
+const images = new ImagesPanel(ctx, {
+  show: (img) => {
+    display.showImage(img);
+    table.showPeaks();
+    updateButtons();
+  },
+  calibrationChanged: () => {
+    display.showCalibration();
+    ctx.nn?.renderModels();
+    table.render();
+    updateButtons();
+    display.updateReadout(null);
+  },
+  pickedChanged: () => {
+    indexing.renderPicker();
+    if (ctx.nn?.method() === 'nn') ctx.nn.autoSelect();
+  },
+  setParams: (p, source) => search.setParams(p, source),
+  captureForm: () => search.capture(),
+  restoreForm: (form, source) => search.restore(form, source),
+  setIndexStatus: (text) => indexing.setStatus(text),
+  applyIndexRequest: (ix) => indexing.applyRequest(ix),
+  runSearch: () => search.run(),
+  loadMaterials: (files) => indexMaterials.loadFiles(files),
+});
+/** Materials files and custom crystals of the indexing panel (and LaueNN's training, which trains for its picks). */
+const indexMaterials = new MaterialsInput('index-materials-add', materials, {
+  wasm: () => ctx.wasm,
+  showError: (m) => ctx.messages.showError(m),
+});
+/** The same for the calibration panel (its reference crystal). */
+const calibMaterials = new MaterialsInput('calib-materials-add', materials, {
+  wasm: () => ctx.wasm,
+  showError: (m) => ctx.calib?.showError(m),
+  added: (added) => ctx.calib?.selectMaterial(added[0]?.name),
+});
+materials.subscribe(() => {
+  indexing.renderPicker();
+  ctx.calib?.renderMaterials();
+  updateButtons();
+});
+
+/**
+ * Opens one point of a scan in this view (the Scan view's click on a map point): see ImagesPanel.openScanPoint.
+ * @param {Parameters<ImagesPanel['openScanPoint']>[0]} p
+ */
+export function openScanPoint(p) {
+  return images.openScanPoint(p);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Start-up
 
-export async function start() {
-  wireEvents();
-  new ResizeObserver(() => { view.layout(); requestDraw(); }).observe($('image-box'));
-  view.layout();
-  requestDraw();
-  setSearchStatus('loading the WebAssembly core…');
+async function start() {
+  images.wire();
+  display.wire();
+  search.wire();
+  indexing.wire();
+  table.wire();
+  ctx.messages.setStatus('loading the WebAssembly core…');
+  let wasm;
   try {
-    setWasm(await loadWasm());
+    wasm = await loadWasm();
   } catch (e) {
-    setSearchStatus('not running: the WebAssembly package did not load (see the message above)');
+    ctx.messages.setStatus('not running: the WebAssembly package did not load (see the message above)');
     throw e;
   }
-  state.defaults = wasm.default_peak_params();
-  buildParamForm(state.defaults);
-  setParams(state.defaults, "LaueTools' defaults.");
-  state.materials = wasm.materials();
-  buildMaterialPicker();
+  ctx.wasm = wasm;
+  search.buildForm(wasm.default_peak_params());
+  search.setParams(state.defaults, "LaueTools' defaults.");
+  materials.setTable(wasm.materials());
   await startWorker();
-  setNn(new LaueNN({
+  const worker = ctx.worker;
+  const nn = new LaueNN({
     $,
     worker,
     calibration: () => state.calibration?.calibration ?? null,
-    picked: () => state.materials.map((m) => m.name).filter((n) => state.picked.has(n)),
+    picked: () => indexing.picked(),
+    specs: () => indexing.specs(),
     band: () => ({ emin_kev: Number($('index-emin', 'input').value), emax_kev: Number($('index-emax', 'input').value) }),
     changed: () => updateButtons(),
-    showError: (m) => showError(m, true),
-  }));
+    showError: (m) => ctx.messages.showError(m, true),
+  });
+  ctx.nn = nn;
   api.nn = nn;
-  setQuality(new SpotQuality({
+  const quality = new SpotQuality({
     $,
     worker,
-    image: () => currentImage(),
-    changed: () => { showPeaks(); updateButtons(); },
-    showError: (m) => showError(m, true),
+    image: () => current(),
+    changed: () => { table.showPeaks(); updateButtons(); },
+    showError: (m) => ctx.messages.showError(m, true),
     onDone: () => analyseIndex(),
-  }));
+  });
+  ctx.quality = quality;
   api.quality = quality;
   quality.start();
-  setCalib(new Calibrate({
+  const calib = new Calibrate({
     $,
     worker,
     wasm,
-    image: () => currentImage(),
-    materials: () => state.materials,
+    image: () => current(),
+    materials: () => materials.list(),
+    spec: (name) => materials.spec(name),
     loaded: () => state.calibration,
-    findPeaks: () => runSearch(),
-    useCalibration: (text, name) => loadCalibration(text, name),
-    save: (name, text) => save(name, text),
-  }));
+    findPeaks: () => search.run(),
+    useCalibration: (text, name) => images.loadCalibration(text, name),
+    save: (name, text) => ctx.save(name, text),
+  });
+  ctx.calib = calib;
   api.calib = calib;
   calib.start();
   // The list of ready models arrives in the background; indexing with the table needs none of it.
-  nn.start().catch((e) => showError(`LaueNN panel: ${messageOf(e)}`, true));
-  setSearchStatus('Open an image, then “Find peaks”.');
+  nn.start().catch((e) => ctx.messages.showError(`LaueNN panel: ${messageOf(e)}`, true));
+  ctx.messages.setStatus('Open an image, then “Find peaks”.');
   updateButtons();
   return api;
 }
 
-export function startWorker() {
+/** @returns {Promise<void>} the peak-search worker started (its wasm loaded) */
+function startWorker() {
   return new Promise((resolve, reject) => {
+    let worker;
     try {
-      setWorker(spawnWorker(new URL('./peaks-worker.js', import.meta.url)));
-      setRpc(new WorkerRpc(worker));
+      worker = spawnWorker(new URL('./peaks-worker.js', import.meta.url));
+      ctx.worker = worker;
+      ctx.rpc = new WorkerRpc(worker);
     } catch (e) {
-      showError(`Could not start the peak-search worker: ${messageOf(e)}`);
+      ctx.messages.showError(`Could not start the peak-search worker: ${messageOf(e)}`);
       reject(e);
       return;
     }
@@ -101,195 +273,112 @@ export function startWorker() {
       const m = ev.data;
       if (m.type === 'ready') resolve();
       else if (m.type === 'boot-error') {
-        showError(`The peak-search worker could not load the WebAssembly package: ${m.message}`);
-        rpc.failAll(new Error(m.message));
+        ctx.messages.showError(`The peak-search worker could not load the WebAssembly package: ${m.message}`);
+        ctx.rpc.failAll(new Error(m.message));
         reject(new Error(m.message));
       } else onWorkerMessage(m);
     };
     worker.onerror = (ev) => {
       ev.preventDefault();
       const msg = `The peak-search worker failed: ${ev.message || 'could not load views/peaks/peaks-worker.js'}`;
-      showError(msg);
-      failRunning(msg);
-      rpc.failAll(new Error(msg));
+      ctx.messages.showError(msg);
+      search.fail(msg);
+      ctx.rpc.failAll(new Error(msg));
       reject(new Error(msg));
     };
   });
 }
 
-export function onWorkerMessage(m) {
+/**
+ * Routes a message of the peak-search worker to the panel it is for.
+ * @param {any} m
+ */
+function onWorkerMessage(m) {
   if (typeof m.rpc === 'number') return; // answered through `rpc`
-  if (nn && nn.onWorkerMessage(m)) return;
-  if (quality && quality.onWorkerMessage(m)) return;
-  if (calib && calib.onWorkerMessage(m)) return;
+  if (ctx.nn && ctx.nn.onWorkerMessage(m)) return;
+  if (ctx.quality && ctx.quality.onWorkerMessage(m)) return;
+  if (ctx.calib && ctx.calib.onWorkerMessage(m)) return;
   if (m.type === 'progress') {
-    if (!state.running || m.job !== state.running.job) return;
-    api.progressLog.push({ stage: m.stage, done: m.done, total: m.total });
-    const bar = $('peak-progress', 'progress');
-    if (m.stage === 'detected') {
-      bar.value = 0.3;
-      setSearchStatus(`${m.total} local maxima found; fitting…`);
-    } else {
-      bar.value = 0.3 + 0.7 * (m.total > 0 ? m.done / m.total : 1);
-      setSearchStatus(`fitting ${m.done} / ${m.total}…`);
-    }
+    search.onProgress(m);
   } else if (m.type === 'peaks') {
-    onPeaks(m);
+    search.onPeaks(m);
   } else if (m.type === 'index-start') {
-    if (state.indexing && m.job === state.indexing.job) $('index-progress', 'progress').value = 0.5;
+    indexing.onStart(m);
   } else if (m.type === 'indexed') {
-    onIndexed(m);
+    indexing.onIndexed(m);
   } else if (m.type === 'error') {
     if (state.indexing && m.job === state.indexing.job) {
-      failIndexing(`Indexing failed: ${m.message}`);
+      indexing.fail(`Indexing failed: ${m.message}`);
     } else if (state.running && m.job === state.running.job) {
       const img = state.images.find((i) => i.id === m.id);
-      failRunning(`Peak search failed${img ? ` on ${img.name}` : ''}: ${m.message}`);
+      search.fail(`Peak search failed${img ? ` on ${img.name}` : ''}: ${m.message}`);
     } else {
-      showError(m.message);
+      ctx.messages.showError(m.message);
     }
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Events
+// What follows a search: the list, the peaks, a scan point's indexing, "Analyse", a calibration waiting for peaks
 
-export function wireEvents() {
-  $('image-files').addEventListener('change', (e) => {
-    const input = /** @type {HTMLInputElement} */ (e.target);
-    const files = Array.from(input.files || []);
-    input.value = '';
-    openFiles(files);
-  });
-  $('load-example-image').addEventListener('click', () => loadExample());
-  const panel = $('view-peaks');
-  panel.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    $('drop-zone').classList.add('over');
-  });
-  panel.addEventListener('dragleave', (e) => {
-    if (!panel.contains(/** @type {Node | null} */ (e.relatedTarget))) $('drop-zone').classList.remove('over');
-  });
-  panel.addEventListener('drop', (e) => {
-    e.preventDefault();
-    $('drop-zone').classList.remove('over');
-    if (e.dataTransfer?.files?.length) openFiles(e.dataTransfer.files);
-  });
-
-  for (const id of ['disp-scale', 'disp-cmap', 'disp-limits', 'disp-plo', 'disp-phi']) {
-    $(id).addEventListener('input', () => { readDisplayForm(); applyDisplay(); });
+/**
+ * A peak search ended with peaks on `img` (null: closed meanwhile).
+ * @param {import('./state.js').ImageEntry | null} img
+ */
+function afterSearch(img) {
+  if (img) {
+    images.renderList();
+    if (img === current()) table.showPeaks();
   }
-  for (const id of ['disp-lo', 'disp-hi']) {
-    // Typing a value switches to manual limits; moving the focus through the field (Tab) does not.
-    $(id).addEventListener('input', () => {
-      if ($('disp-limits', 'select').value !== 'manual') $('disp-limits', 'select').value = 'manual';
-      readDisplayForm();
-      applyDisplay();
-    });
+  updateButtons();
+  // A scan point opened from the Scan view is indexed as the scan did.
+  if (img && state.autoIndex?.id === img.id) {
+    const { extra } = state.autoIndex;
+    state.autoIndex = null;
+    indexing.run(extra);
   }
-  $('disp-fit').addEventListener('click', () => { view.fit(); requestDraw(); });
-  $('zoom-in').addEventListener('click', () => { view.zoomBy(1.5); requestDraw(); });
-  $('zoom-out').addEventListener('click', () => { view.zoomBy(1 / 1.5); requestDraw(); });
-
-  $('run-search').addEventListener('click', () => runSearch());
-  $('run-analyse').addEventListener('click', () => runAnalyse());
-  $('reset-params').addEventListener('click', () => {
-    if (state.defaults) setParams(state.defaults, "LaueTools' defaults.");
-  });
-  $('download-dat').addEventListener('click', saveDat);
-  $('run-index').addEventListener('click', () => runIndex());
-  for (const id of ['show-simulated', 'show-hkl']) {
-    $(id).addEventListener('change', () => { showGrains(); requestDraw(); });
-  }
-  $('download-index-json').addEventListener('click', saveIndexJson);
-  $('index-positions').addEventListener('change', () => updateButtons());
-  $('grain-table', 'table').tBodies[0].addEventListener('click', (e) => {
-    const b = /** @type {HTMLElement | null} */ (/** @type {Element} */ (e.target).closest('button.save-fit'));
-    if (b) saveFit(Number(b.dataset.grain));
-  });
-  $('download-cor').addEventListener('click', saveCor);
-
-  $('peak-table', 'table').tHead.addEventListener('keydown', (e) => {
-    if ((e.key === 'Enter' || e.key === ' ') && /** @type {Element} */ (e.target).closest('th')) {
-      e.preventDefault();
-      const key = /** @type {Element} */ (e.target).closest('th').dataset.key;
-      state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : 1 };
-      renderTable();
-      /** @type {HTMLElement | null} */ ($('peak-table', 'table').tHead.querySelector(`th[data-key="${key}"]`))?.focus();
-    }
-  });
-  $('peak-table', 'table').tHead.addEventListener('click', (e) => {
-    const th = /** @type {Element} */ (e.target).closest('th');
-    if (!th) return;
-    const key = th.dataset.key;
-    state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : 1 };
-    renderTable();
-  });
-  $('peak-table', 'table').tBodies[0].addEventListener('click', (e) => {
-    const tr = /** @type {Element} */ (e.target).closest('tr');
-    if (tr) selectPeak(Number(tr.dataset.index), true);
-  });
-
-  const canvas = view.canvas;
-  let drag = null;
-  canvas.addEventListener('pointerdown', (e) => {
-    if (e.button !== 0) return;
-    drag = { x: e.clientX, y: e.clientY, moved: false };
-    canvas.setPointerCapture(e.pointerId);
-    canvas.classList.add('dragging');
-  });
-  canvas.addEventListener('pointermove', (e) => {
-    if (drag) {
-      const dx = e.clientX - drag.x;
-      const dy = e.clientY - drag.y;
-      if (drag.moved || Math.hypot(dx, dy) > 3) {
-        drag.moved = true;
-        view.panBy(dx, dy);
-        drag.x = e.clientX;
-        drag.y = e.clientY;
-        requestDraw();
-      }
-    }
-    updateReadout(e);
-  });
-  canvas.addEventListener('pointerup', (e) => {
-    if (drag && !drag.moved) {
-      const rect = canvas.getBoundingClientRect();
-      selectPeak(view.peakAt(e.clientX - rect.left, e.clientY - rect.top), false);
-    }
-    drag = null;
-    canvas.classList.remove('dragging');
-  });
-  canvas.addEventListener('pointercancel', () => { drag = null; canvas.classList.remove('dragging'); });
-  canvas.addEventListener('pointerleave', () => { if (!drag) updateReadout(null); });
-  canvas.addEventListener('wheel', (e) => {
-    e.preventDefault();
-    const rect = canvas.getBoundingClientRect();
-    const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
-    view.zoomAt(e.clientX - rect.left, e.clientY - rect.top, Math.exp(-dy * 0.0015));
-    requestDraw();
-    updateReadout(e);
-  }, { passive: false });
+  // "Analyse": the spot network next, then indexing (analyseIndex, when the network is done).
+  if (img && state.analyse?.id === img.id && !ctx.quality?.run()) analyseIndex();
+  // "Calibrate" pressed before the image had peaks.
+  ctx.calib?.peaksFound(img ?? null);
 }
 
-export function updateButtons() {
-  const img = currentImage();
-  $('run-search', 'button').disabled = !img || !worker || Boolean(state.running);
+/** "Analyse": the whole pipeline on the current image with the current settings — peak search, the spot network
+ * (its descriptors; the indexing uses its positions when "peak positions" says so), indexing and refinement. */
+function runAnalyse() {
+  const img = current();
+  if (!img) return;
+  state.analyse = { id: img.id };
+  if (!search.run()) state.analyse = null;
+}
+
+/** The last step of "Analyse": indexing, once the spot network has run (or could not). */
+function analyseIndex() {
+  if (!state.analyse) return;
+  const { id } = state.analyse;
+  state.analyse = null;
+  if (current()?.id === id) indexing.run();
+}
+
+/** Enables what can run, and says in the indexing status line what indexing still needs. */
+function updateButtons() {
+  const img = current();
+  $('run-search', 'button').disabled = !img || !ctx.worker || Boolean(state.running);
   $('run-analyse', 'button').disabled = $('run-search', 'button').disabled;
   $('download-dat', 'button').disabled = !img?.search;
   $('download-cor', 'button').disabled = !img?.search || !state.calibration;
   $('download-cor').title = state.calibration ? 'LaueTools .cor (2θ, χ, x, y, I)' : 'needs a calibration (.det)';
-  const blocker = indexBlocker();
-  $('run-index', 'button').disabled = Boolean(blocker) || !worker || Boolean(state.indexing);
+  const blocker = indexing.blocker();
+  $('run-index', 'button').disabled = Boolean(blocker) || !ctx.worker || Boolean(state.indexing);
   $('run-index').title = blocker;
   $('download-index-json', 'button').disabled = !img?.index;
-  calib?.refresh();
-  nn?.renderGeometryWarning();
+  ctx.calib?.refresh();
+  ctx.nn?.renderGeometryWarning();
   if (!state.indexing) {
     // Say what is missing; keep the last result's line otherwise.
     const status = $('index-status').textContent;
-    if (blocker) setIndexStatus(blocker);
-    else if (!status || status === api.lastBlocker) setIndexStatus('Ready: press “Index”.');
+    if (blocker) indexing.setStatus(blocker);
+    else if (!status || status === api.lastBlocker) indexing.setStatus('Ready: press “Index”.');
     api.lastBlocker = blocker;
   }
 }

@@ -1,185 +1,257 @@
-// "Images & peaks" view: the peak-search settings form and the peak search (in the worker).
+// "Images & peaks" view: the peak-search settings form (built from the library's defaults, LaueTools names) and
+// the peak search in the worker, with its progress bar.
 
-import { $, CHOICES, HINTS, MAIN_PARAMS, api, calib, clearError, quality, setSearchStatus, showError, state, worker } from './state.js';
-import { currentImage, renderImageList } from './display.js';
-import { runIndex } from './indexing.js';
-import { showPeaks } from './table.js';
-import { updateButtons } from './main.js';
+import { $ } from '../../lib/dom.js';
+import { Panel } from '../../lib/panel.js';
+import { CHOICES, HINTS, MAIN_PARAMS } from './state.js';
 
-// ---------------------------------------------------------------------------------------------------------------
-// Peak-search settings form (built from the library's defaults, LaueTools names)
+/**
+ * @typedef {object} SearchHooks
+ * @property {(img: import('./state.js').ImageEntry | null) => void} searched a search ended with peaks (the image,
+ *   null when it was closed meanwhile)
+ * @property {() => void} failed a search failed (what waited for it stops)
+ * @property {() => void} analyse "Analyse" pressed
+ */
 
-export function buildParamForm(defaults) {
-  state.paramKeys = Object.keys(defaults);
-  const main = $('peak-params');
-  const more = $('peak-params-more');
-  main.textContent = '';
-  more.textContent = '';
-  for (const key of state.paramKeys) {
-    const v = defaults[key];
-    const label = document.createElement('label');
-    label.textContent = key;
-    if (HINTS[key]) label.title = HINTS[key];
-    if (CHOICES[key]) {
-      const sel = document.createElement('select');
-      sel.id = `ps-${key}`;
-      for (const [value, text] of CHOICES[key]) {
-        const o = document.createElement('option');
-        o.value = value;
-        o.textContent = text;
-        sel.append(o);
-      }
-      label.append(sel);
-    } else if (typeof v === 'boolean') {
-      label.className = 'check';
-      const box = document.createElement('input');
-      box.type = 'checkbox';
-      box.id = `ps-${key}`;
-      label.prepend(box);
-    } else if (Array.isArray(v)) {
-      const row = document.createElement('span');
-      row.className = 'pair';
-      v.forEach((_, i) => {
-        const inp = document.createElement('input');
-        inp.type = 'number';
-        inp.step = 'any';
-        inp.id = `ps-${key}-${i}`;
-        inp.setAttribute('aria-label', `${key}, value ${i + 1} of ${v.length}`);
-        row.append(inp);
-      });
-      label.append(row);
-    } else {
-      const inp = document.createElement('input');
-      inp.type = typeof v === 'number' ? 'number' : 'text';
-      if (inp.type === 'number') inp.step = 'any';
-      inp.id = `ps-${key}`;
-      inp.spellcheck = false;
-      label.append(inp);
-    }
-    (MAIN_PARAMS.includes(key) ? main : more).append(label);
+export class SearchPanel extends Panel {
+  /**
+   * @param {import('./state.js').PeaksContext} ctx
+   * @param {SearchHooks} hooks
+   */
+  constructor(ctx, hooks) {
+    super();
+    this.ctx = ctx;
+    this.hooks = hooks;
   }
-}
 
-export function setParams(p, source) {
-  for (const key of state.paramKeys) {
-    const v = p[key];
-    if (Array.isArray(v)) {
-      v.forEach((x, i) => { const el = $(`ps-${key}-${i}`, 'input'); if (el) el.value = String(x); });
-    } else {
-      const el = $(`ps-${key}`, 'input');
+  /** Wires the buttons: Find peaks, Analyse, LaueTools defaults. */
+  wire() {
+    this.on('run-search', 'click', () => this.run());
+    this.on('run-analyse', 'click', () => this.hooks.analyse());
+    this.on('reset-params', 'click', () => {
+      if (this.ctx.state.defaults) this.setParams(this.ctx.state.defaults, "LaueTools' defaults.");
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Settings form
+
+  /**
+   * Builds the form from the library's default settings (one field per LaueTools name).
+   * @param {Record<string, any>} defaults
+   */
+  buildForm(defaults) {
+    const { state } = this.ctx;
+    state.defaults = defaults;
+    state.paramKeys = Object.keys(defaults);
+    const main = $('peak-params');
+    const more = $('peak-params-more');
+    main.textContent = '';
+    more.textContent = '';
+    for (const key of state.paramKeys) {
+      const v = defaults[key];
+      const label = document.createElement('label');
+      label.textContent = key;
+      if (HINTS[key]) label.title = HINTS[key];
+      if (CHOICES[key]) {
+        const sel = document.createElement('select');
+        sel.id = `ps-${key}`;
+        for (const [value, text] of CHOICES[key]) {
+          const o = document.createElement('option');
+          o.value = value;
+          o.textContent = text;
+          sel.append(o);
+        }
+        label.append(sel);
+      } else if (typeof v === 'boolean') {
+        label.className = 'check';
+        const box = document.createElement('input');
+        box.type = 'checkbox';
+        box.id = `ps-${key}`;
+        label.prepend(box);
+      } else if (Array.isArray(v)) {
+        const row = document.createElement('span');
+        row.className = 'pair';
+        v.forEach((_, i) => {
+          const inp = document.createElement('input');
+          inp.type = 'number';
+          inp.step = 'any';
+          inp.id = `ps-${key}-${i}`;
+          inp.setAttribute('aria-label', `${key}, value ${i + 1} of ${v.length}`);
+          row.append(inp);
+        });
+        label.append(row);
+      } else {
+        const inp = document.createElement('input');
+        inp.type = typeof v === 'number' ? 'number' : 'text';
+        if (inp.type === 'number') inp.step = 'any';
+        inp.id = `ps-${key}`;
+        inp.spellcheck = false;
+        label.append(inp);
+      }
+      (MAIN_PARAMS.includes(key) ? main : more).append(label);
+    }
+  }
+
+  /**
+   * Fills the form with settings `p` (LaueTools names); `source` says where they come from.
+   * @param {Record<string, any>} p
+   * @param {string} source
+   */
+  setParams(p, source) {
+    for (const key of this.ctx.state.paramKeys) {
+      const v = p[key];
+      if (Array.isArray(v)) {
+        v.forEach((x, i) => { const el = $(`ps-${key}-${i}`, 'input'); if (el) el.value = String(x); });
+      } else {
+        const el = $(`ps-${key}`, 'input');
+        if (!el) continue;
+        if (el.type === 'checkbox') el.checked = Boolean(v);
+        else el.value = v == null ? '' : String(v);
+      }
+    }
+    $('params-source').textContent = source;
+  }
+
+  /**
+   * The form as a settings object (LaueTools names); numbers that do not parse are reported.
+   * @returns {{params: Record<string, any>, problems: string[]}}
+   */
+  readParams() {
+    const { state } = this.ctx;
+    /** @type {Record<string, any>} */
+    const out = {};
+    /** @type {string[]} */
+    const problems = [];
+    /** @param {HTMLInputElement} el @param {string} key */
+    const num = (el, key) => {
+      const x = Number(el.value);
+      if (el.value.trim() === '' || !Number.isFinite(x)) problems.push(`${key}: “${el.value}” is not a number`);
+      return x;
+    };
+    for (const key of state.paramKeys) {
+      const d = state.defaults[key];
+      if (Array.isArray(d)) {
+        out[key] = d.map((_, i) => num($(`ps-${key}-${i}`, 'input'), key));
+      } else {
+        const el = $(`ps-${key}`, 'input');
+        if (el.type === 'checkbox') out[key] = el.checked;
+        else if (key === 'Data_for_localMaxima') out[key] = el.value === '' ? null : el.value;
+        else if (CHOICES[key] || typeof d === 'number') out[key] = num(el, key);
+        else out[key] = el.value;
+      }
+    }
+    return { params: out, problems };
+  }
+
+  /** @returns {{form: Record<string, string | boolean>, paramsSource: string}} the form's values (by input id) */
+  capture() {
+    /** @type {Record<string, string | boolean>} */
+    const form = {};
+    for (const el of /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('#peak-params [id^="ps-"], #peak-params-more [id^="ps-"]'))) {
+      form[el.id] = el.type === 'checkbox' ? el.checked : el.value;
+    }
+    return { form, paramsSource: $('params-source').textContent };
+  }
+
+  /**
+   * Puts values of `capture()` back into the form.
+   * @param {Record<string, string | boolean>} form
+   * @param {string} paramsSource
+   */
+  restore(form, paramsSource) {
+    for (const [id, v] of Object.entries(form)) {
+      const el = $(id, 'input');
       if (!el) continue;
       if (el.type === 'checkbox') el.checked = Boolean(v);
-      else el.value = v == null ? '' : String(v);
+      else el.value = String(v);
     }
+    $('params-source').textContent = paramsSource;
   }
-  $('params-source').textContent = source;
-}
 
-/** The form as a settings object (LaueTools names); numbers that do not parse are reported. */
-export function readParams() {
-  const out = {};
-  const problems = [];
-  const num = (el, key) => {
-    const x = Number(el.value);
-    if (el.value.trim() === '' || !Number.isFinite(x)) problems.push(`${key}: “${el.value}” is not a number`);
-    return x;
-  };
-  for (const key of state.paramKeys) {
-    const d = state.defaults[key];
-    if (Array.isArray(d)) {
-      out[key] = d.map((_, i) => num($(`ps-${key}-${i}`, 'input'), key));
+  // -------------------------------------------------------------------------------------------------------------
+  // Peak search
+
+  /** Starts the peak search on the image shown; false when it cannot (nothing shown, one running, bad settings). */
+  run() {
+    const { api, messages, state } = this.ctx;
+    const img = this.ctx.current();
+    if (!img || state.running) return false;
+    const { params, problems } = this.readParams();
+    if (problems.length) {
+      messages.showError(`Peak-search settings: ${problems.join('; ')}`);
+      return false;
+    }
+    messages.clearError();
+    const job = ++state.job;
+    state.running = { job, id: img.id, params };
+    api.progressLog = [];
+    $('peak-progress', 'progress').value = 0;
+    $('peak-progress').classList.add('running');
+    messages.setStatus(`searching ${img.name}…`);
+    this.ctx.updateButtons();
+    this.ctx.worker.postMessage({ type: 'search', id: img.id, job, params: JSON.stringify(params) });
+    return true;
+  }
+
+  /**
+   * The worker's 'progress' message of the running search.
+   * @param {{job: number, stage: string, done: number, total: number}} m
+   */
+  onProgress(m) {
+    const { api, messages, state } = this.ctx;
+    if (!state.running || m.job !== state.running.job) return;
+    api.progressLog.push({ stage: m.stage, done: m.done, total: m.total });
+    const bar = $('peak-progress', 'progress');
+    if (m.stage === 'detected') {
+      bar.value = 0.3;
+      messages.setStatus(`${m.total} local maxima found; fitting…`);
     } else {
-      const el = $(`ps-${key}`, 'input');
-      if (el.type === 'checkbox') out[key] = el.checked;
-      else if (key === 'Data_for_localMaxima') out[key] = el.value === '' ? null : el.value;
-      else if (CHOICES[key] || typeof d === 'number') out[key] = num(el, key);
-      else out[key] = el.value;
+      bar.value = 0.3 + 0.7 * (m.total > 0 ? m.done / m.total : 1);
+      messages.setStatus(`fitting ${m.done} / ${m.total}…`);
     }
   }
-  return { params: out, problems };
-}
 
-// ---------------------------------------------------------------------------------------------------------------
-// Peak search
-
-export function runSearch() {
-  const img = currentImage();
-  if (!img || state.running) return false;
-  const { params, problems } = readParams();
-  if (problems.length) {
-    showError(`Peak-search settings: ${problems.join('; ')}`);
-    return false;
+  /**
+   * The worker's 'peaks' message: the image's peaks (its indexing, of the previous list, is dropped).
+   * @param {any} m
+   */
+  onPeaks(m) {
+    const { api, messages, state } = this.ctx;
+    if (!state.running || m.job !== state.running.job) return;
+    const img = state.images.find((i) => i.id === m.id) ?? null;
+    const params = state.running.params;
+    state.running = null;
+    $('peak-progress', 'progress').value = 1;
+    $('peak-progress').classList.remove('running');
+    if (img) {
+      const peaks = Array.from(m.peaks, (/** @type {any} */ p, i) => ({ ...p, rank: i + 1 }));
+      img.search = { peaks, stats: m.stats, elapsed_ms: m.elapsed_ms, worker_ms: m.worker_ms, params };
+      img.index = null; // indexed a previous peak list
+      const s = m.stats;
+      messages.setStatus(`${img.name}: ${peaks.length} peaks in ${Math.round(m.elapsed_ms)} ms `
+        + `(${s.local_maxima} local maxima, ${s.fitted} fitted, ${s.rejected} rejected`
+        + `${s.duplicates ? `, ${s.duplicates} duplicates removed` : ''}).`);
+      api.searches += 1;
+    }
+    this.hooks.searched(img);
   }
-  clearError();
-  const job = ++state.job;
-  state.running = { job, id: img.id, params };
-  api.progressLog = [];
-  $('peak-progress', 'progress').value = 0;
-  $('peak-progress').classList.add('running');
-  setSearchStatus(`searching ${img.name}…`);
-  updateButtons();
-  worker.postMessage({ type: 'search', id: img.id, job, params: JSON.stringify(params) });
-  return true;
-}
 
-export function onPeaks(m) {
-  if (!state.running || m.job !== state.running.job) return;
-  const img = state.images.find((i) => i.id === m.id);
-  const params = state.running.params;
-  state.running = null;
-  $('peak-progress', 'progress').value = 1;
-  $('peak-progress').classList.remove('running');
-  if (img) {
-    const peaks = Array.from(m.peaks, (p, i) => ({ ...p, rank: i + 1 }));
-    img.search = { peaks, stats: m.stats, elapsed_ms: m.elapsed_ms, worker_ms: m.worker_ms, params };
-    img.index = null; // indexed a previous peak list
-    const s = m.stats;
-    setSearchStatus(`${img.name}: ${peaks.length} peaks in ${Math.round(m.elapsed_ms)} ms `
-      + `(${s.local_maxima} local maxima, ${s.fitted} fitted, ${s.rejected} rejected`
-      + `${s.duplicates ? `, ${s.duplicates} duplicates removed` : ''}).`);
-    api.searches += 1;
-    renderImageList();
-    if (img === currentImage()) showPeaks();
-  }
-  updateButtons();
-  // A scan point opened from the Scan view is indexed as the scan did.
-  if (img && state.autoIndex?.id === img.id) {
-    const { extra } = state.autoIndex;
+  /**
+   * The running search failed: `message` in the error box.
+   * @param {string} message
+   */
+  fail(message) {
+    const { messages, state } = this.ctx;
+    if (!state.running) return;
+    state.running = null;
     state.autoIndex = null;
-    runIndex(extra);
+    state.analyse = null;
+    $('peak-progress', 'progress').value = 0;
+    $('peak-progress').classList.remove('running');
+    messages.showError(message);
+    this.hooks.failed();
+    messages.setStatus('peak search failed (see the message above)');
+    this.ctx.updateButtons();
   }
-  // "Analyse": the spot network next, then indexing (analyseIndex, when the network is done).
-  if (img && state.analyse?.id === img.id && !quality?.run()) analyseIndex();
-  // "Calibrate" pressed before the image had peaks.
-  calib?.peaksFound(img ?? null);
-}
-
-/** "Analyse": the whole pipeline on the current image with the current settings — peak search, the spot network
- * (its descriptors; the indexing uses its positions when "peak positions" says so), indexing and refinement. */
-export function runAnalyse() {
-  const img = currentImage();
-  if (!img) return;
-  state.analyse = { id: img.id };
-  if (!runSearch()) state.analyse = null;
-}
-
-/** The last step of "Analyse": indexing, once the spot network has run (or could not). */
-export function analyseIndex() {
-  if (!state.analyse) return;
-  const { id } = state.analyse;
-  state.analyse = null;
-  if (currentImage()?.id === id) runIndex();
-}
-
-export function failRunning(message) {
-  if (!state.running) return;
-  state.running = null;
-  state.autoIndex = null;
-  state.analyse = null;
-  $('peak-progress', 'progress').value = 0;
-  $('peak-progress').classList.remove('running');
-  showError(message);
-  calib?.peaksFound(null);
-  setSearchStatus('peak search failed (see the message above)');
-  updateButtons();
 }

@@ -1,14 +1,5 @@
-// "Images & peaks" view: the state every part of the view shares — the constants, the view state object, the
-// image canvas, `window.lauekitPeaks`, the worker and panels (set by main.js at start-up) — and the messages.
-
-import { $ } from '../../lib/dom.js';
-import { ImageView } from '../../lib/imageview.js';
-import { loadExample, openFiles, openScanPoint } from './files.js';
-import { currentImage, selectImage } from './display.js';
-import { runSearch } from './search.js';
-import { runIndex } from './indexing.js';
-import { withAngles } from './table.js';
-import { updateButtons } from './main.js';
+// "Images & peaks" view: its constants, the shapes of its state (the view's, each image's) and what its panels
+// share (`PeaksContext`, made by main.js). No panel imports another; this module imports none of them.
 
 export const EXAMPLE = {
   image: 'examples/Ge_blanc_0000.mccd',
@@ -18,12 +9,14 @@ export const EXAMPLE = {
 /** The settings shown first; the rest go under "More settings". */
 export const MAIN_PARAMS = ['local_maxima_search_method', 'IntensityThreshold', 'boxsize', 'PixelNearRadius', 'FitPixelDev',
   'MinIntensity', 'PeakSizeRange', 'fit_peaks_gaussian', 'Data_for_localMaxima', 'formulaexpression'];
+/** @type {Record<string, string[][]>} */
 export const CHOICES = {
   local_maxima_search_method: [['0', '0: threshold + blobs'], ['2', '2: convolution']],
   fit_peaks_gaussian: [['1', '1: 2D Gaussian'], ['2', '2: 2D Lorentzian'], ['0', '0: no fit']],
   position_definition: [['1', '1: LaueTools (first pixel (1, 1))'], ['0', '0: array indices']],
   Data_for_localMaxima: [['auto_background', 'auto_background'], ['', 'raw image (null)']],
 };
+/** @type {Record<string, string>} */
 export const HINTS = {
   IntensityThreshold: 'detection threshold on the background-subtracted image (counts)',
   boxsize: 'half-size of the fit box (px)',
@@ -40,141 +33,109 @@ export const HINTS = {
   paramsHat: 'method 2 kernel: peak value, size, central radius',
 };
 
-export { $ };
+/**
+ * A LaueTools calibration loaded in the view (a .det, or the Calibrate panel's result).
+ * @typedef {{calibration: any, name: string, material: string | null, ccd_label: string | null}} LoadedCalibration
+ */
 
-export const state = {
-  images: [], // {id, name, info, pixels, stats, search: {peaks, stats, elapsed_ms, worker_ms, params} | null,
-  //              index: {result, peaks, calibration, materials, worker_ms} | null}
-  current: -1,
-  shownId: null, // id of the image whose context (calibration, settings, materials, status) the form shows
-  calibration: null, // {calibration, name, material, ccd_label}
-  materials: [], // the library's table (wasm materials())
-  picked: new Set(), // material names to index with
-  indexing: null, // {job, id} while the worker indexes
-  defaults: null,
-  paramKeys: [],
-  sort: { key: 'rank', dir: 1 },
-  job: 0,
-  running: null, // {job, id}
-  autoIndex: null, // {id, extra}: index this image once its peaks are found (a scan point)
-  analyse: null, // {id}: "Analyse" running on this image: peaks → spot network → indexing
-  display: { scale: 'linear', colormap: 'grey', limits: 'percentile', plo: 0.5, phi: 99.5, lo: 0, hi: 1 },
-};
-export let wasm = null;
-export let worker = null;
-export let nn = null; // LaueNN panel (lauenn.js), once the worker runs
-export let quality = null; // spot-quality panel (quality.js), once the worker runs
-export let calib = null; // detector-calibration panel (calibrate.js), once the worker runs
-export let rpc = null; // requests to the worker (lib/rpc.js): open, pixels
-let nextId = 1; // ids of the images (the worker knows an image by it)
-/** A new image id (the worker knows an image by it). */
-export function nextImageId() {
-  return nextId++;
-}
-// The view's parts, set once at start-up (main.js); other modules read them as live bindings.
-export function setWasm(v) {
-  wasm = v;
-}
-export function setWorker(v) {
-  worker = v;
-}
-export function setNn(v) {
-  nn = v;
-}
-export function setQuality(v) {
-  quality = v;
-}
-export function setCalib(v) {
-  calib = v;
-}
-export function setRpc(v) {
-  rpc = v;
-}
-export const view = new ImageView($('image-canvas'));
+/**
+ * What each open image keeps of its own, shown in the form while it is the image shown (and stored back when
+ * another is shown): its calibration, peak-search settings (the form's values by input id and where they came
+ * from), the materials picked to index it and its two status lines. Its results (search, index) are on the image.
+ * @typedef {object} ImageContext
+ * @property {LoadedCalibration | null} calibration
+ * @property {Record<string, string | boolean>} form the peak-search form (values by input id)
+ * @property {string} paramsSource
+ * @property {Set<string>} picked names of the materials to index with
+ * @property {string} searchStatus
+ * @property {string} indexStatus
+ */
 
-export const api = {
-  ready: null,
-  state,
-  view,
-  /** Progress messages of the last search, in order. */
-  progressLog: [],
-  /** Completed searches. */
-  searches: 0,
-  /** Files opened (images added to the list). */
-  opened: 0,
-  /** Last pixel readout: {x, y, value, tth, chi} (LaueTools x, y). */
-  readout: null,
-  /** The image shown: {name, info, rows, cols, search}. */
-  current: () => currentImage(),
-  /** LaueTools pixel position (x, y) → canvas CSS px. */
-  toCanvas: (x, y) => view.pixelToCanvas(x, y),
-  openFiles: (files) => openFiles(files),
-  loadExample: () => loadExample(),
-  openScanPoint: (p) => openScanPoint(p),
-  runSearch: () => runSearch(),
-  /** Starts indexing the current image's peaks; false (and a status message) when it cannot. */
-  runIndex: () => runIndex(),
-  /** Completed indexing runs. */
-  indexRuns: 0,
-  /** Re-reads what indexing needs (calibration, peaks, materials) into the panel. */
-  updateIndexPanel: () => updateButtons(),
-  /** Text of the last file saved: {name, text}. */
-  lastSaved: null,
-  /** 2θ, χ (deg) of the shown image's peaks with the shown image's calibration (null without one). */
-  peakAngles: () => withAngles(currentImage()?.search?.peaks ?? []).map((p) => [p.tth, p.chi]),
-  /** Materials picked for indexing the shown image. */
-  picked: () => state.materials.map((m) => m.name).filter((n) => state.picked.has(n)),
-  /** Shows the image at `index` of the list. */
-  select: (index) => selectImage(index),
-  /** The LaueNN panel (method switch, models, training): see lauenn.js. */
-  nn: null,
-  /** The spot-quality panel (CNN descriptors): see quality.js. */
-  quality: null,
-  /** The detector-calibration panel: see calibrate.js. */
-  calib: null,
-};
-window.lauekitPeaks = api;
+/**
+ * An open image: decoded by the worker (which knows it by `id`), its pixels kept here while it is shown, its
+ * results and its context.
+ * @typedef {object} ImageEntry
+ * @property {number} id
+ * @property {string} name
+ * @property {any} info the worker's image info (rows, cols, dtype, format, detector, pixel_size_mm, masked_pixels)
+ * @property {Float32Array | null} pixels
+ * @property {any} stats lib/imageview.js imageStats
+ * @property {{peaks: any[], stats: any, elapsed_ms: number, worker_ms: number, params: any} | null} search
+ * @property {any} index {result, peaks, calibration, materials, options, worker_ms, model, positions, reason} or null
+ * @property {any} [quality] the spot network's descriptors (quality.js)
+ * @property {ImageContext} context
+ * @property {Promise<void> | null} [decoding] pixels asked of the worker again
+ */
 
-/** Draws the image canvas on the next animation frame (once, however many ask before it). */
-let drawQueued = false;
-export function requestDraw() {
-  if (drawQueued) return;
-  drawQueued = true;
-  requestAnimationFrame(() => {
-    drawQueued = false;
-    view.draw();
-  });
+/**
+ * The view's state: the images, the one shown and the context the form shows, runs in progress, the display.
+ * `calibration` and `picked` are the shown context's (the form's); each image's `context` keeps its own.
+ * @typedef {ReturnType<typeof createState>} ViewState
+ */
+
+/** A new view state. */
+export function createState() {
+  return {
+    /** @type {ImageEntry[]} */
+    images: [],
+    current: -1,
+    /** @type {number | null} id of the image whose context (calibration, settings, materials, status) the form shows */
+    shownId: null,
+    /** @type {LoadedCalibration | null} */
+    calibration: null,
+    /** @type {Set<string>} material names to index with */
+    picked: new Set(),
+    /** @type {{job: number, id: number, peaks: any[], calibration: any, materials: string[], options: any,
+     *   model: string | null, modelName: string | null} | null} while the worker indexes */
+    indexing: null,
+    /** @type {any} LaueTools' default peak-search settings (the library's) */
+    defaults: null,
+    /** @type {string[]} */
+    paramKeys: [],
+    sort: { key: 'rank', dir: 1 },
+    job: 0,
+    /** @type {{job: number, id: number, params: any} | null} the peak search running */
+    running: null,
+    /** @type {{id: number, extra: any} | null} index this image once its peaks are found (a scan point) */
+    autoIndex: null,
+    /** @type {{id: number} | null} "Analyse" running on this image: peaks → spot network → indexing */
+    analyse: null,
+    display: { scale: 'linear', colormap: 'grey', limits: 'percentile', plo: 0.5, phi: 99.5, lo: 0, hi: 1 },
+    /** the next image id (the worker knows an image by it) */
+    nextId: 1,
+  };
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Messages
+/**
+ * What the view's panels share (made by main.js; `wasm`, `worker`, `rpc` and the worker panels set at start-up).
+ * @typedef {object} PeaksContext
+ * @property {ViewState} state
+ * @property {import('../../lib/imageview.js').ImageView} view the image canvas
+ * @property {import('../../lib/wasm.js').Wasm | null} wasm the page's wasm module (small calls)
+ * @property {Worker | null} worker the peak-search worker
+ * @property {import('../../lib/rpc.js').WorkerRpc | null} rpc requests to the worker: open, pixels
+ * @property {import('../../lib/panel.js').Messages} messages the view's error box and the search status line
+ * @property {import('../../lib/materials.js').MaterialCatalog} materials the material choices
+ * @property {any} api `window.lauekitPeaks`
+ * @property {import('./lauenn.js').LaueNN | null} nn
+ * @property {import('./quality.js').SpotQuality | null} quality
+ * @property {import('./calibrate.js').Calibrate | null} calib
+ * @property {() => ImageEntry | null} current the image shown
+ * @property {() => void} requestDraw draws the canvas on the next frame
+ * @property {() => void} updateButtons re-checks what can run
+ * @property {(name: string, text: string) => void} save downloads a text file
+ */
 
-export function showError(message, keep = false) {
-  const el = $('peaks-error');
-  el.textContent = keep && !el.hidden && el.textContent ? `${el.textContent}\n${message}` : message;
-  el.hidden = false;
-}
-
-export function clearError() {
-  $('peaks-error').hidden = true;
-  $('peaks-error').textContent = '';
-}
-
-export function setSearchStatus(text) {
-  $('search-status').textContent = text;
-}
-
-export function messageOf(e) {
-  if (e == null) return 'unknown error';
-  if (typeof e === 'string') return e;
-  return e.message || String(e);
-}
-
+/**
+ * A number as the page shows a value read from an image.
+ * @param {number} v
+ */
 export function fmt(v) {
   if (v == null || !Number.isFinite(v)) return String(v);
   return Number.isInteger(v) ? String(v) : v.toPrecision(6);
 }
 
+/** @param {number} v */
 export function roundNice(v) {
   return Number.isInteger(v) ? v : Number(v.toPrecision(6));
 }

@@ -22,7 +22,8 @@ import { loadWasm } from '../../lib/wasm.js';
 import { saveBlob } from '../../lib/download.js';
 import { gridPosition } from '../../lib/gridmap.js';
 import { showTab } from '../../lib/tabs.js';
-import { openScanPoint } from '../peaks/files.js';
+import { MaterialCatalog, MaterialsInput } from '../../lib/materials.js';
+import { openScanPoint } from '../peaks/main.js';
 import { parseSeriesName, selectSeries } from './series.js';
 import { EXAMPLE_SPEC, SourcePanel } from './source.js';
 import { SettingsPanel, defaultWorkers } from './settings.js';
@@ -96,7 +97,14 @@ window.lauekitScan = api;
 
 /** @type {ScanContext} */
 const ctx = { state, wasm: null, messages: new Messages('scan-error', 'scan-status'), api, updateButtons: () => updateButtons() };
-const settings = new SettingsPanel();
+const materials = new MaterialCatalog();
+const settings = new SettingsPanel(materials);
+/** Materials files and custom crystals for the request's `index.materials`. */
+const materialsInput = new MaterialsInput('scan-materials-add', materials, {
+  wasm: () => ctx.wasm,
+  showError: (m) => ctx.messages.showError(m),
+  added: (added) => settings.useMaterials(added.map((m) => m.name)),
+});
 const source = new SourcePanel(ctx, {
   useRequest: (text) => settings.useRequest(text),
   suggestMaterial: (name) => settings.suggestMaterial(name),
@@ -127,6 +135,7 @@ async function start() {
   $('scan-workers', 'input').value = String(defaultWorkers());
   try {
     ctx.wasm = await loadWasm();
+    materials.setTable(ctx.wasm.materials());
   } catch (e) {
     ctx.messages.setStatus('not running: the WebAssembly package did not load');
     throw e;

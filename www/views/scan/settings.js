@@ -11,8 +11,13 @@ export function defaultWorkers() {
 }
 
 export class SettingsPanel extends Panel {
-  constructor() {
+  /**
+   * @param {import('../../lib/materials.js').MaterialCatalog} materials the material choices (the library's table,
+   *   materials files, custom crystals): names in the materials field resolve through it
+   */
+  constructor(materials) {
     super();
+    this.materials = materials;
     /** @type {any} the library's complete default request (index included): the fields start from it */
     this.defaults = null;
     /** whether the user typed in the materials field (a calibration's material no longer replaces it) */
@@ -70,6 +75,16 @@ export class SettingsPanel extends Panel {
     $('scan-advanced', 'details').open = true;
   }
 
+  /**
+   * Materials just added (a materials file, a custom crystal): the materials field lists them.
+   * @param {string[]} names
+   */
+  useMaterials(names) {
+    if (!names.length) return;
+    $('scan-materials', 'input').value = names.join(', ');
+    this.materialsEdited = true;
+  }
+
   /** The number of workers asked for (1 at least; the default when the field is not a number). */
   workers() {
     return Math.max(1, Math.floor(Number($('scan-workers', 'input').value)) || defaultWorkers());
@@ -95,7 +110,8 @@ export class SettingsPanel extends Panel {
     if (!Number.isInteger(box) || box < 1) problems.push('boxsize: a whole number ≥ 1');
     r.peaks.IntensityThreshold = thr;
     r.peaks.boxsize = box;
-    r.index.materials = materials;
+    // A material the user defined goes as its definition (the workers' wasm knows the table's names only).
+    r.index.materials = materials.map((m) => this.materials.spec(m));
     r.index.settings.nbgrainstofind = grains;
     r.index.band.emin_kev = emin;
     r.index.band.emax_kev = emax;
