@@ -11,7 +11,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/lauekit/target}
 cargo build --release --quiet --manifest-path "$here/Cargo.toml" --bin lauekit
 bin="$CARGO_TARGET_DIR/release/lauekit"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-for spec in Ge_blanc/Ge_blanc_0000.mccd:MARCCD165 Ge_sCMOS/img_Ge_sCMOS_0000.tif:sCMOS GaN_Si/nw1_0000.tif:sCMOS; do
+for spec in Ge_blanc/Ge_blanc_0000.mccd:MARCCD165 Ge_sCMOS/img_Ge_sCMOS_0000.tif:sCMOS GaN_Si/nw1_0000.tif:sCMOS \
+    CdTe/CdTe_I999_03Jul06_0200.mccd:MARCCD165; do
   img="$data/${spec%%:*}"; ccd=${spec##*:}; params="$(dirname "$img")/peaksearch.json"
   ours=$(RAYON_NUM_THREADS=1 "$bin" bench peaks --image "$img" --params "$params" --seconds 3)
   theirs=$(OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$venv/bin/python" "$here/../shared/tools/lauetools/peaksearch.py" \

@@ -1,7 +1,13 @@
-//! Peak search on the three real images of ../shared/data/real with each folder's peaksearch.json, against
+//! Peak search on the real images of ../shared/data/real with each folder's peaksearch.json, against
 //! LaueTools' lists (../shared/data/reference/*_peaks.dat): recall and precision ≥ 97 % (match within
 //! 0.5 px), median position difference ≤ 0.05 px, fitted σ within 10 % (median), and the stage counts that
-//! LaueTools 3.2.19 gives step by step.
+//! LaueTools 3.2.19 gives step by step — the crowded CdTe polycrystal included.
+//!
+//! Then the synthetic frames of tests/data/peak_cases (tests/lauetools/make_peak_cases.py: touching spots,
+//! spots 5–10 px apart, broad weak spots on three backgrounds) against LaueTools' lists for them. On weak
+//! spots and noise LaueTools' own fit is chaotic (docs/peak-fit.md: with its pixels changed by 1e-7 counts
+//! it agrees with itself at recall 0.77–0.80 on broad_bg100), so there the bar is set on the spots that are
+//! real (within 1.5 px of a true one) and, for all peaks, above LaueTools' own reproducibility.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -21,7 +27,7 @@ struct Case {
     counts: [usize; 4],
 }
 
-const CASES: [Case; 3] = [
+const CASES: [Case; 4] = [
     Case {
         image: "real/Ge_blanc/Ge_blanc_0000.mccd",
         params: "real/Ge_blanc/peaksearch.json",
@@ -39,6 +45,12 @@ const CASES: [Case; 3] = [
         params: "real/GaN_Si/peaksearch.json",
         reference: "reference/nw1_0000_peaks.dat",
         counts: [95, 95, 94, 89],
+    },
+    Case {
+        image: "real/CdTe/CdTe_I999_03Jul06_0200.mccd",
+        params: "real/CdTe/peaksearch.json",
+        reference: "reference/CdTe_I999_03Jul06_0200_peaks.dat",
+        counts: [670, 666, 666, 500],
     },
 ];
 
@@ -118,5 +130,75 @@ fn real_images_match_lauetools() {
         );
         assert!(med <= 0.05, "{}: median position difference {med} px", case.image);
         assert!(med_sigma <= 0.10, "{}: median σ difference {med_sigma}", case.image);
+    }
+}
+
+/// Recall of `reference` by `found` and precision of `found` against `reference` (match within 0.5 px), and
+/// the median distance of the matches.
+fn agreement(found: &[(f64, f64)], reference: &[(f64, f64)]) -> (f64, f64, f64) {
+    let nearest = |p: (f64, f64), list: &[(f64, f64)]| {
+        list.iter().map(|q| ((p.0 - q.0).powi(2) + (p.1 - q.1).powi(2)).sqrt()).fold(f64::INFINITY, f64::min)
+    };
+    let d: Vec<f64> = reference.iter().map(|&r| nearest(r, found)).filter(|&d| d <= 0.5).collect();
+    let precise = found.iter().filter(|&&p| nearest(p, reference) <= 0.5).count();
+    let recall = d.len() as f64 / reference.len().max(1) as f64;
+    (recall, precise as f64 / found.len().max(1) as f64, median(d))
+}
+
+#[test]
+fn synthetic_causes_match_lauetools() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/peak_cases");
+    // (case, recall and precision over all of LaueTools' peaks, the same over the real spots)
+    let cases = [
+        ("touching", 0.97, 0.97),
+        ("close", 0.97, 0.97),
+        ("broad_bg100", 0.85, 0.97),
+        ("broad_bg1000", 0.90, 0.97),
+        ("broad_bg5000", 0.90, 0.97),
+    ];
+    for (name, all_bar, real_bar) in cases {
+        let path = root.join(format!("{name}.tif"));
+        let bytes = std::fs::read(&path).unwrap();
+        let opts = ReadOptions { detector: Some("sCMOS".into()), ..ReadOptions::default() };
+        let frame = read_image(&bytes, name, &opts).unwrap();
+        let json = std::fs::read_to_string(root.join(format!("{name}.json"))).unwrap();
+        let params = PeakSearchParams::from_json(&json, name).unwrap();
+        let found: Vec<(f64, f64)> =
+            peak_search(&frame, &params).unwrap().peaks.iter().map(|p| (p.x, p.y)).collect();
+        let lt_path = root.join(format!("{name}_lauetools.dat"));
+        let lt: Vec<(f64, f64)> = read_dat(&std::fs::read_to_string(&lt_path).unwrap(), name)
+            .unwrap()
+            .iter()
+            .map(|p| (p.x, p.y))
+            .collect();
+        let truth: Vec<(f64, f64)> = std::fs::read_to_string(root.join(format!("{name}_truth.tsv")))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let v: Vec<f64> = l.split('\t').map(|x| x.parse().unwrap()).collect();
+                (v[0], v[1])
+            })
+            .collect();
+        let on_truth = |p: &(f64, f64)| truth.iter().any(|t| (p.0 - t.0).hypot(p.1 - t.1) < 1.5);
+        let (recall, precision, med) = agreement(&found, &lt);
+        let lt_real: Vec<_> = lt.iter().copied().filter(on_truth).collect();
+        let found_real: Vec<_> = found.iter().copied().filter(on_truth).collect();
+        let (recall_real, _, _) = agreement(&found, &lt_real);
+        let (_, precision_real, _) = agreement(&found_real, &lt);
+        eprintln!(
+            "{name}: {} peaks (LaueTools {}, {} true spots): recall {recall:.3}, precision {precision:.3}, median Δ \
+             {med:.4} px; on real spots recall {recall_real:.3} ({} of LaueTools'), precision {precision_real:.3}",
+            found.len(),
+            lt.len(),
+            truth.len(),
+            lt_real.len()
+        );
+        assert!(recall >= all_bar && precision >= all_bar, "{name}: recall {recall}, precision {precision}");
+        assert!(med <= 0.05, "{name}: median Δ {med} px");
+        assert!(
+            recall_real >= real_bar && precision_real >= real_bar,
+            "{name}: on real spots recall {recall_real}, precision {precision_real}"
+        );
     }
 }

@@ -141,7 +141,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
 /// truth's tolerance (xtol 1e-6) and at LaueTools' (xtol 1e-3). Peaks: --peaks .dat or the search of
 /// --params.
 fn bench_characterize(a: &BenchArgs) -> Result<()> {
-    use lauekit::peaks::fit::{Profile, fit_box};
+    use lauekit::peaks::fit::{Profile, ThetaDerivative, fit_box};
     use lauekit::spotnet::{GoodSpotCriteria, characterize, extract_cutout, fit_truth};
     let Some(image) = &a.image else {
         bail!("bench characterize needs --image FILE (and --params or --peaks)")
@@ -183,7 +183,14 @@ fn bench_characterize(a: &BenchArgs) -> Result<()> {
     let fit_lt = time(&mut || {
         for &(x, y) in &spots {
             let c = extract_cutout(&frame, x, y);
-            std::hint::black_box(fit_box(&c.counts, 32, Profile::Gaussian, 1e-3, 65535.0));
+            std::hint::black_box(fit_box(
+                &c.counts,
+                32,
+                Profile::Gaussian,
+                ThetaDerivative::LaueTools,
+                1e-3,
+                65535.0,
+            ));
         }
     });
     let n = spots.len() as f64;

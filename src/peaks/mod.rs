@@ -15,7 +15,7 @@ pub use params::{LocalMaximaData, PeakSearchParams};
 use crate::error::{LaueError, Result};
 use crate::io::Frame;
 use detect::{BackgroundPath, LocalMaximum};
-use fit::{Profile, fit_box};
+use fit::{Profile, ThetaDerivative, fit_box};
 
 /// One fitted peak, with LaueTools' `.dat` columns.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -186,7 +186,7 @@ pub fn peak_search_with_progress(
             }),
             k => {
                 let profile = if k == 1 { Profile::Gaussian } else { Profile::Lorentzian };
-                let f = fit_box(&data, n, profile, p.xtol, 65535.0);
+                let f = fit_box(&data, n, profile, ThetaDerivative::LaueTools, p.xtol, 65535.0);
                 let [h, a, uc, vc, s1, s2, theta] = f.params;
                 let x = vc - b as f64 + m.col as f64;
                 let y = uc - b as f64 + m.row as f64;

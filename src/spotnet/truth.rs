@@ -1,7 +1,9 @@
 //! Ground truth of a cut-out: our fit of α·g + β to its pixels and the five descriptors it gives.
 //!
 //! The fit is [`crate::peaks::fit::fit_box`] (a rotated 2D Gaussian plus a constant, Levenberg–Marquardt)
-//! on the whole 32 × 32 window, at a tighter tolerance than LaueTools' peak search (xtol 1e-6). Its
+//! on the whole 32 × 32 window, at a tighter tolerance than LaueTools' peak search (xtol 1e-6) and with the
+//! analytic θ derivative ([`ThetaDerivative::Analytic`]), so that it runs to the least-squares minimum
+//! instead of stopping where LaueTools' peak search stops. Its
 //! rotation angle is one parameter more than the paper's axis-aligned g; σ1, σ2 are then the principal
 //! widths, which is what Asp and Area describe. Pixels at or above `saturation`, and invalid ones (stored
 //! as 0), get no weight.
@@ -11,7 +13,7 @@
 //! "similar" just because both vectors share a large constant.
 
 use super::cutout::{CUTOUT, Cutout, HALF};
-use crate::peaks::fit::{Profile, fit_box};
+use crate::peaks::fit::{Profile, ThetaDerivative, fit_box};
 
 /// Relative tolerance on the fit parameters.
 pub const TRUTH_XTOL: f64 = 1e-6;
@@ -85,7 +87,7 @@ pub fn fit_truth(cut: &Cutout, saturation: f64) -> SpotTruth {
 /// As [`fit_truth`] on a bare 32 × 32 window of counts and its validity.
 pub fn fit_window(counts: &[f64], valid: &[bool], saturation: f64) -> SpotTruth {
     let data: Vec<f64> = counts.iter().zip(valid).map(|(&c, &ok)| if ok { c } else { 0.0 }).collect();
-    let fit = fit_box(&data, CUTOUT, Profile::Gaussian, TRUTH_XTOL, saturation);
+    let fit = fit_box(&data, CUTOUT, Profile::Gaussian, ThetaDerivative::Analytic, TRUTH_XTOL, saturation);
     let [h, a, uc, vc, s1, s2, theta] = fit.params;
     let (w1, w2) = (s1.abs() + 1e-6, s2.abs() + 1e-6);
     let (st, ct) = theta.to_radians().sin_cos();
