@@ -400,3 +400,19 @@ fn bigtiff_and_predictor() {
         assert_eq!(f.pixels, Pixels::F32(f32s.clone()));
     }
 }
+
+/// The ALS 12.3.2 PILATUS3 X 1M frames (int32): the module gaps (−1, 73 533 px) and the bad pixels (−2, 31 px)
+/// are masked, as tifffile counts them.
+#[test]
+fn pilatus_negative_pixels_are_masked() {
+    for name in ["ALS_Pilatus/Ko1202-12_2_00001.tif", "ALS_Pilatus/S27_25C_001.tif"] {
+        let path = shared(name);
+        let frame = read_image(&std::fs::read(&path).unwrap(), name, &ReadOptions::default()).unwrap();
+        assert_eq!((frame.rows, frame.cols), (1043, 981), "{name}");
+        assert!(matches!(frame.pixels, Pixels::I32(_)), "{name}");
+        assert_eq!(frame.masked_count(), 73_533 + 31, "{name}");
+        let Pixels::I32(v) = &frame.pixels else { unreachable!() };
+        let mask = frame.mask.as_ref().unwrap();
+        assert!(v.iter().zip(mask).all(|(&x, &m)| m == (x < 0)), "{name}: mask = negative pixels");
+    }
+}

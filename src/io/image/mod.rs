@@ -282,6 +282,14 @@ pub(crate) fn finish(d: Decoded, format: ImageFormat, name: &str, options: &Read
                 *m |= x == u32::MAX;
             }
         }
+        // DECTRIS' signed frames (PILATUS, EIGER as int32): −1 marks the gaps between modules, −2 bad pixels;
+        // no count is negative.
+        Pixels::I32(v) if v.iter().any(|&x| x < 0) => {
+            let m = mask.get_or_insert_with(|| vec![false; n]);
+            for (m, &x) in m.iter_mut().zip(v) {
+                *m |= x < 0;
+            }
+        }
         Pixels::F32(v) => {
             let bad = v.iter().filter(|x| !x.is_finite()).count();
             if bad > 0 {
