@@ -55,6 +55,9 @@ pub struct BenchArgs {
     /// index-grains: the smallest grain count.
     #[arg(long, default_value_t = 1)]
     min_grains: usize,
+    /// index-materials: print every missed grain (what was found, what the truth explains) to stderr.
+    #[arg(long)]
+    verbose: bool,
     /// index-materials: materials of the table, comma-separated, or all.
     #[arg(long, default_value = "all")]
     materials: String,

@@ -309,7 +309,59 @@ pub fn bench_index_materials(a: &BenchArgs) -> Result<()> {
                 let truth = vec![(0, random_rotation(&mut rng))];
                 let img = image(one, &truth, cal, &mut rng)?;
                 let (r, s) = timed(|| index_spots(&img.spots, one, &exp, &settings))?;
+                let before = t.found;
                 t.add(&r, &truth, &img, one, &sym, s);
+                if a.verbose && t.found == before {
+                    let tm = lauekit::index::match_spots(&truth[0].1, m, &exp, &img.spots, &[], 0.1)?;
+                    let found: Vec<String> = r
+                        .grains
+                        .iter()
+                        .map(|g| {
+                            let d = lauekit::geometry::orientation::nearest_rotation(&g.ub).transpose()
+                                * truth[0].1;
+                            let r = sym[0]
+                                .iter()
+                                .map(|s| d * s)
+                                .min_by(|x, y| {
+                                    lauekit::geometry::orientation::rotation_angle_deg(x)
+                                        .total_cmp(&lauekit::geometry::orientation::rotation_angle_deg(y))
+                                })
+                                .unwrap_or(d);
+                            let mut axis = nalgebra::Vector3::new(
+                                r[(2, 1)] - r[(1, 2)],
+                                r[(0, 2)] - r[(2, 0)],
+                                r[(1, 0)] - r[(0, 1)],
+                            );
+                            if axis.norm() < 0.2 {
+                                let p = r + Matrix3::identity();
+                                let c =
+                                    (0..3).max_by(|&a, &b| p.column(a).norm().total_cmp(&p.column(b).norm()));
+                                axis = p.column(c.unwrap_or(0)).into_owned();
+                            }
+                            let uvw =
+                                m.lattice.direct_basis().try_inverse().map(|x| x * axis).unwrap_or(axis);
+                            let uvw = uvw / uvw.amax().max(1e-12);
+                            format!(
+                                "{:.3}° (axis [{:.2} {:.2} {:.2}]) {} spots {:.1} %",
+                                misorientation_deg(&truth[0].1, &g.ub, &sym[0]),
+                                uvw.x,
+                                uvw.y,
+                                uvw.z,
+                                g.spots.len(),
+                                g.matching_rate
+                            )
+                        })
+                        .collect();
+                    errln!(
+                        "missed: {dname} {} image {i} seed {seed}: {} spots, truth explains {} ({:.1} % of {}); found: {}",
+                        m.name,
+                        img.spots.len(),
+                        tm.matched.len(),
+                        tm.matching_rate(),
+                        tm.n_simulated,
+                        if found.is_empty() { "nothing".to_string() } else { found.join("; ") }
+                    );
+                }
             }
             if t.found < t.grains {
                 missed.push(format!("{} {}/{}", m.name, t.found, t.grains));
