@@ -6,9 +6,41 @@
 //! ([`lut::AngleLut`], planes with indices up to `nlutmax`, tolerance `angletollut`); each consistent
 //! assignment gives a candidate orientation ([`orientation::orientation_from_two_pairs`]); candidates are ranked
 //! cheaply (how many of the strongest spots lie on an allowed hkl direction in the band), the best few get the
-//! full matching rate ([`matching::match_spots`], tolerance `matchingrate_angle_tol`), the best one is refined
-//! (orientation + deviatoric strain, [`refine::refine_ub`]) while the matching tolerance tightens through
-//! `list_matching_tol_angles`; its spots are removed and the search repeats for the next grain.
+//! full matching rate ([`matching::match_spots`], tolerance `matchingrate_angle_tol`), and — unlike
+//! LaueTools, which refines the first candidate that passes — the best [`REFINED_CANDIDATES`] of them
+//! (those matching at least half as many spots as the best) are all refined (orientation + deviatoric
+//! strain, [`refine::refine_ub`]) while the matching tolerance tightens through `list_matching_tol_angles`.
+//! The grain kept is then compared with its twin and pseudo-symmetric alternatives ([`twins`]: the Σ3
+//! relation, 60° about ⟨111⟩, for cubic crystals; the coincidence rotations of the lattice in general): each
+//! alternative is re-aligned on the spots it matches within [`ALIGN_TOLERANCE_DEG`], and one that matches
+//! more spots than the grain is refined and competes. The accepted grain's spots are removed and the search
+//! repeats for the next grain.
+//!
+//! **The ranking rule** (one rule for every comparison: between the refined candidates of a material,
+//! between a grain and its alternatives, between materials, and between the network's and the table's
+//! grains): the grain with the larger *matched spots × matching rate* wins (= matched² / simulated: more
+//! spots explained, fewer simulated reflections unexplained); equal scores, the smaller RMS pixel residual
+//! ([`better`]). With `--method nn` the network's candidates are scored first; a network grain whose
+//! matching rate is at least [`NN_ALONE_MATCHING_RATE`] (50 %) is accepted as it is (the network's speed is
+//! kept on the patterns it knows), otherwise the table's candidates are searched too and the better of the
+//! two grains under the rule is kept (a crowded frame where the network's best is a 6 % GaN grain and the
+//! table's a 95 % Si substrate keeps the Si).
+//!
+//! **Automatic widening** (per grain, bounded by [`crate::limits`]): (1) the pairs of the `nbspots_pairs`
+//! most intense available spots; (2) while no grain explains half of the available spots, the pairs that
+//! involve the next `nbspots_pairs` spots, then the next, up to 3 × `nbspots_pairs` spots (lower-intensity
+//! seeds: the strongest spots can all be high-index reflections outside the table); (3) beyond that, in steps
+//! of `nbspots_pairs`, up to the pair-spot limit ([`limits::PAIR_SPOTS`], 50 spots) while the best grain is
+//! poor (less than half of the spots at a matching rate below [`POOR_MATCHING_RATE`]) or no grain passes
+//! (none reaches `minimumnumbermatches` and `min_matching_rate`, or none is above chance); (4) when still no
+//! grain passes, a table with plane indices up to `nlutmax + 2` over the pairs of the 3 × `nbspots_pairs`
+//! strongest spots (within [`limits::LUT_ENTRIES`]). Only then does the search say "no grain". Every
+//! candidate set stays within [`limits::CANDIDATES`].
+//!
+//! **Chance.** Before a grain is reported its matching rate and matched count are compared with what
+//! uniformly random peaks reach for that material, geometry and spot count ([`chance`]); a grain not clearly
+//! above ends the search, and each reported grain carries its chance level (`chance` in the JSON output,
+//! "above chance" in `lauekit index`'s text).
 //!
 //! **Other hkl predictors** (the neural network of `--method nn`, in `index::nn`) plug in before the ranking:
 //! they say "spot i is family/hkl c with confidence p" as [`orientation::HklGuess`]es and call
@@ -16,8 +48,8 @@
 //! table; [`best_grain_from_candidates`] then ranks, matches and refines them exactly as for the LUT.
 //! [`index_with_model`] is that path for a LaueNN model, in the same multi-grain loop as [`index_spots`]:
 //! per grain the network predicts the families of the spots still available, confident pairs give the
-//! candidates, and the look-up table takes over for a grain the network gives none for
-//! ([`IndexedGrain::method`] says which found it).
+//! candidates, and the look-up table competes for a grain the network gives none or a weak one for (the
+//! ranking rule above; [`IndexedGrain::method`] says which found it).
 //!
 //! Everything here is plain computation (no files, no threads): it runs natively and in wasm.
 
@@ -339,8 +371,9 @@ pub fn index_spots(
 /// (LaueNN): per material of `materials` that the model knows (by name), the confident predictions
 /// (`nn_min_confidence`) of the spots still available are paired (`nn_max_pairs`, most confident first) into
 /// orientations ([`orientations_from_hkl_guesses`]) that [`best_grain_from_candidates`] ranks, matches and
-/// refines as for the LUT. When the network gives no grain, the look-up table is tried for that grain; each
-/// grain says which method found it ([`IndexedGrain::method`]). The network runs on the model's device
+/// refines as for the LUT. When the network gives no grain, or one below [`NN_ALONE_MATCHING_RATE`], the
+/// look-up table's candidates are searched too and the better grain under the ranking rule ([`better`],
+/// module docs) is kept; each grain says which method found it ([`IndexedGrain::method`]). The network runs on the model's device
 /// (synchronous read-back: a CPU device).
 pub fn index_with_model(
     spots: &[ExperimentalSpot],
@@ -382,7 +415,7 @@ pub fn refine_from_guess(
     let widest =
         settings.list_matching_tol_angles.iter().copied().fold(settings.matchingrate_angle_tol, f64::max);
     let first = IndexSettings { matchingrate_angle_tol: widest, ..settings.clone() };
-    let grain = best_grain(&[candidate], spots, &available, material, exp, &first, false)?;
+    let grain = best_grain(&[candidate], spots, &available, material, exp, &first, Alternatives::None)?;
     let grains: Vec<IndexedGrain> =
         grain.into_iter().map(|g| IndexedGrain { method: Method::Guess, ..g }).collect();
     let mut indexed = vec![false; spots.len()];
@@ -639,14 +672,14 @@ fn grain_of_material(
     settings: &IndexSettings,
     grains: &[IndexedGrain],
 ) -> Result<Option<IndexedGrain>> {
+    let mut found: Vec<Matrix3<f64>> = Vec::new();
     if settings.share_spots {
         let sym = material.laue_group.rotations(&material.lattice)?;
-        let found: Vec<&Matrix3<f64>> =
-            grains.iter().filter(|g| g.material == material.name).map(|g| &g.ub).collect();
+        found = grains.iter().filter(|g| g.material == material.name).map(|g| g.ub).collect();
         candidates
             .retain(|c| found.iter().all(|ub| crate::geometry::misorientation_deg(ub, &c.u, &sym) > 1.0));
     }
-    best_grain_from_candidates(candidates, spots, available, material, exp, settings)
+    best_grain(candidates, spots, available, material, exp, settings, Alternatives::Except(&found))
 }
 
 /// The network's predictions for the available spots (histograms over those spots only), numbered as in
@@ -699,11 +732,19 @@ pub fn best_grain_from_candidates(
     exp: &Experiment,
     settings: &IndexSettings,
 ) -> Result<Option<IndexedGrain>> {
-    best_grain(candidates, spots, available, material, exp, settings, true)
+    best_grain(candidates, spots, available, material, exp, settings, Alternatives::Except(&[]))
 }
 
-/// [`best_grain_from_candidates`]; `alternatives`: also score the grain's twin and pseudo-symmetric
-/// alternatives (not for a refinement from a given orientation).
+/// Whether [`best_grain`] scores the grain's twin and pseudo-symmetric alternatives.
+#[derive(Clone, Copy)]
+enum Alternatives<'a> {
+    /// no (a refinement from a given orientation)
+    None,
+    /// yes, except those within 1° of these orientations (grains already found, when spots are shared)
+    Except(&'a [Matrix3<f64>]),
+}
+
+/// [`best_grain_from_candidates`], with or without the alternatives.
 fn best_grain(
     candidates: &[Candidate],
     spots: &[ExperimentalSpot],
@@ -711,7 +752,7 @@ fn best_grain(
     material: &Material,
     exp: &Experiment,
     settings: &IndexSettings,
-    alternatives: bool,
+    alternatives: Alternatives,
 ) -> Result<Option<IndexedGrain>> {
     if candidates.is_empty() {
         return Ok(None);
@@ -754,7 +795,7 @@ fn best_grain(
     // Never the first that passes: the candidates matching at least half as many spots as the best one
     // (up to REFINED_CANDIDATES of them, most spots first) are all refined, and the best refined grain by
     // the ranking rule ([`better`]) is kept.
-    matched.sort_by(|a, b| b.0.matched.len().cmp(&a.0.matched.len()));
+    matched.sort_by_key(|m| std::cmp::Reverse(m.0.matched.len()));
     let floor = settings.minimumnumbermatches.max(most.div_ceil(2));
     let mut best: Option<IndexedGrain> = None;
     for (m, u) in matched.into_iter().filter(|(m, _)| m.matched.len() >= floor).take(REFINED_CANDIDATES) {
@@ -768,7 +809,10 @@ fn best_grain(
     // The twin and pseudo-symmetric alternatives of the grain (Σ3 for cubic crystals, [`twins`]): any that
     // matches more spots than the grain is refined and competes under the same rule.
     let mut challengers = Vec::new();
-    let twin_set = if alternatives { twins::cached_rotations(material)? } else { Default::default() };
+    let (twin_set, found) = match alternatives {
+        Alternatives::Except(found) => (twins::cached_rotations(material)?, found),
+        Alternatives::None => (Default::default(), &[][..]),
+    };
     let b0 = material.lattice.b0();
     for r in twin_set.iter() {
         // An alternative may be a few degrees off (pseudo-symmetry): re-aligned (rotation only) on the spots
@@ -779,12 +823,15 @@ fn best_grain(
             continue;
         }
         let u = refine::refine_ub(&u0, &b0, exp, spots, &wide.matched, false).map_or(u0, |x| x.ub);
+        if found.iter().any(|f| crate::geometry::misorientation_deg(f, &u, &sym) < 1.0) {
+            continue;
+        }
         let m = match_spots(&u, material, exp, spots, available, settings.matchingrate_angle_tol)?;
         if m.matched.len() > best.spots.len() {
             challengers.push((m, u));
         }
     }
-    challengers.sort_by(|a, b| b.0.matched.len().cmp(&a.0.matched.len()));
+    challengers.sort_by_key(|m| std::cmp::Reverse(m.0.matched.len()));
     for (m, u) in challengers.into_iter().take(REFINED_CANDIDATES) {
         if let Some(g) = refined_grain(&u, m, spots, available, material, exp, settings)?
             && better(&g, &best)

@@ -83,10 +83,13 @@ pub fn pseudo_symmetric_rotations(material: &Material) -> Result<Vec<Matrix3<f64
     Ok(found.into_iter().map(|(_, r)| r).collect())
 }
 
+/// A shared list of alternatives (crystal-frame rotations).
+pub type Rotations = Arc<Vec<Matrix3<f64>>>;
+
 /// [`pseudo_symmetric_rotations`] of `material`, computed once per lattice and Laue group (process-wide
 /// cache: about 10 ms per material).
-pub fn cached_rotations(material: &Material) -> Result<Arc<Vec<Matrix3<f64>>>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<Matrix3<f64>>>>>> = OnceLock::new();
+pub fn cached_rotations(material: &Material) -> Result<Rotations> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Rotations>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let key = format!("{:?}|{:?}", material.lattice.params(), material.laue_group);
     if let Ok(c) = cache.lock()
