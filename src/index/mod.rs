@@ -854,6 +854,11 @@ fn best_grain(
     Ok(Some(best))
 }
 
+/// Fewest matched spots with which the deviatoric strain is refined with the orientation (8 parameters on
+/// 2 pixel residuals per spot): below it only the orientation is (on a Pilatus 1M a Cu grain puts 7–13 spots
+/// on the detector, and the strain then absorbs 0.1–0.3° of orientation error from 0.5 px of noise).
+pub const MIN_SPOTS_FOR_STRAIN: usize = 16;
+
 /// Tolerance (deg) of the first match of a twin or pseudo-symmetric alternative, on which it is re-aligned.
 pub const ALIGN_TOLERANCE_DEG: f64 = 1.5;
 
@@ -888,8 +893,8 @@ fn refined_grain(
     let mut matching = first;
     for (round, &tol) in tols.iter().enumerate() {
         let m = match_spots(&ub, material, exp, spots, available, tol)?;
-        // Rotation first on the rough orientation, strain once the match is clean.
-        let strain = settings.refine_strain && round > 0;
+        // Rotation first on the rough orientation, strain once the match is clean and over-determined.
+        let strain = settings.refine_strain && round > 0 && m.matched.len() >= MIN_SPOTS_FOR_STRAIN;
         if let Some(r) = refine::refine_ub(&ub, &b0, exp, spots, &m.matched, strain) {
             ub = r.ub;
             rms = r.rms_px;
