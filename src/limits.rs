@@ -25,7 +25,8 @@ pub const REFLECTIONS: Limit = Limit { env: "LAUEKIT_MAX_REFLECTIONS", default: 
 /// Pixels of a rendered (synthetic) detector image: 8192 × 8192.
 pub const SIMULATED_PIXELS: Limit = Limit { env: "LAUEKIT_MAX_SIMULATED_PIXELS", default: 1 << 26 };
 /// Most intense spots whose pairs the look-up table indexer tries (`--pair-spots`, `nbspots_pairs`); the
-/// indexer may widen to three times as many, so the pairs grow as 9·n²/2.
+/// indexer may widen to three times as many, and while no grain passes to this limit itself (or 3·n when
+/// larger), so the pairs grow as 9·n²/2.
 pub const PAIR_SPOTS: Limit = Limit { env: "LAUEKIT_MAX_PAIR_SPOTS", default: 50 };
 /// Candidate orientations kept per grain and material; beyond it the best by the quick rank are kept.
 pub const CANDIDATES: Limit = Limit { env: "LAUEKIT_MAX_CANDIDATES", default: 200_000 };

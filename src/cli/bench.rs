@@ -10,10 +10,14 @@ use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::simulate::{DetectorCut, Grain, SimulationSettings, pattern::simulate_into};
 use nalgebra::Matrix3;
 
+mod index_sim;
+
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// What to measure: simulate, peaks (with --image and --params), peak-accuracy (peak positions
-    /// on simulated images against the truth, over a sweep of noise levels), index, index-nn, characterize,
+    /// on simulated images against the truth, over a sweep of noise levels), index, index-nn, index-grains
+    /// (N-grain simulated peak lists, table and --model side by side), index-materials (one grain of every
+    /// material on four detectors), characterize,
     /// refine (orientation + strain of one indexed grain) or calibrate (with --peaks .dat and --calib .det).
     what: String,
     /// peaks: the image (read and decoded in every iteration, as LaueTools does).
@@ -45,9 +49,18 @@ pub struct BenchArgs {
     /// index-nn: simulated images per grain count.
     #[arg(long, default_value_t = 200)]
     images: usize,
-    /// index-nn: grain counts 1..=N.
+    /// index-nn: grain counts 1..=N; index-grains: --min-grains..=N.
     #[arg(long, default_value_t = 10)]
     max_grains: usize,
+    /// index-grains: the smallest grain count.
+    #[arg(long, default_value_t = 1)]
+    min_grains: usize,
+    /// index-materials: print every missed grain (what was found, what the truth explains) to stderr.
+    #[arg(long)]
+    verbose: bool,
+    /// index-materials: materials of the table, comma-separated, or all.
+    #[arg(long, default_value = "all")]
+    materials: String,
     /// index-nn: predict again after each grain (on the spots left) instead of once per image.
     #[arg(long)]
     repredict: bool,
@@ -80,11 +93,14 @@ pub fn run(a: BenchArgs) -> Result<()> {
         "peak-accuracy" => return bench_peak_accuracy(),
         "index" => return bench_index(&a),
         "index-nn" => return bench_index_nn(&a),
+        "index-grains" => return index_sim::bench_index_grains(&a),
+        "index-materials" => return index_sim::bench_index_materials(&a),
         "characterize" => return bench_characterize(&a),
         "refine" => return bench_refine(&a),
         "calibrate" => return bench_calibrate(&a),
         w => bail!(
-            "bench {w}: use simulate, peaks, peak-accuracy, index, index-nn, characterize, refine or calibrate"
+            "bench {w}: use simulate, peaks, peak-accuracy, index, index-nn, index-grains, index-materials, \
+             characterize, refine or calibrate"
         ),
     }
     let v: Vec<f64> = a.ub.split(',').map(|t| t.trim().parse::<f64>()).collect::<Result<_, _>>()?;

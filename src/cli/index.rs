@@ -164,6 +164,22 @@ pub fn run(a: IndexArgs) -> Result<()> {
                 g.n_simulated,
                 g.rms_px
             )?;
+            if let Some(c) = &g.chance {
+                let how = if c.trials == 0 {
+                    "an upper bound of chance".to_string()
+                } else {
+                    format!("{} sets of random peaks", c.trials)
+                };
+                outln!(
+                    "  above chance: random peaks ({} spots, {how}) reach {:.1} % and {:.0} spots at most; \
+                     this grain {:.1} % and {} spots",
+                    c.n_spots,
+                    c.matching_rate_threshold,
+                    c.matched_threshold,
+                    g.matching_rate,
+                    g.n_indexed
+                )?;
+            }
             for row in &g.ub {
                 outln!("  [{:12.9} {:12.9} {:12.9}]", row[0], row[1], row[2])?;
             }

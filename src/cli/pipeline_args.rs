@@ -143,7 +143,12 @@ pub struct PipelineArgs {
     #[arg(long, default_value_t = 1)]
     pub grains: usize,
     /// Indexing method: lut (angles between spot pairs vs inter-plane angles) or nn (hkl families predicted
-    /// by the --model network; the look-up table for a grain the network gives none for).
+    /// by the --model network). Ranking rule: between candidate grains (refined candidates, a grain and its
+    /// Σ3/pseudo-symmetric alternatives, materials, network and table) the larger matched spots × matching
+    /// rate wins, then the smaller pixel residual; with nn, a network grain under 50 % matching rate
+    /// competes with the table's candidates under that rule. When no grain passes, the table widens by
+    /// itself: more pair spots (to 3× --pair-spots, then to 50), then plane indices up to nlutmax + 2.
+    /// Every grain is checked against the matching rate random peaks reach (chance level, printed).
     #[arg(long, default_value = "lut")]
     pub method: String,
     /// --method nn: the model of `lauekit train-index` (MODEL.bpk + MODEL.json; either name, or no extension).
@@ -161,7 +166,7 @@ pub struct PipelineArgs {
     /// Spots of the grains found stay available to the next (twins share reflections).
     #[arg(long)]
     pub share_spots: bool,
-    /// Most intense spots whose pairs are looked up.
+    /// Most intense spots whose pairs are looked up first (widened automatically while no grain passes).
     #[arg(long, default_value_t = 10)]
     pub pair_spots: usize,
     /// Refine the orientation only, not the deviatoric strain.

@@ -6,9 +6,41 @@
 //! ([`lut::AngleLut`], planes with indices up to `nlutmax`, tolerance `angletollut`); each consistent
 //! assignment gives a candidate orientation ([`orientation::orientation_from_two_pairs`]); candidates are ranked
 //! cheaply (how many of the strongest spots lie on an allowed hkl direction in the band), the best few get the
-//! full matching rate ([`matching::match_spots`], tolerance `matchingrate_angle_tol`), the best one is refined
-//! (orientation + deviatoric strain, [`refine::refine_ub`]) while the matching tolerance tightens through
-//! `list_matching_tol_angles`; its spots are removed and the search repeats for the next grain.
+//! full matching rate ([`matching::match_spots`], tolerance `matchingrate_angle_tol`), and — unlike
+//! LaueTools, which refines the first candidate that passes — the best [`REFINED_CANDIDATES`] of them
+//! (those matching at least half as many spots as the best) are all refined (orientation + deviatoric
+//! strain, [`refine::refine_ub`]) while the matching tolerance tightens through `list_matching_tol_angles`.
+//! The grain kept is then compared with its twin and pseudo-symmetric alternatives ([`twins`]: the Σ3
+//! relation, 60° about ⟨111⟩, for cubic crystals; the coincidence rotations of the lattice in general): each
+//! alternative is re-aligned on the spots it matches within [`ALIGN_TOLERANCE_DEG`], and one that matches
+//! more spots than the grain is refined and competes. The accepted grain's spots are removed and the search
+//! repeats for the next grain.
+//!
+//! **The ranking rule** (one rule for every comparison: between the refined candidates of a material,
+//! between a grain and its alternatives, between materials, and between the network's and the table's
+//! grains): the grain with the larger *matched spots × matching rate* wins (= matched² / simulated: more
+//! spots explained, fewer simulated reflections unexplained); equal scores, the smaller RMS pixel residual
+//! ([`better`]). With `--method nn` the network's candidates are scored first; a network grain whose
+//! matching rate is at least [`NN_ALONE_MATCHING_RATE`] (50 %) is accepted as it is (the network's speed is
+//! kept on the patterns it knows), otherwise the table's candidates are searched too and the better of the
+//! two grains under the rule is kept (a crowded frame where the network's best is a 6 % GaN grain and the
+//! table's a 95 % Si substrate keeps the Si).
+//!
+//! **Automatic widening** (per grain, bounded by [`crate::limits`]): (1) the pairs of the `nbspots_pairs`
+//! most intense available spots; (2) while no grain explains half of the available spots, the pairs that
+//! involve the next `nbspots_pairs` spots, then the next, up to 3 × `nbspots_pairs` spots (lower-intensity
+//! seeds: the strongest spots can all be high-index reflections outside the table); (3) beyond that, in steps
+//! of `nbspots_pairs`, up to the pair-spot limit ([`limits::PAIR_SPOTS`], 50 spots) while the best grain is
+//! poor (less than half of the spots at a matching rate below [`POOR_MATCHING_RATE`]) or no grain passes
+//! (none reaches `minimumnumbermatches` and `min_matching_rate`, or none is above chance); (4) when still no
+//! grain passes, a table with plane indices up to `nlutmax + 2` over the pairs of the 3 × `nbspots_pairs`
+//! strongest spots (within [`limits::LUT_ENTRIES`]). Only then does the search say "no grain". Every
+//! candidate set stays within [`limits::CANDIDATES`].
+//!
+//! **Chance.** Before a grain is reported its matching rate and matched count are compared with what
+//! uniformly random peaks reach for that material, geometry and spot count ([`chance`]); a grain not clearly
+//! above ends the search, and each reported grain carries its chance level (`chance` in the JSON output,
+//! "above chance" in `lauekit index`'s text).
 //!
 //! **Other hkl predictors** (the neural network of `--method nn`, in `index::nn`) plug in before the ranking:
 //! they say "spot i is family/hkl c with confidence p" as [`orientation::HklGuess`]es and call
@@ -16,8 +48,8 @@
 //! table; [`best_grain_from_candidates`] then ranks, matches and refines them exactly as for the LUT.
 //! [`index_with_model`] is that path for a LaueNN model, in the same multi-grain loop as [`index_spots`]:
 //! per grain the network predicts the families of the spots still available, confident pairs give the
-//! candidates, and the look-up table takes over for a grain the network gives none for
-//! ([`IndexedGrain::method`] says which found it).
+//! candidates, and the look-up table competes for a grain the network gives none or a weak one for (the
+//! ranking rule above; [`IndexedGrain::method`] says which found it).
 //!
 //! Everything here is plain computation (no files, no threads): it runs natively and in wasm.
 
@@ -29,6 +61,7 @@ pub mod nn;
 pub mod orientation;
 pub mod refine;
 pub mod spots;
+pub mod twins;
 
 use nalgebra::{Matrix3, Vector3};
 use serde::{Deserialize, Serialize};
@@ -338,8 +371,9 @@ pub fn index_spots(
 /// (LaueNN): per material of `materials` that the model knows (by name), the confident predictions
 /// (`nn_min_confidence`) of the spots still available are paired (`nn_max_pairs`, most confident first) into
 /// orientations ([`orientations_from_hkl_guesses`]) that [`best_grain_from_candidates`] ranks, matches and
-/// refines as for the LUT. When the network gives no grain, the look-up table is tried for that grain; each
-/// grain says which method found it ([`IndexedGrain::method`]). The network runs on the model's device
+/// refines as for the LUT. When the network gives no grain, or one below [`NN_ALONE_MATCHING_RATE`], the
+/// look-up table's candidates are searched too and the better grain under the ranking rule ([`better`],
+/// module docs) is kept; each grain says which method found it ([`IndexedGrain::method`]). The network runs on the model's device
 /// (synchronous read-back: a CPU device).
 pub fn index_with_model(
     spots: &[ExperimentalSpot],
@@ -381,7 +415,7 @@ pub fn refine_from_guess(
     let widest =
         settings.list_matching_tol_angles.iter().copied().fold(settings.matchingrate_angle_tol, f64::max);
     let first = IndexSettings { matchingrate_angle_tol: widest, ..settings.clone() };
-    let grain = best_grain_from_candidates(&[candidate], spots, &available, material, exp, &first)?;
+    let grain = best_grain(&[candidate], spots, &available, material, exp, &first, Alternatives::None)?;
     let grains: Vec<IndexedGrain> =
         grain.into_iter().map(|g| IndexedGrain { method: Method::Guess, ..g }).collect();
     let mut indexed = vec![false; spots.len()];
@@ -429,16 +463,22 @@ fn search(
         ));
     }
     let mut luts: Vec<Option<lut::AngleLut>> = materials.iter().map(|_| None).collect();
+    let mut larger_luts: Vec<Option<lut::AngleLut>> = materials.iter().map(|_| None).collect();
     let mut available = vec![true; spots.len()];
     let mut indexed = vec![false; spots.len()];
     let mut grains: Vec<IndexedGrain> = Vec::new();
     let mut candidates = Vec::new();
     let mut predictions: Option<Vec<nn::SpotPrediction>> = None;
+    let step = settings.nbspots_pairs.max(2);
+    // The widest pair set of the automatic widening (module docs): 3× the requested spots while the best
+    // grain is weak, up to the pair-spot limit while no grain passes.
+    let widest = (3 * step).max(limits::PAIR_SPOTS.value() as usize);
     while grains.len() < settings.nbgrainstofind {
         let ranked = ranked_available(spots, &available);
         if ranked.len() < settings.minimumnumbermatches.max(2) {
             break;
         }
+        let n_available = ranked.len();
         let mut best: Option<IndexedGrain> = None;
         if let Some(md) = model {
             if predictions.is_none() || settings.nn_repredict {
@@ -465,19 +505,15 @@ fn search(
                 }
             }
         }
-        // The table's pairs: the most intense `nbspots_pairs` spots first. When none of their pairs gives a
-        // grain, or only one explaining less than half of the available spots (the strongest spots can all
-        // be high-index reflections outside the table, as on small detectors, and a Σ3 twin of the true
-        // orientation shares a third of its reflections), the pairs that involve the next ones are tried
-        // too, up to three times as many spots; the grain explaining the most spots wins.
-        // A grain the network found is kept as it is (the table is its fallback only).
-        let n_available = ranked.len();
-        let nn_found = best.is_some();
+        // The table's pairs, widened step by step (module docs): the most intense `nbspots_pairs` spots
+        // first, then the pairs that involve the next `nbspots_pairs`, … Each step adds only the new pairs;
+        // its best grain competes with the best so far under the one ranking rule ([`better`]).
+        let convincing_nn = best.as_ref().is_some_and(|g| g.matching_rate >= NN_ALONE_MATCHING_RATE);
         let strong = |b: &Option<IndexedGrain>| b.as_ref().is_some_and(|g| 2 * g.spots.len() >= n_available);
+        let mut passes: Option<bool> = None; // whether `best` is above chance, once asked
         let mut tried = 0;
-        let step = settings.nbspots_pairs.max(2);
         let mut n_pairs = step;
-        while !nn_found && !strong(&best) && tried < ranked.len().min(n_pairs) {
+        while !convincing_nn && !strong(&best) && tried < ranked.len().min(n_pairs) {
             let pair_spots = &ranked[..ranked.len().min(n_pairs)];
             for (material, table) in materials.iter().zip(luts.iter_mut()) {
                 let table = table.get_or_insert_with(|| lut::AngleLut::new(material, settings.nlutmax));
@@ -496,25 +532,88 @@ fn search(
                     && best.as_ref().is_none_or(|b| better(&g, b))
                 {
                     best = Some(g);
+                    passes = None;
                 }
             }
             tried = pair_spots.len();
-            if n_pairs >= 3 * step {
+            if n_pairs >= widest {
                 break;
+            }
+            if n_pairs >= 3 * step {
+                // Beyond 3× only while the best grain is poor (module docs) or none passes (none found, or
+                // none above chance).
+                let poor = best.as_ref().is_none_or(|g| is_poor(g, n_available));
+                let ok = match (&mut best, passes) {
+                    _ if poor => false,
+                    (None, _) => false,
+                    (Some(_), Some(p)) => p,
+                    (Some(g), None) => {
+                        let p = !check_chance || above_chance(g, materials, exp, n_available, settings)?;
+                        passes = Some(p);
+                        p
+                    }
+                };
+                if ok {
+                    break;
+                }
             }
             n_pairs += step;
         }
-        let Some(mut grain) = best else { break };
-        if check_chance && let Some(material) = materials.iter().find(|m| m.name == grain.material) {
-            // A grain far above what chance can reach skips the random trials (chance::chance_bound).
-            let level = match chance::chance_bound(exp, n_available, grain.n_simulated, settings) {
-                Some(bound) if bound.is_exceeded_by(grain.matching_rate, grain.spots.len()) => bound,
-                _ => chance::chance_level(material, exp, n_available, settings)?,
+        // Last widening step while no grain passes: a table with plane indices up to nlutmax + 2, for
+        // patterns whose intense spots are all beyond the table (long c axes, small detectors).
+        let larger_nlut = settings.nlutmax + 2;
+        if !convincing_nn && larger_nlut <= MAX_NLUT {
+            let ok = match (&mut best, passes) {
+                (None, _) => false,
+                (Some(_), Some(p)) => p,
+                (Some(g), None) => {
+                    let p = !check_chance || above_chance(g, materials, exp, n_available, settings)?;
+                    passes = Some(p);
+                    p
+                }
             };
-            if !level.is_exceeded_by(grain.matching_rate, grain.spots.len()) {
+            if !ok {
+                let pair_spots = &ranked[..ranked.len().min(3 * step)];
+                for (material, table) in materials.iter().zip(larger_luts.iter_mut()) {
+                    if check_lut_size(material, larger_nlut).is_err() {
+                        continue;
+                    }
+                    let table = table.get_or_insert_with(|| lut::AngleLut::new(material, larger_nlut));
+                    candidates.clear();
+                    for (a, &i) in pair_spots.iter().enumerate() {
+                        for &j in &pair_spots[a + 1..] {
+                            table.candidates(spots, i, j, settings.angletollut, &mut candidates);
+                            if candidates.len() >= 2 * max_candidates {
+                                let (c, e) = (&mut candidates, exp);
+                                prune_candidates(c, spots, &available, material, e, settings, max_candidates);
+                            }
+                        }
+                    }
+                    if let Some(g) = grain_of_material(
+                        &mut candidates,
+                        spots,
+                        &available,
+                        material,
+                        exp,
+                        settings,
+                        &grains,
+                    )? && best.as_ref().is_none_or(|b| better(&g, b))
+                    {
+                        best = Some(g);
+                        passes = None;
+                    }
+                }
+            }
+        }
+        let Some(mut grain) = best else { break };
+        if check_chance {
+            let ok = match passes {
+                Some(p) => p,
+                None => above_chance(&mut grain, materials, exp, n_available, settings)?,
+            };
+            if !ok {
                 break;
             }
-            grain.chance = Some(level);
         }
         for s in &grain.spots {
             indexed[s.peak] = true;
@@ -528,6 +627,40 @@ fn search(
     Ok(IndexResult { grains, unindexed })
 }
 
+/// A network grain at or above this matching rate (%) is accepted without the table's candidates (module
+/// docs: the ranking rule); below it the table's candidates compete with it.
+pub const NN_ALONE_MATCHING_RATE: f64 = 50.0;
+
+/// A grain is poor when it explains less than half of the available spots with a matching rate below this
+/// (%): the widening then goes on (module docs). Multi-grain images give grains with a small share of the
+/// spots but a high rate; pseudo-symmetric mistakes explain a third of a grain's spots at a low rate.
+pub const POOR_MATCHING_RATE: f64 = 50.0;
+
+fn is_poor(g: &IndexedGrain, n_available: usize) -> bool {
+    2 * g.spots.len() < n_available && g.matching_rate < POOR_MATCHING_RATE
+}
+
+/// Whether `grain` is clearly above what random peaks reach ([`chance`]): the analytic bound first, the
+/// random trials only when the grain is below it; the level is stored in the grain.
+fn above_chance(
+    grain: &mut IndexedGrain,
+    materials: &[Material],
+    exp: &Experiment,
+    n_available: usize,
+    settings: &IndexSettings,
+) -> Result<bool> {
+    let Some(material) = materials.iter().find(|m| m.name == grain.material) else { return Ok(true) };
+    let level = match chance::chance_bound(exp, n_available, grain.n_simulated, settings) {
+        Some(bound) if bound.is_exceeded_by(grain.matching_rate, grain.spots.len()) => bound,
+        _ => chance::chance_level(material, exp, n_available, settings)?,
+    };
+    let ok = level.is_exceeded_by(grain.matching_rate, grain.spots.len());
+    if ok {
+        grain.chance = Some(level);
+    }
+    Ok(ok)
+}
+
 /// The best grain of one material from its candidates; with shared spots, candidates within 1° of a grain
 /// already found of that material are left out.
 fn grain_of_material(
@@ -539,14 +672,14 @@ fn grain_of_material(
     settings: &IndexSettings,
     grains: &[IndexedGrain],
 ) -> Result<Option<IndexedGrain>> {
+    let mut found: Vec<Matrix3<f64>> = Vec::new();
     if settings.share_spots {
         let sym = material.laue_group.rotations(&material.lattice)?;
-        let found: Vec<&Matrix3<f64>> =
-            grains.iter().filter(|g| g.material == material.name).map(|g| &g.ub).collect();
+        found = grains.iter().filter(|g| g.material == material.name).map(|g| g.ub).collect();
         candidates
             .retain(|c| found.iter().all(|ub| crate::geometry::misorientation_deg(ub, &c.u, &sym) > 1.0));
     }
-    best_grain_from_candidates(candidates, spots, available, material, exp, settings)
+    best_grain(candidates, spots, available, material, exp, settings, Alternatives::Except(&found))
 }
 
 /// The network's predictions for the available spots (histograms over those spots only), numbered as in
@@ -599,6 +732,28 @@ pub fn best_grain_from_candidates(
     exp: &Experiment,
     settings: &IndexSettings,
 ) -> Result<Option<IndexedGrain>> {
+    best_grain(candidates, spots, available, material, exp, settings, Alternatives::Except(&[]))
+}
+
+/// Whether [`best_grain`] scores the grain's twin and pseudo-symmetric alternatives.
+#[derive(Clone, Copy)]
+enum Alternatives<'a> {
+    /// no (a refinement from a given orientation)
+    None,
+    /// yes, except those within 1° of these orientations (grains already found, when spots are shared)
+    Except(&'a [Matrix3<f64>]),
+}
+
+/// [`best_grain_from_candidates`], with or without the alternatives.
+fn best_grain(
+    candidates: &[Candidate],
+    spots: &[ExperimentalSpot],
+    available: &[bool],
+    material: &Material,
+    exp: &Experiment,
+    settings: &IndexSettings,
+    alternatives: Alternatives,
+) -> Result<Option<IndexedGrain>> {
     if candidates.is_empty() {
         return Ok(None);
     }
@@ -614,18 +769,16 @@ pub fn best_grain_from_candidates(
     // The best few distinct orientations get the full matching rate.
     let sym = material.laue_group.rotations(&material.lattice)?;
     let mut kept: Vec<Matrix3<f64>> = Vec::new();
-    let mut best: Option<(Matching, Matrix3<f64>)> = None;
+    let mut matched: Vec<(Matching, Matrix3<f64>)> = Vec::new();
     // The quick rank saturates on dense patterns (with indices up to 12 most directions lie near some
     // reflection), so a wrong orientation that shares a third of the reflections (a Σ3 twin of the true
     // one) can outrank the true one. While the best match explains less than half of the available spots,
     // more candidates get the full matching rate (up to 5× as many; a match costs one simulation).
     let n_available = available.iter().filter(|&&a| a).count();
-    let weak = |b: &Option<(Matching, Matrix3<f64>)>| {
-        b.as_ref().is_none_or(|(m, _)| 2 * m.matched.len() < n_available)
-    };
+    let mut most = 0;
     for &(_, k) in &scored {
         if kept.len() >= settings.nbcandidates_matched
-            && (kept.len() >= 5 * settings.nbcandidates_matched || !weak(&best))
+            && (kept.len() >= 5 * settings.nbcandidates_matched || 2 * most >= n_available)
         {
             break;
         }
@@ -636,15 +789,100 @@ pub fn best_grain_from_candidates(
         }
         kept.push(u);
         let m = match_spots(&u, material, exp, spots, available, settings.matchingrate_angle_tol)?;
-        if best.as_ref().is_none_or(|(b, _)| m.matched.len() > b.matched.len()) {
-            best = Some((m, u));
+        most = most.max(m.matched.len());
+        matched.push((m, u));
+    }
+    // Never the first that passes: the candidates matching at least half as many spots as the best one
+    // (up to REFINED_CANDIDATES of them, most spots first) are all refined, and the best refined grain by
+    // the ranking rule ([`better`]) is kept.
+    matched.sort_by_key(|m| std::cmp::Reverse(m.0.matched.len()));
+    let floor = settings.minimumnumbermatches.max(most.div_ceil(2));
+    let mut best: Option<IndexedGrain> = None;
+    for (m, u) in matched.into_iter().filter(|(m, _)| m.matched.len() >= floor).take(REFINED_CANDIDATES) {
+        if let Some(g) = refined_grain(&u, m, spots, available, material, exp, settings)?
+            && best.as_ref().is_none_or(|b| better(&g, b))
+        {
+            best = Some(g);
         }
     }
-    let Some((first, mut ub)) = best else { return Ok(None) };
+    let Some(mut best) = best else { return Ok(None) };
+    // The twin and pseudo-symmetric alternatives of the grain (Σ3 for cubic crystals, [`twins`]): any that
+    // matches more spots than the grain is refined and competes under the same rule.
+    let mut challengers = Vec::new();
+    let (twin_set, found) = match alternatives {
+        Alternatives::Except(found) => (twins::cached_rotations(material)?, found),
+        Alternatives::None => (Default::default(), &[][..]),
+    };
+    let b0 = material.lattice.b0();
+    for r in twin_set.iter() {
+        // An alternative may be a few degrees off (pseudo-symmetry): re-aligned (rotation only) on the spots
+        // it matches within ALIGN_TOLERANCE_DEG before it is scored at the candidates' tolerance.
+        let u0 = best.ub * r;
+        let wide = match_spots(&u0, material, exp, spots, available, ALIGN_TOLERANCE_DEG)?;
+        if 2 * wide.matched.len() <= best.spots.len() {
+            continue;
+        }
+        let u = refine::refine_ub(&u0, &b0, exp, spots, &wide.matched, false).map_or(u0, |x| x.ub);
+        if found.iter().any(|f| crate::geometry::misorientation_deg(f, &u, &sym) < 1.0) {
+            continue;
+        }
+        let m = match_spots(&u, material, exp, spots, available, settings.matchingrate_angle_tol)?;
+        if m.matched.len() > best.spots.len() {
+            challengers.push((m, u));
+        }
+    }
+    challengers.sort_by_key(|m| std::cmp::Reverse(m.0.matched.len()));
+    for (m, u) in challengers.into_iter().take(REFINED_CANDIDATES) {
+        if let Some(g) = refined_grain(&u, m, spots, available, material, exp, settings)?
+            && better(&g, &best)
+        {
+            best = g;
+        }
+    }
+    // Cubic grains are written with LaueTools' representative of the 24 equivalent UBs (so Euler angles,
+    // crystal-frame strain and hkl read as in its .fit files); the pattern and the fit are unchanged.
+    if matches!(material.laue_group, LaueGroup::CubicM3 | LaueGroup::CubicM3m) && best.ub.determinant() > 0.0
+    {
+        let (rep, t) = crate::geometry::orientation::lauetools_cubic_representative(&best.ub);
+        best.ub = rep;
+        for m in &mut best.spots {
+            let h = nalgebra::Vector3::new(m.hkl[0], m.hkl[1], m.hkl[2]);
+            let h = t * h;
+            m.hkl = [h[0], h[1], h[2]];
+        }
+    }
+    Ok(Some(best))
+}
+
+/// Fewest matched spots with which the deviatoric strain is refined with the orientation (8 parameters on
+/// 2 pixel residuals per spot): below it only the orientation is (on a Pilatus 1M a Cu grain puts 7–13 spots
+/// on the detector, and the strain then absorbs 0.1–0.3° of orientation error from 0.5 px of noise).
+pub const MIN_SPOTS_FOR_STRAIN: usize = 16;
+
+/// Tolerance (deg) of the first match of a twin or pseudo-symmetric alternative, on which it is re-aligned.
+pub const ALIGN_TOLERANCE_DEG: f64 = 1.5;
+
+/// Candidates of one material refined before the best is chosen (those matching at least half as many spots
+/// as the best candidate, most spots first).
+pub const REFINED_CANDIDATES: usize = 3;
+
+/// One candidate `u` with its first `matching` refined while the tolerance tightens
+/// (`list_matching_tol_angles`); None when the final match has fewer than `minimumnumbermatches` spots or a
+/// matching rate below `min_matching_rate`.
+fn refined_grain(
+    u: &Matrix3<f64>,
+    first: Matching,
+    spots: &[ExperimentalSpot],
+    available: &[bool],
+    material: &Material,
+    exp: &Experiment,
+    settings: &IndexSettings,
+) -> Result<Option<IndexedGrain>> {
     if first.matched.len() < settings.minimumnumbermatches {
         return Ok(None);
     }
-
+    let b0 = material.lattice.b0();
+    let mut ub = *u;
     // Refine while the tolerance tightens; the first round at the widest tolerance picks up the spots the
     // two-spot orientation was slightly off for.
     let mut rms = f64::NAN;
@@ -655,8 +893,8 @@ pub fn best_grain_from_candidates(
     let mut matching = first;
     for (round, &tol) in tols.iter().enumerate() {
         let m = match_spots(&ub, material, exp, spots, available, tol)?;
-        // Rotation first on the rough orientation, strain once the match is clean.
-        let strain = settings.refine_strain && round > 0;
+        // Rotation first on the rough orientation, strain once the match is clean and over-determined.
+        let strain = settings.refine_strain && round > 0 && m.matched.len() >= MIN_SPOTS_FOR_STRAIN;
         if let Some(r) = refine::refine_ub(&ub, &b0, exp, spots, &m.matched, strain) {
             ub = r.ub;
             rms = r.rms_px;
@@ -669,17 +907,6 @@ pub fn best_grain_from_candidates(
         || matching.matching_rate() < settings.min_matching_rate
     {
         return Ok(None);
-    }
-    // Cubic grains are written with LaueTools' representative of the 24 equivalent UBs (so Euler angles,
-    // crystal-frame strain and hkl read as in its .fit files); the pattern and the fit are unchanged.
-    if matches!(material.laue_group, LaueGroup::CubicM3 | LaueGroup::CubicM3m) && ub.determinant() > 0.0 {
-        let (rep, t) = crate::geometry::orientation::lauetools_cubic_representative(&ub);
-        ub = rep;
-        for m in &mut matching.matched {
-            let h = nalgebra::Vector3::new(m.hkl[0], m.hkl[1], m.hkl[2]);
-            let h = t * h;
-            m.hkl = [h[0], h[1], h[2]];
-        }
     }
     Ok(Some(IndexedGrain {
         material: material.name.clone(),

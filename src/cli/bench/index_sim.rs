@@ -1,0 +1,386 @@
+//! `bench index-grains` and `bench index-materials`: the indexers on simulated peak lists where the truth is
+//! known (issue 17 item 3).
+//!
+//! - **index-grains**: N-grain Cu images (default 6–10 grains) in the Ge_blanc geometry (BM32's MarCCD,
+//!   `calibGe111.det`), spots simulated in 5–22 keV with LaueNN's training realism (0.5 px jitter, log-normal
+//!   intensities, the 30 % weakest dropped) plus 5 % spurious peaks (uniformly random on the frame, with the
+//!   intensity of one of the weaker real spots). Per grain count: the share of grains found within 0.1° of a
+//!   true grain, the share of the real peaks assigned to the found grain of their true grain, false grains
+//!   and the time per image (indexing only, this thread). The table (`index_spots`) and, with `--model`,
+//!   LaueNN (`index_with_model`) side by side on the same images.
+//! - **index-materials**: one grain of every material of the table (or `--materials a,b`) at random
+//!   orientations on four detectors (MarCCD 2048², sCMOS 2018×2016, a 512² detector seeing the MarCCD's solid
+//!   angle, a Pilatus 1M 981×1043 in the ALS geometry of `calib_xmmlas.det`), same realism: the share found
+//!   within 0.1°, per detector and material, and the time per image.
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use lauekit::crystal::Material;
+use lauekit::geometry::{Calibration, misorientation_deg, random_rotation};
+use lauekit::index::nn::{HklModel, Realism, SimSpot, simulate_image};
+use lauekit::index::{
+    Experiment, ExperimentalSpot, IndexResult, IndexSettings, index_spots, index_with_model,
+};
+use lauekit::simulate::{DetectorCut, SimulationSettings};
+use nalgebra::Matrix3;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::BenchArgs;
+
+/// BM32's MarCCD 165 in its Ge_blanc calibration (`calibGe111.det`).
+const MARCCD: Calibration = Calibration {
+    distance_mm: 70.775,
+    xcen_px: 941.74,
+    ycen_px: 1082.56,
+    xbet_deg: 0.63,
+    xgam_deg: -0.682,
+    pixel_size_mm: 0.079142,
+    rows: 2048,
+    cols: 2048,
+};
+
+/// BM32's sCMOS (2018 rows × 2016 columns, 0.0734 mm) at a typical distance, normal near the frame centre.
+const SCMOS: Calibration = Calibration {
+    distance_mm: 77.0,
+    xcen_px: 1000.0,
+    ycen_px: 1050.0,
+    xbet_deg: 0.4,
+    xgam_deg: 0.3,
+    pixel_size_mm: 0.0734,
+    rows: 2018,
+    cols: 2016,
+};
+
+/// The ALS 12.3.2 Pilatus 1M of `calib_xmmlas.det` (981 rows × 1043 columns, 0.171634 mm).
+const PILATUS: Calibration = Calibration {
+    distance_mm: 150.90285,
+    xcen_px: 204.6874,
+    ycen_px: 515.1391,
+    xbet_deg: 0.22401,
+    xgam_deg: -89.40622,
+    pixel_size_mm: 0.171634,
+    rows: 981,
+    cols: 1043,
+};
+
+const BAND: (f64, f64) = (5.0, 22.0);
+/// Spurious peaks added to every list, as a share of the real ones.
+const SPURIOUS: f64 = 0.05;
+/// A grain counts as found when within this misorientation of a true one (deg).
+const FOUND_DEG: f64 = 0.1;
+
+/// A simulated peak list: spots (real ones first, in decreasing intensity, then the spurious ones) and
+/// the truth of each real one.
+struct Image {
+    spots: Vec<ExperimentalSpot>,
+    truth: Vec<SimSpot>,
+}
+
+fn image(
+    mats: &[Material],
+    grains: &[(usize, Matrix3<f64>)],
+    cal: &Calibration,
+    rng: &mut ChaCha8Rng,
+) -> Result<Image> {
+    let sim = SimulationSettings {
+        emin_kev: BAND.0,
+        emax_kev: BAND.1,
+        calibration: *cal,
+        with_multiplicity: false,
+        cut: DetectorCut::Frame,
+    };
+    let truth = simulate_image(mats, grains, &sim, &Realism::default(), rng)?;
+    let mut spots: Vec<ExperimentalSpot> =
+        truth.iter().map(|s| ExperimentalSpot::from_pixel(s.x_px, s.y_px, s.intensity, cal)).collect();
+    let n_spurious = (SPURIOUS * truth.len() as f64).round() as usize;
+    for _ in 0..n_spurious {
+        let x = 0.5 + rng.random::<f64>() * cal.cols as f64;
+        let y = 0.5 + rng.random::<f64>() * cal.rows as f64;
+        let weak = if truth.is_empty() {
+            1.0
+        } else {
+            truth[rng.random_range(truth.len() / 2..truth.len())].intensity
+        };
+        spots.push(ExperimentalSpot::from_pixel(x, y, weak, cal));
+    }
+    Ok(Image { spots, truth })
+}
+
+/// What one method gave on a set of images.
+#[derive(Default)]
+struct Tally {
+    grains: usize,
+    found: usize,
+    false_grains: usize,
+    peaks: usize,
+    peaks_right: usize,
+    times: Vec<f64>,
+}
+
+impl Tally {
+    /// Scores `r` against the truth: grains within [`FOUND_DEG`] (each true grain once), peaks assigned to
+    /// the found grain of their own true grain.
+    fn add(
+        &mut self,
+        r: &IndexResult,
+        truth: &[(usize, Matrix3<f64>)],
+        img: &Image,
+        mats: &[Material],
+        syms: &[Vec<Matrix3<f64>>],
+        seconds: f64,
+    ) {
+        self.grains += truth.len();
+        self.peaks += img.truth.len();
+        self.times.push(seconds);
+        let mut used = vec![false; truth.len()];
+        for g in &r.grains {
+            let Some(mi) = mats.iter().position(|m| m.name == g.material) else {
+                self.false_grains += 1;
+                continue;
+            };
+            let hit = (0..truth.len()).find(|&t| {
+                !used[t] && truth[t].0 == mi && misorientation_deg(&truth[t].1, &g.ub, &syms[mi]) <= FOUND_DEG
+            });
+            let Some(t) = hit else {
+                self.false_grains += 1;
+                continue;
+            };
+            used[t] = true;
+            self.found += 1;
+            self.peaks_right +=
+                g.spots.iter().filter(|s| img.truth.get(s.peak).is_some_and(|x| x.grain == t)).count();
+        }
+    }
+
+    fn found_pct(&self) -> f64 {
+        100.0 * self.found as f64 / self.grains.max(1) as f64
+    }
+
+    fn peaks_pct(&self) -> f64 {
+        100.0 * self.peaks_right as f64 / self.peaks.max(1) as f64
+    }
+
+    fn median_ms(&self) -> f64 {
+        if self.times.is_empty() {
+            return f64::NAN;
+        }
+        let mut t = self.times.clone();
+        t.sort_by(f64::total_cmp);
+        1e3 * t[t.len() / 2]
+    }
+
+    fn mean_ms(&self) -> f64 {
+        1e3 * self.times.iter().sum::<f64>() / self.times.len().max(1) as f64
+    }
+}
+
+fn timed(f: impl FnOnce() -> lauekit::error::Result<IndexResult>) -> Result<(IndexResult, f64)> {
+    let t = Instant::now();
+    let r = f()?;
+    Ok((r, t.elapsed().as_secs_f64()))
+}
+
+fn calibration(a: &BenchArgs) -> Result<Calibration> {
+    match &a.calib {
+        Some(c) => {
+            Ok(lauekit::io::DetFile::parse(&std::fs::read_to_string(c)?, &c.display().to_string())?
+                .calibration)
+        }
+        None => Ok(MARCCD),
+    }
+}
+
+/// `bench index-grains` (module docs).
+pub fn bench_index_grains(a: &BenchArgs) -> Result<()> {
+    let cal = calibration(a)?;
+    let mats = vec![Material::from_table(&a.material)?];
+    let syms: Vec<Vec<Matrix3<f64>>> =
+        mats.iter().map(|m| m.laue_group.rotations(&m.lattice)).collect::<lauekit::error::Result<_>>()?;
+    let model = match &a.model {
+        Some(mp) => {
+            let (w, j) = (mp.with_extension("bpk"), mp.with_extension("json"));
+            Some(HklModel::from_named_bytes(
+                &std::fs::read(&w)?,
+                &w.display().to_string(),
+                &std::fs::read_to_string(&j)?,
+                &j.display().to_string(),
+                &lauekit::device::cpu().device,
+            )?)
+        }
+        None => None,
+    };
+    if a.min_grains == 0 || a.min_grains > a.max_grains {
+        bail!("--min-grains {} --max-grains {}: need 1 ≤ min ≤ max", a.min_grains, a.max_grains);
+    }
+    let exp = Experiment { calibration: cal, emin_kev: BAND.0, emax_kev: BAND.1 };
+    outln!(
+        "{} images per grain count, {} in {}×{} px, {:.0}–{:.0} keV, jitter 0.5 px, 30 % weakest dropped, \
+         5 % spurious peaks, seed {}",
+        a.images,
+        a.material,
+        cal.cols,
+        cal.rows,
+        BAND.0,
+        BAND.1,
+        a.seed
+    )?;
+    outln!(
+        "| grains | method | grains ≤ 0.1° | peaks to the right grain | false grains | median ms / image | \
+         mean ms |"
+    )?;
+    outln!("|---|---|---|---|---|---|---|")?;
+    for k in a.min_grains..=a.max_grains {
+        let settings = IndexSettings { nbgrainstofind: k, ..IndexSettings::default() };
+        let (mut lut, mut nn) = (Tally::default(), Tally::default());
+        for i in 0..a.images {
+            let mut rng = ChaCha8Rng::seed_from_u64(a.seed ^ ((k as u64) << 32) ^ i as u64);
+            let truth: Vec<(usize, Matrix3<f64>)> = (0..k).map(|_| (0, random_rotation(&mut rng))).collect();
+            let img = image(&mats, &truth, &cal, &mut rng)?;
+            let (r, s) = timed(|| index_spots(&img.spots, &mats, &exp, &settings))?;
+            lut.add(&r, &truth, &img, &mats, &syms, s);
+            if let Some(m) = &model {
+                let (r, s) = timed(|| index_with_model(&img.spots, &mats, m, &exp, &settings))?;
+                nn.add(&r, &truth, &img, &mats, &syms, s);
+            }
+        }
+        let mut rows = vec![("table", lut)];
+        if model.is_some() {
+            rows.push(("nn", nn));
+        }
+        for (name, t) in rows {
+            outln!(
+                "| {k} | {name} | {:.1} % ({}/{}) | {:.1} % ({}/{}) | {} | {:.1} | {:.1} |",
+                t.found_pct(),
+                t.found,
+                t.grains,
+                t.peaks_pct(),
+                t.peaks_right,
+                t.peaks,
+                t.false_grains,
+                t.median_ms(),
+                t.mean_ms()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `bench index-materials` (module docs).
+pub fn bench_index_materials(a: &BenchArgs) -> Result<()> {
+    let names: Vec<String> = if a.materials == "all" {
+        lauekit::crystal::MATERIALS.iter().map(|m| m.name.to_string()).collect()
+    } else {
+        a.materials.split(',').map(|s| s.trim().to_string()).collect()
+    };
+    let mats: Vec<Material> = names.iter().map(|n| Material::from_table(n)).collect::<Result<_, _>>()?;
+    let detectors: [(&str, Calibration); 4] = [
+        ("MarCCD 2048²", MARCCD),
+        ("sCMOS 2018×2016", SCMOS),
+        ("512²", lauekit::scan::simulate::detector_calibration(512, 512)?),
+        ("Pilatus 1M 981×1043", PILATUS),
+    ];
+    let settings = IndexSettings::default();
+    outln!(
+        "{} images per material and detector ({} materials), one grain, {:.0}–{:.0} keV, jitter 0.5 px, \
+         30 % weakest dropped, 5 % spurious peaks, seed {}",
+        a.images,
+        mats.len(),
+        BAND.0,
+        BAND.1,
+        a.seed
+    )?;
+    outln!(
+        "| detector | grains ≤ 0.1° | false grains | median ms / image | mean ms | materials missed (found/images) |"
+    )?;
+    outln!("|---|---|---|---|---|---|")?;
+    for (d, (dname, cal)) in detectors.iter().enumerate() {
+        let exp = Experiment { calibration: *cal, emin_kev: BAND.0, emax_kev: BAND.1 };
+        let mut all = Tally::default();
+        let mut missed = Vec::new();
+        for (mi, m) in mats.iter().enumerate() {
+            let one = std::slice::from_ref(m);
+            let sym = vec![m.laue_group.rotations(&m.lattice)?];
+            let mut t = Tally::default();
+            for i in 0..a.images {
+                let seed = a.seed ^ ((d as u64) << 40) ^ ((mi as u64) << 32) ^ i as u64;
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let truth = vec![(0, random_rotation(&mut rng))];
+                let img = image(one, &truth, cal, &mut rng)?;
+                let (r, s) = timed(|| index_spots(&img.spots, one, &exp, &settings))?;
+                let before = t.found;
+                t.add(&r, &truth, &img, one, &sym, s);
+                if a.verbose && t.found == before {
+                    let tm = lauekit::index::match_spots(&truth[0].1, m, &exp, &img.spots, &[], 0.1)?;
+                    let found: Vec<String> = r
+                        .grains
+                        .iter()
+                        .map(|g| {
+                            let d = lauekit::geometry::orientation::nearest_rotation(&g.ub).transpose()
+                                * truth[0].1;
+                            let r = sym[0]
+                                .iter()
+                                .map(|s| d * s)
+                                .min_by(|x, y| {
+                                    lauekit::geometry::orientation::rotation_angle_deg(x)
+                                        .total_cmp(&lauekit::geometry::orientation::rotation_angle_deg(y))
+                                })
+                                .unwrap_or(d);
+                            let mut axis = nalgebra::Vector3::new(
+                                r[(2, 1)] - r[(1, 2)],
+                                r[(0, 2)] - r[(2, 0)],
+                                r[(1, 0)] - r[(0, 1)],
+                            );
+                            if axis.norm() < 0.2 {
+                                let p = r + Matrix3::identity();
+                                let c =
+                                    (0..3).max_by(|&a, &b| p.column(a).norm().total_cmp(&p.column(b).norm()));
+                                axis = p.column(c.unwrap_or(0)).into_owned();
+                            }
+                            let uvw =
+                                m.lattice.direct_basis().try_inverse().map(|x| x * axis).unwrap_or(axis);
+                            let uvw = uvw / uvw.amax().max(1e-12);
+                            format!(
+                                "{:.3}° (axis [{:.2} {:.2} {:.2}]) {} spots {:.1} %",
+                                misorientation_deg(&truth[0].1, &g.ub, &sym[0]),
+                                uvw.x,
+                                uvw.y,
+                                uvw.z,
+                                g.spots.len(),
+                                g.matching_rate
+                            )
+                        })
+                        .collect();
+                    errln!(
+                        "missed: {dname} {} image {i} seed {seed}: {} spots, truth explains {} ({:.1} % of {}); found: {}",
+                        m.name,
+                        img.spots.len(),
+                        tm.matched.len(),
+                        tm.matching_rate(),
+                        tm.n_simulated,
+                        if found.is_empty() { "nothing".to_string() } else { found.join("; ") }
+                    );
+                }
+            }
+            if t.found < t.grains {
+                missed.push(format!("{} {}/{}", m.name, t.found, t.grains));
+            }
+            all.grains += t.grains;
+            all.found += t.found;
+            all.false_grains += t.false_grains;
+            all.times.extend(t.times);
+        }
+        outln!(
+            "| {dname} | {:.1} % ({}/{}) | {} | {:.1} | {:.1} | {} |",
+            all.found_pct(),
+            all.found,
+            all.grains,
+            all.false_grains,
+            all.median_ms(),
+            all.mean_ms(),
+            if missed.is_empty() { "—".to_string() } else { missed.join(", ") }
+        )?;
+    }
+    Ok(())
+}
