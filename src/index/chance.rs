@@ -38,7 +38,7 @@ use crate::crystal::Material;
 use crate::error::Result;
 
 /// Sets of random peaks indexed to estimate chance.
-pub const TRIALS: usize = 5;
+pub const TRIALS: usize = 8;
 /// z of the 99th percentile of a normal distribution.
 const Z99: f64 = 2.326;
 /// Entries kept in the process-wide cache before it is emptied.

@@ -431,7 +431,9 @@ pub fn refine_from_guess(
 }
 
 /// The multi-grain loop shared by both methods; with `check_chance`, a grain not clearly above the
-/// matching that random peaks reach ([`chance`]) ends the search (and is not reported).
+/// matching that random peaks reach ([`chance`]) ends the search (and is not reported). A grain found by
+/// the larger table of the last widening step is compared with the chance of a search with that table (more
+/// candidates reach more random peaks).
 fn search(
     spots: &[ExperimentalSpot],
     materials: &[Material],
@@ -562,6 +564,7 @@ fn search(
         // Last widening step while no grain passes: a table with plane indices up to nlutmax + 2, for
         // patterns whose intense spots are all beyond the table (long c axes, small detectors).
         let larger_nlut = settings.nlutmax + 2;
+        let mut from_larger_table = false;
         if !convincing_nn && larger_nlut <= MAX_NLUT {
             let ok = match (&mut best, passes) {
                 (None, _) => false,
@@ -601,15 +604,18 @@ fn search(
                     {
                         best = Some(g);
                         passes = None;
+                        from_larger_table = true;
                     }
                 }
             }
         }
         let Some(mut grain) = best else { break };
         if check_chance {
+            let larger = IndexSettings { nlutmax: larger_nlut, ..settings.clone() };
+            let chance_settings = if from_larger_table { &larger } else { settings };
             let ok = match passes {
                 Some(p) => p,
-                None => above_chance(&mut grain, materials, exp, n_available, settings)?,
+                None => above_chance(&mut grain, materials, exp, n_available, chance_settings)?,
             };
             if !ok {
                 break;
