@@ -621,6 +621,20 @@ fn search(
                 break;
             }
         }
+        // With shared spots the same spots are searched again: a grain that repeats one already found (within
+        // 1° under its Laue group — e.g. reached through an alternative that the candidates' filter did not
+        // see) means nothing new is left, and the search ends.
+        if settings.share_spots
+            && let Some(material) = materials.iter().find(|m| m.name == grain.material)
+        {
+            let sym = material.laue_group.rotations(&material.lattice)?;
+            if grains.iter().any(|g| {
+                g.material == grain.material
+                    && crate::geometry::misorientation_deg(&g.ub, &grain.ub, &sym) < 1.0
+            }) {
+                break;
+            }
+        }
         for s in &grain.spots {
             indexed[s.peak] = true;
             if !settings.share_spots {
