@@ -113,11 +113,7 @@ pub fn peak_search_with_progress(
     } else {
         frame
     };
-    // LaueTools' detector saturation (dict_CCD): 65535 for 16-bit detectors.
-    let saturation = match frame.pixels {
-        crate::io::Pixels::U32(_) | crate::io::Pixels::I32(_) | crate::io::Pixels::F32(_) => f32::MAX,
-        _ => 65535.0,
-    };
+    let saturation = detector_saturation(frame);
     let maxima = match &frame.pixels {
         crate::io::Pixels::U8(v) => local_maxima(v, rows, cols, frame, &p, saturation),
         crate::io::Pixels::U16(v) => local_maxima(v, rows, cols, frame, &p, saturation),
@@ -186,7 +182,7 @@ pub fn peak_search_with_progress(
             }),
             k => {
                 let profile = if k == 1 { Profile::Gaussian } else { Profile::Lorentzian };
-                let f = fit_box(&data, n, profile, ThetaDerivative::LaueTools, p.xtol, 65535.0);
+                let f = fit_box(&data, n, profile, ThetaDerivative::LaueTools, p.xtol, saturation as f64);
                 let [h, a, uc, vc, s1, s2, theta] = f.params;
                 let x = vc - b as f64 + m.col as f64;
                 let y = uc - b as f64 + m.row as f64;
@@ -238,6 +234,19 @@ pub fn peak_search_with_progress(
     Ok(PeakList { peaks, stats })
 }
 
+/// The detector's saturation level (counts), LaueTools' `dict_CCD[CCDLabel][2]`: the detection image is clipped
+/// to it and the fit gives pixels at or above it zero weight. The frame's preset gives it (65535 for the MarCCD
+/// and sCMOS, 2³²−1 for the Eiger, the counter's cut-off for the Pilatus); without a preset, 65535 for 8- and
+/// 16-bit data and no level at all (the type's largest value) for 32-bit and float data, whose counts are not
+/// bounded by 16 bits.
+pub fn detector_saturation(frame: &Frame) -> f32 {
+    let preset = frame.detector.as_deref().and_then(crate::io::image::preset).map(|p| p.saturation as f32);
+    preset.unwrap_or(match frame.pixels {
+        crate::io::Pixels::U8(_) | crate::io::Pixels::U16(_) => 65535.0,
+        crate::io::Pixels::U32(_) | crate::io::Pixels::I32(_) | crate::io::Pixels::F32(_) => f32::MAX,
+    })
+}
+
 /// Method 2's kernel against the frame, before the convolution is allocated: it must fit in the frame,
 /// and the convolution (pixels × side² multiply-adds) must stay within [`crate::limits::CONVOLUTION_OPS`].
 fn check_kernel(p: &PeakSearchParams, rows: usize, cols: usize) -> Result<()> {
@@ -267,7 +276,7 @@ fn local_maxima<T: detect::Sample>(
 ) -> Result<Vec<LocalMaximum>> {
     let path = BackgroundPath::for_detector(frame.detector.as_deref());
     let k = p.background_factor()?;
-    let sat = saturation.min(65535.0);
+    let sat = saturation;
     let thr = p.intensity_threshold as f32;
     Ok(match (p.local_maxima_search_method, &p.data_for_local_maxima) {
         (0, LocalMaximaData::AutoBackground) => {
