@@ -10,7 +10,8 @@ use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::{ReadOptions, read_image};
 use lauekit::peaks::PeakSearchParams;
 use lauekit::spotnet::train::{
-    SpotMetrics, SpotSample, SpotTrainSettings, bin_counts, search_samples, synthetic_samples, train_spotnet,
+    SpotMetrics, SpotSample, SpotTrainSettings, bin_counts, frame_samples, reference_agreement, search_spots,
+    synthetic_samples, train_spotnet,
 };
 use lauekit::spotnet::{GoodSpotCriteria, SpotNet, SpotNetConfig, infer::spotnet_to_bytes};
 
@@ -64,17 +65,45 @@ pub struct TrainSpotnetArgs {
     /// Write the per-epoch figures and final metrics as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// IMAGE=SETTINGS: the peak-search settings (JSON) of an image whose folder has no `peaksearch.json`
+    /// (repeat for each such image).
+    #[arg(long, value_name = "IMAGE=JSON")]
+    pub settings: Vec<String>,
+    /// IMAGE=LIST: LaueTools' peak list (.dat) of an image: when it is held out, the network's positions of its
+    /// good spots are also compared with LaueTools' fits (each good spot paired with the LaueTools peak within
+    /// 0.5 px of its cut-out fit).
+    #[arg(long, value_name = "IMAGE=DAT")]
+    pub lauetools: Vec<String>,
 }
 
-/// Samples of the peaks of an image at the lowered threshold (its folder's `peaksearch.json`), bad ones included.
-fn image_samples(image: &Path, factor: f64) -> Result<Vec<SpotSample>> {
+/// The FILE given for `image` in IMAGE=FILE pairs (`flag` names the option in messages).
+fn paired(pairs: &[String], image: &Path, flag: &str) -> Result<Option<PathBuf>> {
+    for p in pairs {
+        let Some((i, f)) = p.split_once('=') else {
+            bail!("{flag} {p}: expected IMAGE=FILE");
+        };
+        if Path::new(i) == image {
+            return Ok(Some(PathBuf::from(f)));
+        }
+    }
+    Ok(None)
+}
+
+/// The peak-search settings file of `image`: the one given with --settings, else its folder's `peaksearch.json`.
+fn settings_file(a: &TrainSpotnetArgs, image: &Path) -> Result<PathBuf> {
+    Ok(paired(&a.settings, image, "--settings")?
+        .unwrap_or_else(|| image.parent().unwrap_or(Path::new(".")).join("peaksearch.json")))
+}
+
+/// Samples of the peaks of an image at the lowered threshold (bad ones included) and their detected pixels.
+fn image_samples(image: &Path, pfile: &Path, factor: f64) -> Result<(Vec<SpotSample>, Vec<(f64, f64)>)> {
     let bytes = std::fs::read(image).with_context(|| format!("{}: cannot read", image.display()))?;
     let frame = read_image(&bytes, &image.display().to_string(), &ReadOptions::default())?;
-    let pfile = image.parent().unwrap_or(Path::new(".")).join("peaksearch.json");
-    let text =
-        std::fs::read_to_string(&pfile).with_context(|| format!("{}: cannot read", pfile.display()))?;
+    let text = std::fs::read_to_string(pfile).with_context(|| format!("{}: cannot read", pfile.display()))?;
     let p = PeakSearchParams::from_json(&text, &pfile.display().to_string())?;
-    search_samples(&frame, &p, factor).with_context(|| format!("{}: peak search", image.display()))
+    let spots =
+        search_spots(&frame, &p, factor).with_context(|| format!("{}: peak search", image.display()))?;
+    Ok((frame_samples(&frame, &spots, p.saturation_value), spots))
 }
 
 pub fn print_metrics(label: &str, m: &SpotMetrics) -> Result<()> {
@@ -176,7 +205,10 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
     // Every output checked before hours of training.
     let mut plan = OutputPlan::new(Existing::Replace);
     for img in &a.images {
-        plan.input(img).input(img.parent().unwrap_or(Path::new(".")).join("peaksearch.json"));
+        plan.input(img).input(settings_file(&a, img)?);
+        if let Some(l) = paired(&a.lauetools, img, "--lauetools")? {
+            plan.input(l);
+        }
     }
     if let Some(o) = a.output.as_ref().filter(|_| !a.cross_validate) {
         plan.output(o, OutputKind::Binary)?;
@@ -186,10 +218,22 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
     }
     let t0 = std::time::Instant::now();
     let mut per_image = Vec::new();
+    let mut spots_of = Vec::new();
+    let mut lauetools_of = Vec::new();
     for img in &a.images {
-        let s = image_samples(img, a.threshold_factor)?;
+        let (s, spots) = image_samples(img, &settings_file(&a, img)?, a.threshold_factor)?;
         errln!("{}: {} spots, per Sim bin {:?}", img.display(), s.len(), bin_counts(&s));
         per_image.push(s);
+        spots_of.push(spots);
+        lauetools_of.push(match paired(&a.lauetools, img, "--lauetools")? {
+            Some(l) => {
+                let text =
+                    std::fs::read_to_string(&l).with_context(|| format!("{}: cannot read", l.display()))?;
+                let peaks = lauekit::io::peaklist::read_dat(&text, &l.display().to_string())?;
+                Some(peaks.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>())
+            }
+            None => None,
+        });
     }
     let synth = synthetic_samples(a.synthetic, a.seed.wrapping_mul(0x9E37_79B9) ^ 0xA5);
     errln!(
@@ -226,7 +270,20 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
             let out = lauekit::spotnet::train::predict_samples(&net, &test, &burn::tensor::Device::flex());
             let m = lauekit::spotnet::train::metrics(&test, &out, &GoodSpotCriteria::default());
             print_metrics(&format!("held out {label}"), &m)?;
-            results.push(serde_json::json!({"holdout": label, "metrics": m}));
+            let agreement = lauetools_of[h].as_ref().map(|reference| {
+                reference_agreement(&test, &spots_of[h], &out, reference, &GoodSpotCriteria::default(), 0.5)
+            });
+            if let Some(r) = &agreement {
+                outln!(
+                    "held out {label} against LaueTools: good={} matched={} network_to_lauetools_px={:.4} \
+                     fit_to_lauetools_px={:.4}",
+                    r.good,
+                    r.matched,
+                    r.network_px,
+                    r.fit_px
+                )?;
+            }
+            results.push(serde_json::json!({"holdout": label, "metrics": m, "lauetools": agreement}));
         }
         // Fresh synthetic spots (another seed): how the network does on the kind of data it was fitted to.
         let fresh = synthetic_samples(3000, a.seed ^ 0xF7E5);

@@ -93,21 +93,86 @@ pub fn frame_samples(frame: &Frame, peaks: &[(f64, f64)], saturation: f64) -> Ve
 /// first's spots: with the rejection opened, fits of weak neighbours wander onto a bright spot and the
 /// duplicate removal keeps theirs.)
 pub fn search_samples(frame: &Frame, params: &PeakSearchParams, factor: f64) -> Result<Vec<SpotSample>> {
+    let spots = search_spots(frame, params, factor)?;
+    Ok(frame_samples(frame, &spots, params.saturation_value))
+}
+
+/// The detected pixels (px, the peak list's convention) of the spots [`search_samples`] takes, in its order.
+pub fn search_spots(frame: &Frame, params: &PeakSearchParams, factor: f64) -> Result<Vec<(f64, f64)>> {
     let mut low = params.clone();
-    low.intensity_threshold *= factor;
     low.fit_pixel_dev = 1e3;
     low.peak_size_range = (0.0, 1e3);
+    // A noisy frame can hold more maxima at the lowered threshold than NumberMaxofFits allows: the factor is
+    // then moved half-way to 1 (at most four times) rather than fitting thousands of noise maxima.
+    let mut f = factor;
+    let low_peaks = loop {
+        low.intensity_threshold = params.intensity_threshold * f;
+        match peak_search(frame, &low) {
+            Ok(l) => break l.peaks,
+            Err(_) if f < 1.0 && (1.0 - f) > (1.0 - factor) / 16.0 => f = 0.5 * (1.0 + f),
+            Err(e) => return Err(e),
+        }
+    };
     let mut pixels = std::collections::HashSet::new();
     let mut spots: Vec<(f64, f64)> = Vec::new();
-    for p in [params, &low] {
-        for pk in peak_search(frame, p)?.peaks {
+    for list in [peak_search(frame, params)?.peaks, low_peaks] {
+        for pk in list {
             let at = pk.detected_pixel();
             if pixels.insert(super::cutout::spot_pixel(at.0, at.1)) {
                 spots.push(at);
             }
         }
     }
-    Ok(frame_samples(frame, &spots, params.saturation_value))
+    Ok(spots)
+}
+
+/// The network's positions against another program's fits (LaueTools' peak list) on the truly good spots.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceAgreement {
+    /// truly good spots (by the cut-out's fit and `criteria`)
+    pub good: usize,
+    /// of those, the ones with a reference peak within `radius` of the cut-out fit's position
+    pub matched: usize,
+    /// mean distance (px) from the network's position to that reference peak
+    pub network_px: f64,
+    /// mean distance (px) from the cut-out fit's position (the training truth) to that reference peak
+    pub fit_px: f64,
+}
+
+/// Compares the network's positions (`outputs`, in the order of `samples`, whose spots were cut out on the
+/// pixels `spots`) with `reference` peak positions (same convention as `spots`): each truly good spot is paired
+/// with the reference peak nearest to its fitted position, if within `radius` px (the pairing does not look at
+/// the network's answer, so it cannot favour it).
+pub fn reference_agreement(
+    samples: &[SpotSample],
+    spots: &[(f64, f64)],
+    outputs: &[f32],
+    reference: &[(f64, f64)],
+    criteria: &GoodSpotCriteria,
+    radius: f64,
+) -> ReferenceAgreement {
+    let (mut good, mut matched, mut net, mut fit) = (0, 0, 0.0, 0.0);
+    for ((s, &(x, y)), o) in samples.iter().zip(spots).zip(outputs.chunks_exact(5)) {
+        let t = &s.truth;
+        if !criteria.is_good(t.sim, t.mu_x, t.mu_y) {
+            continue;
+        }
+        good += 1;
+        let (sx, sy) = super::cutout::spot_pixel(x, y);
+        let (fx, fy) = (sx as f64 + t.mu_x, sy as f64 + t.mu_y);
+        let nearest = reference
+            .iter()
+            .map(|&(rx, ry)| ((rx - fx).hypot(ry - fy), (rx, ry)))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let Some((d, (rx, ry))) = nearest.filter(|(d, _)| *d <= radius) else { continue };
+        let px = sx as f64 + (o[1] as f64 * 2.0 * POS_RANGE - POS_RANGE);
+        let py = sy as f64 + (o[2] as f64 * 2.0 * POS_RANGE - POS_RANGE);
+        matched += 1;
+        net += (px - rx).hypot(py - ry);
+        fit += d;
+    }
+    let n = matched.max(1) as f64;
+    ReferenceAgreement { good, matched, network_px: net / n, fit_px: fit / n }
 }
 
 /// `n` synthetic samples from `seed`.
