@@ -333,7 +333,10 @@ pub(crate) fn finish(d: Decoded, format: ImageFormat, name: &str, options: &Read
     let (detector, pixel_size_mm) = match chosen {
         Some((p, how)) => {
             metadata.insert("detector_match".into(), how.into());
-            metadata.insert("saturation".into(), num(p.saturation));
+            // A PILATUS header's count cut-off is this frame's saturation (it depends on the rate correction).
+            let saturation =
+                metadata.get("dectris.count_cutoff").cloned().unwrap_or_else(|| num(p.saturation));
+            metadata.insert("saturation".into(), saturation);
             (Some(p.label.to_string()), Some(p.pixel_size_mm))
         }
         None => (None, pixel_size_mm),
