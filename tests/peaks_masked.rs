@@ -170,3 +170,44 @@ fn a_gap_neither_seeds_nor_pulls_a_peak() {
         assert!(ours.peaks.iter().any(|pk| which(pk) == Some(k)), "spot {k} lost: {:?}", ours.peaks);
     }
 }
+
+/// `--mask`: a mask file of another size is refused naming both files and sizes; an HDF5 band of 20 rows
+/// adds its 19 620 pixels to the frame's 73 564 (140 shared with the vertical gap).
+#[test]
+fn mask_option_on_the_command_line() {
+    let exe = env!("CARGO_BIN_EXE_lauekit");
+    let image = shared("S27_25C_001.tif");
+    let small = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/images/mask_u8.png");
+    let out =
+        std::process::Command::new(exe).arg("peaks").arg("--mask").arg(&small).arg(&image).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("mask_u8.png: mask is 37 rows × 53 columns but the image")
+            && err.contains("S27_25C_001.tif is 1043 × 981"),
+        "{err}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("lauekit-mask-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let band = dir.join("band.png");
+    let (rows, cols) = (1043u32, 981u32);
+    let mut data = vec![0u8; (rows * cols) as usize];
+    data[700 * cols as usize..720 * cols as usize].fill(255);
+    let mut enc = png::Encoder::new(std::fs::File::create(&band).unwrap(), cols, rows);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header().unwrap().write_image_data(&data).unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["peaks", "--format", "json", "--params"])
+        .arg(shared("peaksearch_BaTiO3.json"))
+        .arg("--mask")
+        .arg(&band)
+        .arg(&image)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("19620 of 1043×981 pixels masked") && err.contains("93044 pixels masked"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
