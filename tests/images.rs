@@ -416,3 +416,29 @@ fn pilatus_negative_pixels_are_masked() {
         assert!(v.iter().zip(mask).all(|(&x, &m)| m == (x < 0)), "{name}: mask = negative pixels");
     }
 }
+
+/// The ALS frames are found to be a PILATUS 1M (format, 1043 × 981 px and the header's 172 µm), and their
+/// DECTRIS text header ("TVX TIFF v 1.3" software, `# Pixel_size 172e-6 m x 172e-6 m`) gives the pixel size,
+/// the exposure (1 s and 0.25 s, as the headers say) and the count cut-off, which becomes the saturation.
+#[test]
+fn pilatus_preset_and_header() {
+    let cases = [
+        ("ALS_Pilatus/S27_25C_001.tif", 1.0, 1409688.0),
+        ("ALS_Pilatus/Ko1202-12_2_00001.tif", 0.25, 1074999.0),
+    ];
+    for (name, exposure_s, cutoff) in cases {
+        let frame = read_image(&std::fs::read(shared(name)).unwrap(), name, &ReadOptions::default()).unwrap();
+        let m = &frame.metadata;
+        assert_eq!(frame.detector.as_deref(), Some("PILATUS_1M"), "{name}");
+        assert_eq!(m["detector_match"], "format and dimensions", "{name}");
+        assert_eq!(m["tiff.Software"], "TVX TIFF v 1.3", "{name}");
+        let num = |k: &str| m[k].parse::<f64>().unwrap();
+        assert!((num("pixel_size_file_mm") - 0.172).abs() < 1e-9, "{name}: {}", m["pixel_size_file_mm"]);
+        assert!((frame.pixel_size_mm.unwrap() - 0.172).abs() < 1e-12, "{name}");
+        assert!((num("exposure_s") - exposure_s).abs() < 1e-9, "{name}: {}", m["exposure_s"]);
+        assert!((num("dectris.count_cutoff") - cutoff).abs() < 0.5, "{name}");
+        assert!((num("saturation") - cutoff).abs() < 0.5, "{name}");
+        assert!((num("dectris.threshold_ev") - 4024.0).abs() < 1e-9, "{name}");
+        assert_eq!(num("dectris.excluded_pixels"), 31.0, "{name}: the 31 bad pixels (−2) the frame holds");
+    }
+}

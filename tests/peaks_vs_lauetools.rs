@@ -12,6 +12,10 @@
 
 use std::path::PathBuf;
 
+/// Masked frames (PILATUS gaps, --mask): in this binary so that the peak tests link lauekit once.
+#[path = "peaks/masked.rs"]
+mod masked;
+
 use lauekit::io::{ReadOptions, peaklist::read_dat, read_image};
 use lauekit::peaks::{Peak, PeakSearchParams, peak_search};
 
@@ -209,12 +213,13 @@ fn synthetic_causes_match_lauetools() {
 /// holds a masked pixel are gap artefacts or fits pulled by −1 counts: both lists are compared on the peaks whose
 /// box (±boxsize) is clear of masked pixels. The bar is LaueTools' own reproducibility there: rerun with every
 /// fit box changed by 1e-7 counts (seeds 1–4), it agrees with its list at recall 0.94–0.95 / precision 0.91–0.95
-/// on BaTiO3 and 0.48–0.67 / 0.48–0.67 on the quartz's broad spots (σ 3–10 px in a 20 px box).
+/// on BaTiO3 and 0.48–0.67 / 0.48–0.67 on the quartz's broad spots (σ 3–10 px in a 20 px box); the bars are
+/// 0.03 under its worst (0.91 on BaTiO3, 0.45 on quartz).
 #[test]
 fn pilatus_frames_match_lauetools_away_from_the_gaps() {
     // (image, settings, LaueTools' list, recall and precision bar)
     let cases = [
-        ("S27_25C_001", "peaksearch_BaTiO3.json", 0.92),
+        ("S27_25C_001", "peaksearch_BaTiO3.json", 0.91),
         ("Ko1202-12_2_00001", "peaksearch_quartz.json", 0.45),
     ];
     for (name, settings, bar) in cases {

@@ -160,11 +160,13 @@ fn load_frame(src: &Source, p: &PointImage) -> Result<Frame> {
     Ok(match (p, &src.stack) {
         (PointImage::File(f), _) => {
             let bytes = std::fs::read(f).with_context(|| format!("{name}: cannot read"))?;
-            read_image(&bytes, &name, &ReadOptions::default())?
+            super::input::with_mask(read_image(&bytes, &name, &ReadOptions::default())?)?
         }
-        (PointImage::Frame(k), Some((_, bytes))) => {
-            read_image(bytes, &name, &ReadOptions { frame: *k, ..Default::default() })?
-        }
+        (PointImage::Frame(k), Some((_, bytes))) => super::input::with_mask(read_image(
+            bytes,
+            &name,
+            &ReadOptions { frame: *k, ..Default::default() },
+        )?)?,
         (PointImage::Frame(_), None) => bail!("{name}: no stack"),
     })
 }

@@ -13,7 +13,8 @@
 //!
 //! Reading a multi-frame image (HDF5 stack, multi-page TIFF, multi-block EDF) without `--frame` reads
 //! frame 0 and says on stderr how many there are; masked and NaN/±Inf pixels are reported on stderr too
-//! (the peak search fills them from their surroundings, see `lauekit::io::frame::FILL_MIN_NEIGHBOURS`).
+//! (the peak search keeps them out of detection and fits, see `lauekit::peaks`). `--mask FILE` (PNG, or
+//! HDF5 as `FILE.h5` or `FILE.h5:/path/to/dataset`) adds a mask to every image a command reads.
 
 use std::io::Read;
 use std::path::Path;
@@ -21,7 +22,7 @@ use std::path::Path;
 use anyhow::Result;
 use lauekit::LaueError;
 use lauekit::io::image::IMAGE_PIXELS;
-use lauekit::io::{Frame, ReadOptions, read_image};
+use lauekit::io::{Frame, MaskImage, ReadOptions, apply_mask, read_image, read_mask};
 use lauekit::limits::Limit;
 
 /// Largest image file read: 4 GiB (`LAUEKIT_MAX_FILE_BYTES` overrides it).
@@ -90,6 +91,33 @@ pub fn read_text(path: &Path) -> Result<String> {
     Ok(lauekit::io::text::decode(&bytes, &path.display().to_string())?)
 }
 
+/// The `--mask` file, read once before the command runs.
+static MASK: std::sync::OnceLock<MaskImage> = std::sync::OnceLock::new();
+
+/// Reads the `--mask` argument: a PNG, or an HDF5 file with an optional `:/dataset/path` after its name.
+pub fn load_mask(arg: &Path) -> Result<()> {
+    let text = arg.to_string_lossy();
+    let (file, dataset) = match text.find(":/") {
+        // "C:/..." on Windows is a drive, not a dataset.
+        Some(i) if i > 1 && !Path::new(text.as_ref()).exists() => (&text[..i], Some(&text[i + 1..])),
+        _ => (text.as_ref(), None),
+    };
+    let bytes = read_limited(Path::new(file), IMAGE_FILE_BYTES, "mask")?;
+    let mask = read_mask(&bytes, file, dataset)?;
+    errln!("lauekit: note: mask {file}: {} of {}×{} pixels masked", mask.count(), mask.rows, mask.cols);
+    let _ = MASK.set(mask);
+    Ok(())
+}
+
+/// The frame with the `--mask` file's pixels added to its own mask (an error naming both files when the
+/// sizes differ); unchanged without `--mask`.
+pub fn with_mask(mut frame: Frame) -> lauekit::error::Result<Frame> {
+    if let Some(m) = MASK.get() {
+        apply_mask(&mut frame, m)?;
+    }
+    Ok(frame)
+}
+
 /// Read options for one image: the detector label, the frame (`None`: frame 0), the pixel limit of
 /// `LAUEKIT_MAX_IMAGE_PIXELS`.
 pub fn image_options(detector: Option<&str>, frame: Option<usize>) -> ReadOptions {
@@ -121,7 +149,7 @@ fn decode_frame_flag(
     flag: &str,
 ) -> Result<Frame> {
     let name = path.display().to_string();
-    let f = read_image(bytes, &name, &image_options(detector, frame))?;
+    let f = with_mask(read_image(bytes, &name, &image_options(detector, frame))?)?;
     let count = f.metadata.get("frame_count").and_then(|c| c.parse::<usize>().ok()).unwrap_or(1);
     if frame.is_none() && count > 1 {
         errln!("lauekit: warning: {name} holds {count} frames; reading frame 0 (choose one with {flag} N)");
@@ -132,8 +160,8 @@ fn decode_frame_flag(
         let nan =
             if nonfinite > 0 { format!(" ({nonfinite} of them NaN or infinite)") } else { String::new() };
         errln!(
-            "lauekit: note: {name}: {masked} pixels masked{nan}; the peak search fills them from their \
-             surroundings"
+            "lauekit: note: {name}: {masked} pixels masked{nan}; the peak search keeps them out of detection \
+             and fits"
         );
     }
     Ok(f)

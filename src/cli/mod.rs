@@ -49,6 +49,11 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Mask file for every image read (any command): a grey PNG or an HDF5 dataset (FILE.h5, or
+    /// FILE.h5:/path/to/dataset) the size of the images, non-zero = masked; added to the images' own masks
+    /// (PILATUS gaps, Eiger's 2³²−1, ...). Masked pixels never seed a peak nor enter a fit.
+    #[arg(long, global = true, value_name = "FILE")]
+    mask: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +102,11 @@ pub fn run() -> std::process::ExitCode {
             return std::process::ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
+    if let Some(m) = &cli.mask
+        && let Err(e) = input::load_mask(m)
+    {
+        return failure(&e);
+    }
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Peaks(a) => peaks::run(a),

@@ -368,10 +368,11 @@ fn analyse(
             let bytes = std::fs::read(f).map_err(|e| {
                 PipelineError::Point(lauekit::LaueError::Read { file: name.clone(), reason: e.to_string() })
             })?;
-            read_image(&bytes, &name, &ReadOptions::default())
+            read_image(&bytes, &name, &ReadOptions::default()).and_then(super::input::with_mask)
         }
         (PointImage::Frame(k), Some((_, bytes))) => {
             read_image(bytes, &name, &ReadOptions { frame: *k, ..Default::default() })
+                .and_then(super::input::with_mask)
         }
         (PointImage::Frame(_), None) => {
             return Err(PipelineError::Job(lauekit::LaueError::settings(

@@ -144,9 +144,10 @@ impl Frame {
 /// Masked pixels and what the peak search does with them.
 ///
 /// A frame's mask ([`Frame::mask`], one `bool` per pixel, `true` = ignore) holds what the file marks as
-/// dead (Eiger's 2³²−1, an HDF5 `pixel_mask`) and every NaN or ±Inf float pixel; later sources (mask
-/// files, detector presets) join the same vector. Before searching, [`Frame::with_masked_filled`]
-/// replaces each masked pixel by a local estimate, so that it can neither seed a peak nor pull a fit:
+/// dead (Eiger's 2³²−1, PILATUS' negative values, an HDF5 `pixel_mask`), every NaN or ±Inf float pixel and a
+/// mask file's pixels. The peak search keeps masked pixels out of detection and fits (see `crate::peaks`);
+/// where it needs a value there (method 2's convolution, the page's display), [`Frame::with_masked_filled`]
+/// replaces each masked pixel by a local estimate:
 ///
 /// - the median of the unmasked pixels of the 5×5 window around it when it has at least
 ///   [`FILL_MIN_NEIGHBOURS`] of them (a lone dead pixel, inside a spot as on the background, takes its
@@ -165,6 +166,15 @@ impl Frame {
     /// Whether a pixel is unusable: masked, or a non-finite float.
     fn is_unusable(&self, i: usize) -> bool {
         self.is_masked(i) || !self.pixels.get(i).is_finite()
+    }
+
+    /// One flag per pixel, true where the peak search must not look (masked, or a non-finite float); None
+    /// when every pixel is usable.
+    pub fn unusable_mask(&self) -> Option<Vec<bool>> {
+        if self.unusable_count() == 0 {
+            return None;
+        }
+        Some((0..self.pixels.len()).map(|i| self.is_unusable(i)).collect())
     }
 
     /// Number of pixels the peak search must not use: masked ones and non-finite floats.

@@ -389,21 +389,48 @@ pub fn fit_box(
     xtol: f64,
     saturation: f64,
 ) -> BoxFit {
+    fit_box_masked(data, None, n, profile, theta, xtol, saturation)
+}
+
+/// [`fit_box`] on a box that may hold masked pixels (`usable[i]` false: a module gap, a dead pixel, a mask
+/// file's pixel). A masked pixel is out of the fit whatever value `data` holds there (it must be finite): its
+/// weight is 0, as a saturated pixel's, in both profiles, and the starting values (minimum, maximum and its
+/// place) are taken over the usable pixels only, so a sentinel (−1, 2³²−1) is never the starting background
+/// or amplitude. With `usable` = None or all true this is exactly [`fit_box`].
+pub fn fit_box_masked(
+    data: &[f64],
+    usable: Option<&[bool]>,
+    n: usize,
+    profile: Profile,
+    theta: ThetaDerivative,
+    xtol: f64,
+    saturation: f64,
+) -> BoxFit {
+    let ok = |i: usize| usable.is_none_or(|u| u.get(i).copied().unwrap_or(false));
     let (mut lo, mut hi, mut at) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
     for (i, &v) in data.iter().enumerate() {
+        if !ok(i) {
+            continue;
+        }
         lo = lo.min(v);
         if v > hi {
             hi = v;
             at = i;
         }
     }
+    if !lo.is_finite() {
+        // Nothing usable: a flat start that the fit leaves where it is (the caller refuses such boxes).
+        (lo, hi) = (0.0, 0.0);
+    }
     let x0 = Vector7::from([lo, hi - lo, (at / n) as f64, (at % n) as f64, 1.0, 1.0, 0.0]);
     let mask = match profile {
-        Profile::Gaussian => {
-            data.iter().map(|&v| if v >= saturation || v <= 0.0 { 0.0 } else { 1.0 }).collect()
-        }
-        // LaueTools' Lorentzian fit has no weights.
-        Profile::Lorentzian => vec![1.0; data.len()],
+        Profile::Gaussian => data
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| if !ok(i) || v >= saturation || v <= 0.0 { 0.0 } else { 1.0 })
+            .collect(),
+        // LaueTools' Lorentzian fit has no weights; masked pixels still get none.
+        Profile::Lorentzian => (0..data.len()).map(|i| if ok(i) { 1.0 } else { 0.0 }).collect(),
     };
     let mut problem = BoxProblem {
         data,
@@ -459,6 +486,56 @@ mod tests {
             || ((a - 2.5).abs() < 1e-5 && (b - 1.2).abs() < 1e-5 && (t - 120.0).abs() < 1e-4);
         assert!(ok, "{p:?}");
         assert_eq!(f.start_background, 50.0);
+    }
+
+    #[test]
+    fn masked_pixels_are_out_of_the_fit() {
+        // A spot at (9.2, 10.4) next to a 5-row gap (rows 13..18) holding the PILATUS sentinel −1 and, in a
+        // second variant, absurd values: with the gap masked both fits are the same and find the spot; the
+        // starting background is the usable minimum (50), not −1.
+        let n = 20;
+        let clean = synthetic(n, 9.2, 10.4, 1.3, 1.1, 0.0);
+        let usable: Vec<bool> = (0..n * n).map(|i| !(13..18).contains(&(i / n))).collect();
+        let with = |fill: f64| -> Vec<f64> {
+            clean.iter().enumerate().map(|(i, &v)| if usable[i] { v } else { fill }).collect()
+        };
+        let a = fit_box_masked(
+            &with(-1.0),
+            Some(&usable),
+            n,
+            Profile::Gaussian,
+            ThetaDerivative::Analytic,
+            1e-10,
+            65535.0,
+        );
+        let b = fit_box_masked(
+            &with(9.0e5),
+            Some(&usable),
+            n,
+            Profile::Gaussian,
+            ThetaDerivative::Analytic,
+            1e-10,
+            65535.0,
+        );
+        assert_eq!(a.params, b.params);
+        assert!((a.params[2] - 9.2).abs() < 1e-6 && (a.params[3] - 10.4).abs() < 1e-6, "{:?}", a.params);
+        assert!((a.params[1] - 1000.0).abs() < 1e-4 && (a.params[0] - 50.0).abs() < 1e-6, "{:?}", a.params);
+        assert!((a.start_background - 50.0).abs() < 1e-9 && a.box_max < 1051.0);
+        // Unmasked, the 9e5 band is a huge "spot" the fit goes to.
+        let c = fit_box(&with(9.0e5), n, Profile::Gaussian, ThetaDerivative::Analytic, 1e-10, 1e7);
+        assert!((c.params[2] - 9.2).abs() > 1.0, "{:?}", c.params);
+        // All usable = the plain fit, bit for bit.
+        let all = vec![true; n * n];
+        let d = fit_box_masked(
+            &clean,
+            Some(&all),
+            n,
+            Profile::Gaussian,
+            ThetaDerivative::LaueTools,
+            1e-3,
+            65535.0,
+        );
+        assert_eq!(d, fit_box(&clean, n, Profile::Gaussian, ThetaDerivative::LaueTools, 1e-3, 65535.0));
     }
 
     #[test]

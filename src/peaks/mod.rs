@@ -3,6 +3,36 @@
 //!
 //! Positions follow LaueTools' convention with `position_definition = 1`: x = column, y = row, the first
 //! pixel's centre at (1, 1).
+//!
+//! # Masked pixels
+//!
+//! A frame's mask (module gaps and dead pixels the file marks, a `--mask` file, non-finite floats; see
+//! [`crate::io::image`]) never seeds a peak and never enters a fit:
+//!
+//! - **Detection** (method 0 on the background-subtracted image): the 10×10 minimum filter that estimates
+//!   the background skips masked pixels (a pixel next to a gap gets the minimum of its usable neighbours),
+//!   and a masked pixel's detection value is 0, so it is never a local maximum and a blob does not run
+//!   across a gap. Method 0 on raw data sets masked pixels to 0; method 2 convolves the frame with masked
+//!   pixels filled from their surroundings ([`crate::io::Frame::with_masked_filled`]) and drops candidates
+//!   on masked pixels.
+//! - **Fit**: the box holds the raw pixels; masked ones get weight 0, as saturated ones do, and the starting
+//!   values (box minimum, maximum and its place) come from the usable pixels only ([`fit::fit_box_masked`]).
+//! - **Rules for boxes that touch the mask** (ours; LaueTools has none, see below): a box with more masked
+//!   than usable pixels is not fitted, and a fit is refused when its centre lies more than 2 px inside the
+//!   mask (the spot's middle was not observed: an extrapolation) or when it is a line along a mask edge
+//!   (narrow width < 1 px, long one > 3× that: on PILATUS modules the edge pixels count higher than their
+//!   neighbours, and LaueTools fits them as streaks). [`SearchStats::masked_boxes`] counts these.
+//!
+//! What LaueTools 3.2 does: its `dict_CCD` has no PILATUS. Its Gaussian fit (`fit2Dintensity.gaussfit`,
+//! called by `readmccd.fitPeakMultiROIs` on raw crops) gives weight 0 to pixels ≤ 0 and ≥ saturation, so on
+//! raw PILATUS data the gaps (−1, −2) are already out of the fit, but its starting background is the box
+//! minimum, the sentinel −1. Its background subtraction (`imageprocessing.computefilteredimage`) has no mask
+//! for these detectors (its `np.clip(A, 0, None)` discards the result), so the minimum filter takes −1 along
+//! the gaps and A − 1.1·B rises along every gap edge: on the ALS frames that run ("raw" in
+//! `tests/peaks_masked.rs`) gives 19 and 6 peaks within 2 px of a gap, most of them streaks along it.
+//! For its masked detectors LaueTools masks values ≤ 0 (`MaxiPIXCdTe`, `EIGER_4MCdTe`) or < 0 (`EIGER_4M`,
+//! via `np.ma`) in the background step, and MarCCD frames are cut to the round active area
+//! ([`detect::BackgroundPath::MaskedIntegers`]); none has a rule for fit boxes that overlap a mask.
 
 pub mod detect;
 pub mod fit;
@@ -15,7 +45,7 @@ pub use params::{LocalMaximaData, PeakSearchParams};
 use crate::error::{LaueError, Result};
 use crate::io::Frame;
 use detect::{BackgroundPath, LocalMaximum};
-use fit::{Profile, ThetaDerivative, fit_box};
+use fit::{Profile, ThetaDerivative, fit_box, fit_box_masked};
 
 /// One fitted peak, with LaueTools' `.dat` columns.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -66,6 +96,10 @@ pub struct SearchStats {
     pub after_band_cut: usize,
     pub fitted: usize,
     pub rejected: usize,
+    /// of `rejected`: refused for the mask (boxes more masked than not, not fitted; fits that are artefacts
+    /// of the mask, see [`masked_artefact`])
+    #[serde(default)]
+    pub masked_boxes: usize,
     pub duplicates: usize,
     /// seconds spent on background + detection, and on fitting
     pub detect_s: f64,
@@ -104,23 +138,41 @@ pub fn peak_search_with_progress(
         check_kernel(&p, rows, cols)?;
     }
     let t0 = now();
-    // Masked pixels (dead, gaps, NaN/±Inf floats) are replaced by a local estimate so that they neither
-    // seed a peak nor pull a fit (see `io::frame::FILL_MIN_NEIGHBOURS`).
-    let filled;
-    let frame = if frame.unusable_count() > 0 {
-        filled = frame.with_masked_filled();
-        &filled
-    } else {
-        frame
+    // Masked pixels (dead, gaps, mask files, NaN/±Inf floats) never seed a peak and never enter a fit (see
+    // "Masked pixels" above).
+    let unusable = frame.unusable_mask();
+    let method0_background =
+        p.local_maxima_search_method == 0 && p.data_for_local_maxima == LocalMaximaData::AutoBackground;
+    let prepared;
+    let detect_frame = match &unusable {
+        None => frame,
+        Some(m) if method0_background => {
+            // The minimum filter skips masked pixels: they hold the type's largest value.
+            let mut f = frame.clone();
+            for i in (0..m.len()).filter(|&i| m[i]) {
+                f.pixels.set(i, f32::MAX as f64);
+            }
+            prepared = f;
+            &prepared
+        }
+        Some(_) => {
+            prepared = frame.with_masked_filled();
+            &prepared
+        }
     };
     let saturation = detector_saturation(frame);
-    let maxima = match &frame.pixels {
-        crate::io::Pixels::U8(v) => local_maxima(v, rows, cols, frame, &p, saturation),
-        crate::io::Pixels::U16(v) => local_maxima(v, rows, cols, frame, &p, saturation),
-        crate::io::Pixels::U32(v) => local_maxima(v, rows, cols, frame, &p, saturation),
-        crate::io::Pixels::I32(v) => local_maxima(v, rows, cols, frame, &p, saturation),
-        crate::io::Pixels::F32(v) => local_maxima(v, rows, cols, frame, &p, saturation),
+    let m = unusable.as_deref();
+    let mut maxima = match &detect_frame.pixels {
+        crate::io::Pixels::U8(v) => local_maxima(v, m, rows, cols, frame, &p, saturation),
+        crate::io::Pixels::U16(v) => local_maxima(v, m, rows, cols, frame, &p, saturation),
+        crate::io::Pixels::U32(v) => local_maxima(v, m, rows, cols, frame, &p, saturation),
+        crate::io::Pixels::I32(v) => local_maxima(v, m, rows, cols, frame, &p, saturation),
+        crate::io::Pixels::F32(v) => local_maxima(v, m, rows, cols, frame, &p, saturation),
     }?;
+    if let Some(m) = m {
+        // Method 2 searches the filled frame: a candidate on a masked pixel is dropped.
+        maxima.retain(|x| !m[x.row * cols + x.col]);
+    }
     let mut stats = SearchStats { local_maxima: maxima.len(), ..SearchStats::default() };
     if maxima.len() >= 2 && maxima.len() >= p.number_max_of_fits {
         return Err(LaueError::image(
@@ -150,6 +202,7 @@ pub fn peak_search_with_progress(
     let b = p.boxsize;
     let n = 2 * b;
     let mut data = vec![0f64; n * n];
+    let mut usable = vec![true; n * n];
     for (i, m) in to_fit.iter().enumerate() {
         if i % 32 == 0 && i > 0 {
             progress(Progress::Fitting { done: i, total: to_fit.len() });
@@ -160,11 +213,23 @@ pub fn peak_search_with_progress(
             stats.rejected += 1;
             continue;
         }
+        // The raw pixels; a masked one holds 0 and is out of the fit (`fit_box_masked`).
+        let mut good = 0;
         for u in 0..n {
             let r = m.row - b + u;
             for v in 0..n {
-                data[u * n + v] = frame.pixels.get(r * cols + (m.col - b + v));
+                let j = r * cols + (m.col - b + v);
+                let ok = unusable.as_ref().is_none_or(|bad| !bad[j]);
+                usable[u * n + v] = ok;
+                data[u * n + v] = if ok { frame.pixels.get(j) } else { 0.0 };
+                good += ok as usize;
             }
+        }
+        if 2 * good < n * n {
+            // More masked than usable pixels: no fit (see "Masked pixels").
+            stats.rejected += 1;
+            stats.masked_boxes += 1;
+            continue;
         }
         let peak = match p.fit_peaks_gaussian {
             0 => Some(Peak {
@@ -182,13 +247,28 @@ pub fn peak_search_with_progress(
             }),
             k => {
                 let profile = if k == 1 { Profile::Gaussian } else { Profile::Lorentzian };
-                let f = fit_box(&data, n, profile, ThetaDerivative::LaueTools, p.xtol, saturation as f64);
+                let f = match &unusable {
+                    None => fit_box(&data, n, profile, ThetaDerivative::LaueTools, p.xtol, saturation as f64),
+                    Some(_) => fit_box_masked(
+                        &data,
+                        Some(&usable),
+                        n,
+                        profile,
+                        ThetaDerivative::LaueTools,
+                        p.xtol,
+                        saturation as f64,
+                    ),
+                };
                 let [h, a, uc, vc, s1, s2, theta] = f.params;
                 let x = vc - b as f64 + m.col as f64;
                 let y = uc - b as f64 + m.row as f64;
                 let (xd, yd) = (x - m.col as f64, y - m.row as f64);
                 let smax = s1.max(s2);
-                let rejected = f.nfev > 1550
+                let rejected = unusable.as_ref().is_some_and(|bad| {
+                    let off = masked_artefact(bad, rows, cols, y, x, s1, s2);
+                    stats.masked_boxes += off as usize;
+                    off
+                }) || f.nfev > 1550
                     || (p.reject_negative_baseline && h - f.start_background < 0.0)
                     || (xd * xd + yd * yd).sqrt() > p.fit_pixel_dev
                     || a >= p.saturation_value
@@ -235,16 +315,58 @@ pub fn peak_search_with_progress(
 }
 
 /// The detector's saturation level (counts), LaueTools' `dict_CCD[CCDLabel][2]`: the detection image is clipped
-/// to it and the fit gives pixels at or above it zero weight. The frame's preset gives it (65535 for the MarCCD
+/// to it and the fit gives pixels at or above it zero weight. The file's header (a PILATUS count cut-off) or
+/// the frame's preset gives it (65535 for the MarCCD
 /// and sCMOS, 2³²−1 for the Eiger, the counter's cut-off for the Pilatus); without a preset, 65535 for 8- and
 /// 16-bit data and no level at all (the type's largest value) for 32-bit and float data, whose counts are not
 /// bounded by 16 bits.
 pub fn detector_saturation(frame: &Frame) -> f32 {
+    // The file's own level (a PILATUS header's count cut-off) is in the metadata, else the preset's.
+    let stated = frame.metadata.get("saturation").and_then(|v| v.parse::<f32>().ok()).filter(|v| *v > 0.0);
     let preset = frame.detector.as_deref().and_then(crate::io::image::preset).map(|p| p.saturation as f32);
-    preset.unwrap_or(match frame.pixels {
+    stated.or(preset).unwrap_or(match frame.pixels {
         crate::io::Pixels::U8(_) | crate::io::Pixels::U16(_) => 65535.0,
         crate::io::Pixels::U32(_) | crate::io::Pixels::I32(_) | crate::io::Pixels::F32(_) => f32::MAX,
     })
+}
+
+/// Distance (px) within which a fit counts as touching the mask, for [`masked_artefact`].
+pub const MASK_NEAR_PX: f64 = 2.0;
+
+/// Whether a fit next to masked pixels is an artefact of the mask rather than a spot (see "Masked pixels"):
+/// its centre (`row`, `col`: 0-based, fractional) lies more than [`MASK_NEAR_PX`] inside the mask (an
+/// extrapolation: the spot's middle is not observed), or it is a line along a mask edge (within
+/// [`MASK_NEAR_PX`] of a masked pixel, its narrow width under 1 px and its long one over 3 times that: the
+/// brighter edge pixels of a PILATUS module, fitted as a streak).
+pub fn masked_artefact(bad: &[bool], rows: usize, cols: usize, row: f64, col: f64, s1: f64, s2: f64) -> bool {
+    if !(row.is_finite() && col.is_finite()) {
+        return false;
+    }
+    let (r0, c0) = (row.round(), col.round());
+    let reach = MASK_NEAR_PX.ceil() as i64 + 1;
+    let (mut near_masked, mut near_usable, mut centre_masked) = (false, false, false);
+    for dr in -reach..=reach {
+        for dc in -reach..=reach {
+            let (r, c) = (r0 as i64 + dr, c0 as i64 + dc);
+            if r < 0 || c < 0 || r >= rows as i64 || c >= cols as i64 {
+                continue;
+            }
+            let masked = bad[r as usize * cols + c as usize];
+            let d = ((r as f64 - row).powi(2) + (c as f64 - col).powi(2)).sqrt();
+            if d <= MASK_NEAR_PX {
+                if masked {
+                    near_masked = true;
+                } else {
+                    near_usable = true;
+                }
+            }
+            if dr == 0 && dc == 0 {
+                centre_masked = masked;
+            }
+        }
+    }
+    let (narrow, long) = (s1.abs().min(s2.abs()), s1.abs().max(s2.abs()));
+    (centre_masked && !near_usable) || (near_masked && narrow < 1.0 && long > 3.0 * narrow)
 }
 
 /// Method 2's kernel against the frame, before the convolution is allocated: it must fit in the frame,
@@ -266,8 +388,10 @@ fn check_kernel(p: &PeakSearchParams, rows: usize, cols: usize) -> Result<()> {
 }
 
 /// Local maxima by the chosen method, on the frame's own pixel type.
+#[allow(clippy::too_many_arguments)]
 fn local_maxima<T: detect::Sample>(
     a: &[T],
+    masked: Option<&[bool]>,
     rows: usize,
     cols: usize,
     frame: &Frame,
@@ -280,10 +404,14 @@ fn local_maxima<T: detect::Sample>(
     let thr = p.intensity_threshold as f32;
     Ok(match (p.local_maxima_search_method, &p.data_for_local_maxima) {
         (0, LocalMaximaData::AutoBackground) => {
-            detect::local_maxima_method0(a, rows, cols, path, k, sat, thr)
+            detect::local_maxima_method0(a, masked, rows, cols, path, k, sat, thr)
         }
         (0, LocalMaximaData::Raw) => {
-            let raw: Vec<f32> = a.iter().map(|v| v.to_f32()).collect();
+            // Masked pixels at 0: below any threshold, they neither seed nor join a blob.
+            let raw: Vec<f32> = match masked {
+                None => a.iter().map(|v| v.to_f32()).collect(),
+                Some(m) => a.iter().zip(m).map(|(v, &m)| if m { 0.0 } else { v.to_f32() }).collect(),
+            };
             detect::blobs_hottest(&raw, rows, cols, thr)
         }
         (_, data) => {

@@ -294,6 +294,25 @@ impl DetectorImage {
         })
     }
 
+    /// Adds a mask file (a grey PNG, or HDF5 as `name` or `name:/path/to/dataset`; non-zero = masked) to
+    /// the image's own mask; it must be the image's size. Returns the number of masked pixels.
+    pub fn apply_mask(&mut self, bytes: &[u8], name: &str) -> Result<usize, JsError> {
+        let (file, dataset) = match name.find(":/") {
+            Some(i) if i > 0 => (&name[..i], Some(&name[i + 1..])),
+            _ => (name, None),
+        };
+        let mask = crate::io::read_mask(bytes, file, dataset).map_err(err)?;
+        crate::io::apply_mask(&mut self.frame, &mask).map_err(err)?;
+        Ok(self.frame.masked_count())
+    }
+
+    /// The mask, one byte per pixel (1 = masked), row-major; empty when no pixel is masked.
+    pub fn mask(&self) -> js_sys::Uint8Array {
+        let bytes: Vec<u8> =
+            self.frame.mask.as_ref().map_or_else(Vec::new, |m| m.iter().map(|&b| b as u8).collect());
+        js_sys::Uint8Array::from(bytes.as_slice())
+    }
+
     #[wasm_bindgen(getter)]
     pub fn rows(&self) -> usize {
         self.frame.rows

@@ -7,12 +7,13 @@
 // (checked against the native build by tests/golden_peaks.rs). Also: sorting, contrast, colour map, zoom on a peak,
 // the pixel readout against wasm pixel_to_angles, the .dat/.cor downloads, indexing the peaks as Ge against the
 // native golden grain (tests/data/golden/index/Ge_blanc.json, checked by tests/golden_index.rs) with its table row,
-// overlay, .fit and JSON downloads, several images, a bad file.
+// overlay, .fit and JSON downloads, several images, a bad file, a PILATUS-like frame's masked pixels and a mask file.
 // Needs the wasm package in pkg/ and `npm ci` for playwright-core. Environment: CHROMIUM, LAUEKIT_PKG_DIR,
 // LAUEKIT_E2E_OUT (screenshots; default target/e2e). The last line is `e2e: N passed, M failed`.
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { PKG_DIR, ROOT, startServer, benignAbort } from './server.mjs';
 
@@ -72,6 +73,59 @@ async function tableColumn(page, key) {
     const col = ths.findIndex((th) => th.dataset.key === k);
     return Array.from(document.querySelectorAll('#peak-table tbody tr'), (tr) => Number(tr.cells[col].textContent));
   }, key);
+}
+
+/** A little-endian, uncompressed, one-strip TIFF of signed 32-bit pixels (as PILATUS frames are). */
+function int32Tiff(pixels, rows, cols) {
+  const tags = [[256, 4, cols], [257, 4, rows], [258, 3, 32], [259, 3, 1], [262, 3, 1], [273, 4, 0], [277, 3, 1],
+    [278, 4, rows], [279, 4, rows * cols * 4], [339, 3, 2]];
+  const ifdSize = 2 + tags.length * 12 + 4;
+  const dataAt = 8 + ifdSize;
+  const buf = Buffer.alloc(dataAt + rows * cols * 4);
+  buf.write('II', 0, 'latin1');
+  buf.writeUInt16LE(42, 2);
+  buf.writeUInt32LE(8, 4);
+  buf.writeUInt16LE(tags.length, 8);
+  tags.forEach(([tag, type, value], k) => {
+    const o = 10 + 12 * k;
+    buf.writeUInt16LE(tag, o);
+    buf.writeUInt16LE(type, o + 2);
+    buf.writeUInt32LE(1, o + 4);
+    if (type === 3) buf.writeUInt16LE(value, o + 8);
+    else buf.writeUInt32LE(tag === 273 ? dataAt : value, o + 8);
+  });
+  for (let i = 0; i < pixels.length; i++) buf.writeInt32LE(pixels[i], dataAt + 4 * i);
+  return buf;
+}
+
+/** An 8-bit grey PNG. */
+function grayPng(values, rows, cols) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), body.length + 4);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(cols, 0);
+  ihdr.writeUInt32BE(rows, 4);
+  ihdr[8] = 8; // bit depth; colour type 0 (grey), deflate, no filter, no interlace
+  const raw = Buffer.alloc(rows * (cols + 1));
+  for (let r = 0; r < rows; r++) Buffer.from(values.subarray(r * cols, (r + 1) * cols)).copy(raw, r * (cols + 1) + 1);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
 const sortedAsc = (a) => a.every((v, i) => i === 0 || a[i - 1] <= v);
@@ -608,6 +662,33 @@ async function main() {
     await page.waitForFunction(() => /log\(A\)/.test(document.getElementById('peaks-error').textContent));
     check('bad setting (formulaexpression log(A)): the library\'s message is shown', true);
     await page.fill('#ps-formulaexpression', 'A-1.1*B');
+
+    // 12b. A PILATUS-like int32 frame (module gap −1, bad pixels −2): its masked pixels are counted in the legend and
+    // drawn in the masked colour (NaN in the shown pixels); a mask PNG chosen beside it adds its pixels.
+    const [mr, mc] = [40, 30];
+    const frame = new Int32Array(mr * mc).map((_, i) => 100 + (i % 7));
+    for (let i = 15 * mc; i < 18 * mc; i++) frame[i] = -1; // a 3-row gap: 90 px
+    frame[5 * mc + 20] = -2;
+    frame[30 * mc + 3] = -2;
+    await page.setInputFiles('#image-files', { name: 'pilatus-like.tif', mimeType: 'image/tiff', buffer: int32Tiff(frame, mr, mc) });
+    await page.waitForFunction(() => window.lauekitPeaks.current()?.name === 'pilatus-like.tif' && window.lauekitPeaks.current().pixels);
+    const maskShown = () => page.evaluate(() => {
+      const img = window.lauekitPeaks.current();
+      return { legend: document.getElementById('mask-count').textContent, hidden: document.getElementById('mask-legend').hidden,
+        nan: img.pixels.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0), info: img.info.masked_pixels };
+    });
+    const m1 = await maskShown();
+    check('PILATUS-like frame: "masked (92 px)" shown, the 92 gap and bad pixels drawn as masked',
+      !m1.hidden && m1.legend === 'masked (92 px)' && m1.nan === 92 && m1.info === 92, JSON.stringify(m1));
+    const column = new Uint8Array(mr * mc).map((_, i) => (i % mc === 5 ? 255 : 0)); // column 6: 40 px, 3 in the gap
+    await page.setInputFiles('#mask-file', { name: 'mask.png', mimeType: 'image/png', buffer: grayPng(column, mr, mc) });
+    await page.waitForFunction(() => window.lauekitPeaks.current()?.info.masked_pixels === 129, null, { timeout: WAIT_MS });
+    const m2 = await maskShown();
+    check('mask file: its 40 pixels added (129 masked), shown in the legend and the display',
+      m2.legend === 'masked (129 px)' && m2.nan === 129, JSON.stringify(m2));
+    await page.click('#image-list li:first-child .image-name');
+    await page.waitForFunction(() => window.lauekitPeaks.current().name === 'Ge_blanc_0000.mccd');
+    check('an image without masked pixels hides the legend', await page.evaluate(() => document.getElementById('mask-legend').hidden));
 
     // 13. The simulator is one tab away.
     await page.click('#tab-simulator');

@@ -246,7 +246,8 @@ export class ImageView {
       const [r, g, b] = map(i / (LUT_SIZE - 1));
       lut[i] = (255 << 24) | (b << 16) | (g << 8) | r; // little-endian RGBA
     }
-    const nanColor = (255 << 24) | (40 << 16) | (0 << 8) | 140; // masked / non-finite: dark red
+    // Masked pixels (sent as NaN by the peaks worker) and non-finite values: dark red (the legend's .mask-swatch).
+    const nanColor = (255 << 24) | (40 << 16) | (0 << 8) | 140;
     const ctx = this.bitmap.getContext('2d');
     const data = ctx.createImageData(img.cols, img.rows);
     const out = new Uint32Array(data.data.buffer);

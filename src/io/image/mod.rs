@@ -12,11 +12,12 @@
 //!   (the one LaueTools calibrations use) and the file's own value, if any, is kept in the
 //!   metadata as `pixel_size_file_mm`; without one, `pixel_size_mm` is the file's value.
 //! - **Mask**: pixels the file marks as dead: 2³²−1 in unsigned 32-bit data (the Eiger gap and
-//!   dead-pixel sentinel, whatever the container), an HDF5 `pixel_mask` next to the data, and
-//!   non-finite floats. Values are kept as the file holds them, NaN and ±Inf included
-//!   (`nonfinite_pixels` in the metadata counts them); [`Frame::finite_f32`] gives the copy to
-//!   compute on, and the peak search fills masked pixels from their surroundings
-//!   ([`Frame::with_masked_filled`]).
+//!   dead-pixel sentinel, whatever the container), negative values in signed 32-bit data (PILATUS:
+//!   −1 module gaps, −2 bad pixels), an HDF5 `pixel_mask` next to the data, and non-finite floats.
+//!   Values are kept as the file holds them, NaN and ±Inf included (`nonfinite_pixels` in the
+//!   metadata counts them); [`Frame::finite_f32`] gives the copy to compute on. A mask file (PNG or
+//!   HDF5, [`read_mask`]) adds to it ([`apply_mask`]). The peak search keeps masked pixels out of
+//!   detection and fits (see [`crate::peaks`]).
 //! - **Metadata** keys common to the formats: `format`, `exposure_s`, `distance_mm`, `beam_x_px`,
 //!   `beam_y_px`, `wavelength_angstrom`, `pixel_size_file_mm`, `frame_index`, `frame_count`,
 //!   `masked_pixels`, `nonfinite_pixels`, `saturation` (from the preset), `detector_match`; the
@@ -32,6 +33,7 @@
 pub mod edf;
 pub mod hdf5;
 pub mod marccd;
+pub mod mask;
 pub mod png;
 pub mod presets;
 pub mod raw;
@@ -47,6 +49,7 @@ use crate::io::frame::{Frame, Pixels};
 pub use edf::read_edf;
 pub use hdf5::read_hdf5;
 pub use marccd::read_marccd;
+pub use mask::{MaskImage, apply_mask, read_mask};
 pub use png::read_png;
 pub use presets::{DetectorPreset, FileClues, PRESETS, detect_preset, preset};
 pub use raw::{ByteOrder, RawLayout, SampleType, read_raw};
@@ -333,7 +336,10 @@ pub(crate) fn finish(d: Decoded, format: ImageFormat, name: &str, options: &Read
     let (detector, pixel_size_mm) = match chosen {
         Some((p, how)) => {
             metadata.insert("detector_match".into(), how.into());
-            metadata.insert("saturation".into(), num(p.saturation));
+            // A PILATUS header's count cut-off is this frame's saturation (it depends on the rate correction).
+            let saturation =
+                metadata.get("dectris.count_cutoff").cloned().unwrap_or_else(|| num(p.saturation));
+            metadata.insert("saturation".into(), saturation);
             (Some(p.label.to_string()), Some(p.pixel_size_mm))
         }
         None => (None, pixel_size_mm),

@@ -1,5 +1,6 @@
 //! Detector presets: the values of LaueTools' `dict_CCD` table (LaueTools 3.2, `dict_LaueTools.py`),
-//! and the rules that pick one from what a file looks like.
+//! DECTRIS' PILATUS and larger EIGER detectors (which LaueTools' table lacks), and the rules that pick one
+//! from what a file looks like.
 
 use super::ImageFormat;
 use crate::error::{LaueError, Result};
@@ -343,6 +344,95 @@ pub const PRESETS: &[DetectorPreset] = &[
         "camera in reflection geometry (Alexiane's lab)"
     ),
     preset!("pnCCD", (384, 384), 0.075, 65000.0, "no", 1024, "u16", true, "tiff", "pnCCD (Siegen)"),
+    // DECTRIS hybrid pixel detectors (not in LaueTools' table): frame sizes from DECTRIS' data sheets, rows ×
+    // columns as the detectors write them (a module is 195 rows × 487 columns on PILATUS, 514 × 1030 on EIGER;
+    // gaps of 17 rows and 7 columns between PILATUS modules, 37 rows and 10 columns between EIGER modules). The
+    // gaps and dead pixels come as −1 and −2 in PILATUS' int32 frames, 2³²−1 in EIGER's u32 ones: masked.
+    // PILATUS saturation: the 20-bit counter (the file's `Count_cutoff`, when given, replaces it).
+    preset!(
+        "PILATUS_100K",
+        (195, 487),
+        0.172,
+        1048575.0,
+        "no",
+        4096,
+        "i32",
+        true,
+        "tif",
+        "DECTRIS PILATUS 100K (1 module), TIFF"
+    ),
+    preset!(
+        "PILATUS_300K",
+        (619, 487),
+        0.172,
+        1048575.0,
+        "no",
+        4096,
+        "i32",
+        true,
+        "tif",
+        "DECTRIS PILATUS 300K (1 × 3 modules), TIFF"
+    ),
+    preset!(
+        "PILATUS_1M",
+        (1043, 981),
+        0.172,
+        1048575.0,
+        "no",
+        4096,
+        "i32",
+        true,
+        "tif",
+        "DECTRIS PILATUS 1M (2 × 5 modules; ALS 12.3.2), TIFF"
+    ),
+    preset!(
+        "PILATUS_2M",
+        (1679, 1475),
+        0.172,
+        1048575.0,
+        "no",
+        4096,
+        "i32",
+        true,
+        "tif",
+        "DECTRIS PILATUS 2M (3 × 8 modules), TIFF"
+    ),
+    preset!(
+        "PILATUS_6M",
+        (2527, 2463),
+        0.172,
+        1048575.0,
+        "no",
+        4096,
+        "i32",
+        true,
+        "tif",
+        "DECTRIS PILATUS 6M (5 × 12 modules), TIFF"
+    ),
+    preset!(
+        "EIGER_9M",
+        (3269, 3110),
+        0.075,
+        4294967295.0,
+        "no",
+        0,
+        "u32",
+        true,
+        "h5",
+        "DECTRIS EIGER 9M (3 × 6 modules), HDF5"
+    ),
+    preset!(
+        "EIGER_16M",
+        (4371, 4150),
+        0.075,
+        4294967295.0,
+        "no",
+        0,
+        "u32",
+        true,
+        "h5",
+        "DECTRIS EIGER 16M (4 × 8 modules), HDF5"
+    ),
     // Only by label: old set-ups, or dimensions that another preset above already claims.
     preset!(
         "PRINCETON",
@@ -627,5 +717,46 @@ mod tests {
         let (p, how) = detect_preset(ImageFormat::Png, 2018, 2016, none).unwrap();
         assert_eq!((p.label, how), ("sCMOS", "dimensions"));
         assert_eq!(label(ImageFormat::Tiff, 37, 53, none), None);
+    }
+
+    /// Each DECTRIS preset is its module grid: PILATUS modules of 195 × 487 px with 17-row and 7-column gaps,
+    /// EIGER modules of 514 × 1030 px with 37-row and 10-column gaps (DECTRIS' data sheets: PILATUS 1M =
+    /// 981 × 1043 px width × height, EIGER 16M = 4150 × 4371); each is found from a TIFF or HDF5 frame of
+    /// its size.
+    #[test]
+    fn dectris_presets_are_their_module_grids() {
+        let grid = |(mr, mc): (usize, usize), (gr, gc): (usize, usize), (nr, nc): (usize, usize)| {
+            (nr * mr + (nr - 1) * gr, nc * mc + (nc - 1) * gc)
+        };
+        let pilatus = [("PILATUS_100K", (1, 1)), ("PILATUS_300K", (3, 1)), ("PILATUS_1M", (5, 2))];
+        let pilatus_big = [("PILATUS_2M", (8, 3)), ("PILATUS_6M", (12, 5))];
+        for (label, modules) in pilatus.into_iter().chain(pilatus_big) {
+            let p = preset(label).unwrap();
+            assert_eq!((p.rows, p.cols), grid((195, 487), (17, 7), modules), "{label}");
+            assert!((p.pixel_size_mm - 0.172).abs() < 1e-12 && p.pixel_type == "i32", "{label}");
+            assert_eq!(p.saturation, 1048575.0, "{label}: 20-bit counter");
+            let px = FileClues { pixel_size_mm: Some(0.172), stack: false };
+            let found = detect_preset(ImageFormat::Tiff, p.rows, p.cols, px).map(|(q, _)| q.label);
+            assert_eq!(found, Some(label));
+        }
+        assert_eq!((preset("PILATUS_1M").unwrap().rows, preset("PILATUS_1M").unwrap().cols), (1043, 981));
+        let eiger = [("EIGER_1M", (2, 1)), ("EIGER_4M", (4, 2)), ("EIGER_9M", (6, 3)), ("EIGER_16M", (8, 4))];
+        for (label, modules) in eiger {
+            let p = preset(label).unwrap();
+            assert_eq!((p.rows, p.cols), grid((514, 1030), (37, 10), modules), "{label}");
+            assert!((p.pixel_size_mm - 0.075).abs() < 1e-12 && p.pixel_type == "u32", "{label}");
+            assert_eq!(p.saturation, 4294967295.0, "{label}");
+        }
+        assert_eq!(
+            detect_preset(ImageFormat::Hdf5, 3269, 3110, FileClues::default()).unwrap().0.label,
+            "EIGER_9M"
+        );
+        assert_eq!(
+            detect_preset(ImageFormat::Hdf5, 4371, 4150, FileClues::default()).unwrap().0.label,
+            "EIGER_16M"
+        );
+        // A file whose own pixel size is far from 172 µm is not taken for a PILATUS.
+        let far = FileClues { pixel_size_mm: Some(0.075), stack: false };
+        assert_eq!(detect_preset(ImageFormat::Tiff, 1043, 981, far), None);
     }
 }

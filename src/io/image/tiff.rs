@@ -306,9 +306,11 @@ pub(crate) fn decode_tiff(bytes: &[u8], name: &str, options: &ReadOptions, what:
     metadata.insert("frame_count".into(), count.to_string());
 
     text_values(&mut metadata);
+    let header_pixel_mm = dectris_header(&mut metadata);
     let mut d = Decoded::new(height as usize, width as usize, pixels);
     d.metadata = metadata;
-    d.pixel_size_mm = pixel_size_mm;
+    // The header's explicit pixel size before the resolution tags (which cameras often fill with a default).
+    d.pixel_size_mm = header_pixel_mm.or(pixel_size_mm);
     Ok(d)
 }
 
@@ -390,6 +392,70 @@ pub(crate) fn text_values(metadata: &mut BTreeMap<String, String>) {
             return;
         }
     }
+}
+
+/// The text header DECTRIS' camserver writes in a PILATUS TIFF's ImageDescription (the ALS frames' "TVX TIFF"
+/// software tag): lines `# Pixel_size 172e-6 m x 172e-6 m`, `# Exposure_time 1.0000000 s`,
+/// `# Count_cutoff 1409688 counts`, `# Threshold_setting: 4024 eV`, ... Sets `exposure_s` (unless already
+/// known), `dectris.exposure_period_s`, `dectris.count_cutoff`, `dectris.threshold_ev`, `dectris.tau_s`,
+/// `dectris.excluded_pixels`, and returns the pixel size (mm; the x one when x and y differ).
+pub(crate) fn dectris_header(metadata: &mut BTreeMap<String, String>) -> Option<f64> {
+    let text = metadata.get("tiff.ImageDescription")?.clone();
+    if !text.contains("# Pixel_size") && !text.contains("# Exposure_time") {
+        return None;
+    }
+    let mut pixel_mm = None;
+    // The first number after the key, and the word after it (its unit).
+    let value = |rest: &str| -> Option<(f64, String)> {
+        let mut words =
+            rest.split(|c: char| c.is_whitespace() || c == ':' || c == '=').filter(|w| !w.is_empty());
+        let v = words.next()?.parse::<f64>().ok().filter(|v| v.is_finite())?;
+        Some((v, words.next().unwrap_or("").to_string()))
+    };
+    for line in text.lines() {
+        let Some(line) = line.trim().strip_prefix('#') else { continue };
+        let line = line.trim();
+        let (key, rest) = line.split_once(|c: char| c.is_whitespace() || c == ':').unwrap_or((line, ""));
+        let Some((v, unit)) = value(rest) else { continue };
+        let seconds = match unit.as_str() {
+            "ms" => 1e-3,
+            "us" => 1e-6,
+            _ => 1.0,
+        };
+        match key {
+            "Pixel_size" => {
+                let mm = match unit.as_str() {
+                    "m" => v * 1e3,
+                    "mm" => v,
+                    "um" => v * 1e-3,
+                    _ => continue,
+                };
+                if mm > 0.0 {
+                    pixel_mm = Some(mm);
+                }
+            }
+            "Exposure_time" => {
+                metadata.entry("exposure_s".into()).or_insert_with(|| num(v * seconds));
+            }
+            "Exposure_period" => {
+                metadata.insert("dectris.exposure_period_s".into(), num(v * seconds));
+            }
+            "Tau" => {
+                metadata.insert("dectris.tau_s".into(), num(v * seconds));
+            }
+            "Count_cutoff" => {
+                metadata.insert("dectris.count_cutoff".into(), num(v));
+            }
+            "Threshold_setting" => {
+                metadata.insert("dectris.threshold_ev".into(), num(v));
+            }
+            "N_excluded_pixels" => {
+                metadata.insert("dectris.excluded_pixels".into(), num(v));
+            }
+            _ => {}
+        }
+    }
+    pixel_mm
 }
 
 #[cfg(test)]
@@ -605,6 +671,31 @@ pub(crate) mod tests {
         assert_eq!(m["exposure_s"], "0.05");
         assert_eq!(m["xech"], "7.5");
         assert_eq!(m["yech"], "-2");
+    }
+
+    #[test]
+    fn dectris_text_header() {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "tiff.ImageDescription".to_string(),
+            "# Pixel_size 172e-6 m x 172e-6 m\r\n# Exposure_time 0.2500000 s\r\n# Exposure_period 0.2500000 s\r\n\
+             # Tau = 0 s\r\n# Count_cutoff 1074999 counts\r\n# Threshold_setting: 4024 eV\r\n\
+             # N_excluded_pixels = 31\r\n# Comment: 4.33100 1.54300 681.563 13630.000\r\n"
+                .into(),
+        );
+        let px = dectris_header(&mut m).unwrap();
+        assert!((px - 0.172).abs() < 1e-12, "{px}");
+        assert_eq!(m["exposure_s"], "0.25");
+        assert_eq!(m["dectris.exposure_period_s"], "0.25");
+        assert_eq!(m["dectris.count_cutoff"], "1074999");
+        assert_eq!(m["dectris.threshold_ev"], "4024");
+        assert_eq!(m["dectris.tau_s"], "0");
+        assert_eq!(m["dectris.excluded_pixels"], "31");
+        // Not a DECTRIS header: nothing.
+        let mut other = BTreeMap::new();
+        other.insert("tiff.ImageDescription".to_string(), "0 (Xech=1.0 exposure=1.000)".to_string());
+        assert_eq!(dectris_header(&mut other), None);
+        assert_eq!(other.len(), 1);
     }
 
     #[test]

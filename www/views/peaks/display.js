@@ -100,6 +100,7 @@ export class DisplayPanel extends Panel {
     if (!img) {
       view.setImage(null);
       $('image-info').textContent = '';
+      $('mask-legend').hidden = true;
       return;
     }
     // Everything of the image shows at once; its pixels, when they were released, come back from the worker.
@@ -111,6 +112,13 @@ export class DisplayPanel extends Panel {
     if (i.detector) parts.push(i.detector);
     if (i.pixel_size_mm) parts.push(`${i.pixel_size_mm} mm/px`);
     if (i.masked_pixels) parts.push(`${i.masked_pixels} masked`);
+    // The legend of the masked colour (module gaps, dead pixels, a mask file's pixels: never in a peak or a fit).
+    $('mask-legend').hidden = !i.masked_pixels;
+    $('mask-count').textContent = i.masked_pixels ? `masked (${i.masked_pixels} px)` : '';
+    $('mask-legend').title = i.masked_pixels
+      ? `${i.masked_pixels} pixels masked${i.metadata?.mask_file ? ` (with ${i.metadata.mask_file})` : ''}: `
+        + 'they never seed a peak nor enter a fit'
+      : '';
     parts.push(`values ${fmt(img.stats.min)} … ${fmt(img.stats.max)}`);
     $('image-info').textContent = parts.join(' · ');
     this.apply();
@@ -233,7 +241,9 @@ export class DisplayPanel extends Panel {
       }
     }
     api.readout = { x, y, value, tth, chi };
-    let text = `x ${x}  y ${y}  value ${fmt(value)}`;
+    // Masked pixels come from the worker as NaN (see peaks-worker.js `shownPixels`).
+    const shown = Number.isNaN(value) && img.info.masked_pixels ? 'masked' : fmt(value);
+    let text = `x ${x}  y ${y}  value ${shown}`;
     if (tth != null) text += `  2θ ${tth.toFixed(3)}°  χ ${chi.toFixed(3)}°`;
     el.textContent = text;
   }

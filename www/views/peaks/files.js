@@ -51,6 +51,12 @@ export class ImagesPanel extends Panel {
       input.value = '';
       this.openFiles(files);
     });
+    this.on('mask-file', 'change', (e) => {
+      const input = /** @type {HTMLInputElement} */ (e.target);
+      const file = input.files?.[0];
+      input.value = '';
+      if (file) this.openMask(file);
+    });
     this.on('load-example-image', 'click', () => this.loadExample());
     this.on('view-peaks', 'dragover', (e) => {
       e.preventDefault();
@@ -80,7 +86,11 @@ export class ImagesPanel extends Panel {
     const all = Array.from(files);
     const toml = all.filter((f) => extension(f.name) === 'toml');
     if (toml.length) await this.hooks.loadMaterials(toml);
-    const list = all.filter((f) => extension(f.name) !== 'toml');
+    // A PNG or HDF5 file named like a mask ("mask.png", "pixel_mask.h5") is a mask for the images (below).
+    /** @param {File} f */
+    const isMask = (f) => /mask/i.test(f.name) && ['png', 'h5', 'hdf5'].includes(extension(f.name));
+    const masks = all.filter(isMask);
+    const list = all.filter((f) => extension(f.name) !== 'toml' && !isMask(f));
     /** @param {File} f */
     const isSettings = (f) => ['det', 'json', 'psp'].includes(extension(f.name));
     // A drop's .det and settings belong to the drop's images (each image keeps its own, see `saveContext`); dropped
@@ -111,6 +121,36 @@ export class ImagesPanel extends Panel {
     }
     if (firstNew >= 0) this.select(firstNew);
     else this.reattachContext(before);
+    for (const m of masks) await this.openMask(m);
+  }
+
+  /**
+   * Adds a mask file (grey PNG or HDF5, non-zero = masked, the image's size) to the shown image's own mask; the
+   * display then shows its pixels in the masked colour and the peak search leaves them out.
+   * @param {File} file
+   */
+  async openMask(file) {
+    const { messages, rpc } = this.ctx;
+    const img = this.ctx.current();
+    if (!img) {
+      messages.showError(`${file.name}: open an image first, then its mask.`, true);
+      return;
+    }
+    try {
+      const bytes = await file.arrayBuffer();
+      const reply = await rpc.call('mask', { id: img.id, name: file.name, bytes }, { transfer: [bytes] });
+      img.info = reply.info;
+      img.pixels = reply.pixels;
+      img.stats = imageStats(reply.pixels);
+      // Peaks found without the mask no longer hold.
+      img.search = null;
+      img.index = null;
+      messages.setStatus(`${file.name}: ${img.info.masked_pixels} pixels of ${img.name} masked; press “Find peaks”.`);
+      this.select(this.ctx.state.current, true);
+    } catch (e) {
+      const m = messageOf(e);
+      messages.showError(m.startsWith(file.name) ? `Could not use mask ${m}` : `Could not use mask ${file.name}: ${m}`, true);
+    }
   }
 
   /**

@@ -52,6 +52,14 @@ async function imageOf(id) {
   if (!src) throw new Error(`image ${id} is not open in the worker`);
   const bytes = src.source instanceof Blob ? new Uint8Array(await src.source.arrayBuffer()) : new Uint8Array(src.source);
   const img = new DetectorImage(bytes, src.name, src.frame ? { frame: src.frame } : undefined);
+  if (src.mask) {
+    try {
+      img.apply_mask(src.mask.bytes, src.mask.name);
+    } catch (e) {
+      img.free();
+      throw e;
+    }
+  }
   images.set(id, img);
   while (images.size > KEEP_DECODED) {
     const [oldest, handle] = images.entries().next().value;
@@ -59,6 +67,19 @@ async function imageOf(id) {
     images.delete(oldest);
   }
   return img;
+}
+
+/**
+ * The pixels the page shows: masked pixels (module gaps, dead pixels, a mask file's) as NaN, so that the display
+ * draws them in its masked colour and leaves them out of the contrast limits.
+ * @param {any} img a DetectorImage
+ * @returns {Float32Array}
+ */
+function shownPixels(img) {
+  const pixels = img.pixels();
+  const mask = img.mask();
+  for (let i = 0; i < mask.length; i++) if (mask[i]) pixels[i] = NaN;
+  return pixels;
 }
 
 // One request at a time, in order: a request awaiting a decode must not see its image evicted by the next one.
@@ -80,14 +101,34 @@ serveRpc({
       sources.delete(id);
       throw e;
     }
-    const pixels = img.pixels();
+    const pixels = shownPixels(img);
     transfer.push(pixels.buffer);
     return { info: img.info(), pixels };
   },
   async pixels({ id }, { transfer }) {
-    const pixels = (await imageOf(id)).pixels();
+    const pixels = shownPixels(await imageOf(id));
     transfer.push(pixels.buffer);
     return pixels;
+  },
+  // A mask file (grey PNG or HDF5, non-zero = masked; `name` may end in `:/dataset/path`) added to image `id`'s own
+  // mask, kept with its source so that a decode again applies it too. Replies like `open`.
+  async mask({ id, name, bytes }, { transfer }) {
+    const src = sources.get(id);
+    if (!src) throw new Error(`image ${id} is not open in the worker`);
+    const before = src.mask;
+    src.mask = { name, bytes: new Uint8Array(bytes) };
+    images.get(id)?.free();
+    images.delete(id);
+    let img;
+    try {
+      img = await imageOf(id);
+    } catch (e) {
+      src.mask = before;
+      throw e;
+    }
+    const pixels = shownPixels(img);
+    transfer.push(pixels.buffer);
+    return { info: img.info(), pixels };
   },
 }, { ready: booted, schedule: (run) => { queue = queue.then(run); } });
 
