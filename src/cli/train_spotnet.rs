@@ -95,8 +95,11 @@ fn settings_file(a: &TrainSpotnetArgs, image: &Path) -> Result<PathBuf> {
         .unwrap_or_else(|| image.parent().unwrap_or(Path::new(".")).join("peaksearch.json")))
 }
 
+/// An image's samples and the detected pixels (px) they were cut out on, in the same order.
+type ImageSamples = (Vec<SpotSample>, Vec<(f64, f64)>);
+
 /// Samples of the peaks of an image at the lowered threshold (bad ones included) and their detected pixels.
-fn image_samples(image: &Path, pfile: &Path, factor: f64) -> Result<(Vec<SpotSample>, Vec<(f64, f64)>)> {
+fn image_samples(image: &Path, pfile: &Path, factor: f64) -> Result<ImageSamples> {
     let bytes = std::fs::read(image).with_context(|| format!("{}: cannot read", image.display()))?;
     let frame = read_image(&bytes, &image.display().to_string(), &ReadOptions::default())?;
     let text = std::fs::read_to_string(pfile).with_context(|| format!("{}: cannot read", pfile.display()))?;
