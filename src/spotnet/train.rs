@@ -520,6 +520,46 @@ pub fn bin_counts(samples: &[SpotSample]) -> [usize; SIM_BINS] {
 mod tests {
     use super::*;
 
+    /// Good spots are paired with the reference peak nearest their fitted position (not the network's), and the
+    /// network's and the fit's mean distances to it are reported; bad spots and unpaired ones do not count.
+    #[test]
+    fn reference_agreement_pairs_by_the_fit_and_measures_the_network() {
+        let truth = |sim: f64, mu_x: f64, mu_y: f64| SpotTruth {
+            sim0: 0.0,
+            sim,
+            mu_x,
+            mu_y,
+            sigma1: 1.0,
+            sigma2: 1.0,
+            amplitude: 1000.0,
+            background: 10.0,
+        };
+        let s = |t| SpotSample { window: Vec::new(), truth: t };
+        let samples = [
+            s(truth(0.9, 0.2, 0.0)),
+            s(truth(0.9, -0.1, 0.3)),
+            s(truth(0.1, 0.0, 0.0)),
+            s(truth(0.9, 0.0, 0.0)),
+        ];
+        let spots = [(100.0, 50.0), (200.0, 80.0), (300.0, 90.0), (400.0, 10.0)];
+        // The network's offsets (Pos* = (μ + 1.1) / 2.2): (0.3, 0.0), (−0.1, 0.3), anything, anything.
+        let pos = |mu: f64| ((mu + POS_RANGE) / (2.0 * POS_RANGE)) as f32;
+        let outputs = [
+            [0.9, pos(0.3), pos(0.0), 0.5, 0.2],
+            [0.9, pos(-0.1), pos(0.3), 0.5, 0.2],
+            [0.1, 0.5, 0.5, 0.5, 0.2],
+            [0.9, 0.5, 0.5, 0.5, 0.2],
+        ]
+        .concat();
+        // LaueTools' peaks: 0.1 px from the first fit, on the second, one by the bad spot, none near the fourth.
+        let reference = [(100.3, 50.0), (199.9, 80.3), (300.0, 90.0), (401.0, 10.0)];
+        let r =
+            reference_agreement(&samples, &spots, &outputs, &reference, &GoodSpotCriteria::default(), 0.5);
+        assert_eq!((r.good, r.matched), (3, 2), "{r:?}");
+        assert!((r.fit_px - 0.05).abs() < 1e-9, "{r:?}");
+        assert!((r.network_px - 0.0).abs() < 1e-6, "{r:?}");
+    }
+
     /// A clean elongated Gaussian at (μ_x, μ_y) = (0.6, −0.3) from s on a 37 × 37 window.
     fn sample() -> SpotSample {
         let h = WINDOW_HALF as f64;
