@@ -11,7 +11,7 @@ use lauekit::io::{ReadOptions, read_image};
 use lauekit::peaks::PeakSearchParams;
 use lauekit::spotnet::train::{
     SpotMetrics, SpotSample, SpotTrainSettings, bin_counts, frame_samples, reference_agreement, search_spots,
-    synthetic_samples, train_spotnet,
+    synthetic_samples, synthetic_samples_with, train_spotnet,
 };
 use lauekit::spotnet::{GoodSpotCriteria, SpotNet, SpotNetConfig, infer::spotnet_to_bytes};
 
@@ -29,6 +29,10 @@ pub struct TrainSpotnetArgs {
     /// Synthetic spots added to the training pool.
     #[arg(long, default_value_t = 30000)]
     pub synthetic: usize,
+    /// Share of the synthetic spots given neighbours 6–16 px away, a background gradient or a masked stripe
+    /// (crowded patterns, PILATUS gaps); 0 = the shipped network's pool.
+    #[arg(long, default_value_t = 0.0)]
+    pub crowded: f64,
     /// Peak-search threshold factor for the training/test spots (low, so that bad spots are included).
     #[arg(long, default_value_t = 0.5)]
     pub threshold_factor: f64,
@@ -185,6 +189,9 @@ fn train_once(
 }
 
 pub fn run(a: TrainSpotnetArgs) -> Result<()> {
+    if !(0.0..=1.0).contains(&a.crowded) {
+        bail!("--crowded {}: a share between 0 and 1 is needed", a.crowded);
+    }
     if a.channels.len() != 3 || a.channels.contains(&0) {
         bail!("--channels {:?}: three positive widths are needed, e.g. 32,64,128", a.channels);
     }
@@ -238,7 +245,7 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
             None => None,
         });
     }
-    let synth = synthetic_samples(a.synthetic, a.seed.wrapping_mul(0x9E37_79B9) ^ 0xA5);
+    let synth = synthetic_samples_with(a.synthetic, a.seed.wrapping_mul(0x9E37_79B9) ^ 0xA5, a.crowded);
     errln!(
         "synthetic: {} spots, per Sim bin {:?} ({:.1} s so far)",
         synth.len(),
@@ -301,7 +308,7 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
     }
     errln!("total {:.0} s", t0.elapsed().as_secs_f64());
     if let Some(r) = &a.report {
-        let j = serde_json::json!({"settings": settings, "synthetic": a.synthetic, "threshold_factor": a.threshold_factor,
+        let j = serde_json::json!({"settings": settings, "synthetic": a.synthetic, "crowded": a.crowded, "threshold_factor": a.threshold_factor,
             "images": a.images, "history": history, "results": results, "seconds": t0.elapsed().as_secs_f64()});
         plan.stage(r, serde_json::to_string_pretty(&j)?.as_bytes())?;
     }

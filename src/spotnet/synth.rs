@@ -144,3 +144,109 @@ pub fn render_window(kind: SpotKind, rng: &mut impl Rng) -> Vec<f32> {
     }
     out
 }
+
+/// Adds what crowded and gapped detectors put around a spot to a rendered window (in place): 1–3 neighbouring
+/// spots 6–16 px from the centre (σ 0.5–2.5 px, 0.1–3× the window's peak height above its median, with their
+/// own Poisson noise), a linear background gradient (up to ±50 % of the median across the window) in half of
+/// the windows, and in a quarter a masked stripe (NaN) 7 or 17 px wide — a PILATUS module gap — 4–14 px from
+/// the centre. Counts stay within [0, [`SYNTH_SATURATION`]].
+pub fn add_surroundings(window: &mut [f32], rng: &mut impl Rng) {
+    let mut finite: Vec<f32> = window.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() {
+        return;
+    }
+    finite.sort_by(f32::total_cmp);
+    let median = finite[finite.len() / 2] as f64;
+    let height = (finite[finite.len() - 1] as f64 - median).max(10.0);
+    let c = WINDOW_HALF as f64;
+    let n = rng.random_range(1..=3);
+    let mut extra = vec![0.0f64; WINDOW * WINDOW];
+    for _ in 0..n {
+        let d = rng.random_range(6.0..16.0);
+        let phi = rng.random_range(0.0..std::f64::consts::TAU);
+        let (bx, by) = (c + d * phi.cos(), c + d * phi.sin());
+        let s1 = log_uniform(rng, 0.5, 2.5);
+        let s2 = s1 * rng.random_range(0.7..1.5);
+        let theta = rng.random_range(0.0..std::f64::consts::PI);
+        let amp = height * log_uniform(rng, 0.1, 3.0);
+        let (st, ct) = theta.sin_cos();
+        for (i, e) in extra.iter_mut().enumerate() {
+            let (dx, dy) = ((i % WINDOW) as f64 - bx, (i / WINDOW) as f64 - by);
+            let p = dx * ct + dy * st;
+            let q = -dx * st + dy * ct;
+            *e += amp * (-0.5 * (p * p / (s1 * s1) + q * q / (s2 * s2))).exp();
+        }
+    }
+    if rng.random_bool(0.5) {
+        let (gx, gy) = (rng.random_range(-0.5..0.5), rng.random_range(-0.5..0.5));
+        for (i, e) in extra.iter_mut().enumerate() {
+            let (dx, dy) = (((i % WINDOW) as f64 - c) / c, ((i / WINDOW) as f64 - c) / c);
+            *e += (median * (gx * dx + gy * dy)).max(-median);
+        }
+    }
+    let stripe = rng.random_bool(0.25).then(|| {
+        let width = if rng.random_bool(0.5) { 7 } else { 17 };
+        let offset = rng.random_range(4..=14) as i64 * if rng.random_bool(0.5) { 1 } else { -1 };
+        (rng.random_bool(0.5), offset, width as i64)
+    });
+    for (i, v) in window.iter_mut().enumerate() {
+        if !v.is_finite() {
+            continue;
+        }
+        let (r, col) = ((i / WINDOW) as i64 - WINDOW_HALF as i64, (i % WINDOW) as i64 - WINDOW_HALF as i64);
+        if let Some((rows, offset, width)) = stripe {
+            let t = if rows { r } else { col };
+            let (lo, hi) = if offset > 0 { (offset, offset + width) } else { (offset - width, offset) };
+            if (lo..hi).contains(&t) {
+                *v = f32::NAN;
+                continue;
+            }
+        }
+        let e = extra[i];
+        let add = if e > 0.0 { Poisson::new(e).map(|p| p.sample(rng)).unwrap_or(e) } else { e };
+        *v = (*v as f64 + add).round().clamp(0.0, SYNTH_SATURATION) as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// Surroundings never touch the spot's own middle (the centre 3 px stay finite and keep their counts up to
+    /// the neighbours' tails), add counts 6–16 px out, and keep every count within [0, saturation].
+    #[test]
+    fn surroundings_leave_the_centre_and_add_neighbours() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let (mut stripes, mut added_far) = (0, 0.0);
+        for _ in 0..200 {
+            let base = vec![100.0f32; WINDOW * WINDOW];
+            let mut w = base.clone();
+            add_surroundings(&mut w, &mut rng);
+            let at = |r: usize, c: usize| w[r * WINDOW + c];
+            for r in WINDOW_HALF - 3..=WINDOW_HALF + 3 {
+                for c in WINDOW_HALF - 3..=WINDOW_HALF + 3 {
+                    assert!(at(r, c).is_finite(), "a stripe reached the centre");
+                }
+            }
+            assert!(
+                w.iter().filter(|v| v.is_finite()).all(|&v| (0.0..=SYNTH_SATURATION as f32).contains(&v))
+            );
+            stripes += usize::from(w.iter().any(|v| v.is_nan()));
+            added_far += w
+                .iter()
+                .enumerate()
+                .filter(|(i, v)| {
+                    let (r, c) =
+                        ((i / WINDOW) as f64 - WINDOW_HALF as f64, (i % WINDOW) as f64 - WINDOW_HALF as f64);
+                    v.is_finite() && r.hypot(c) > 5.0
+                })
+                .map(|(_, &v)| (v - 100.0) as f64)
+                .sum::<f64>();
+        }
+        // A quarter of the windows get a stripe (binomial, 200 draws: 50 ± 6).
+        assert!((32..=68).contains(&stripes), "{stripes} stripes in 200");
+        assert!(added_far > 0.0, "neighbours add counts away from the centre");
+    }
+}

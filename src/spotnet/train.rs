@@ -177,11 +177,22 @@ pub fn reference_agreement(
 
 /// `n` synthetic samples from `seed`.
 pub fn synthetic_samples(n: usize, seed: u64) -> Vec<SpotSample> {
+    synthetic_samples_with(n, seed, 0.0)
+}
+
+/// `n` synthetic samples from `seed`, a share `crowded` of them with neighbours, a background gradient or a
+/// masked stripe added ([`super::synth::add_surroundings`]; 0 gives exactly [`synthetic_samples`]'s).
+pub fn synthetic_samples_with(n: usize, seed: u64, crowded: f64) -> Vec<SpotSample> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut extra = ChaCha8Rng::seed_from_u64(seed ^ 0xC0_0DED);
     let windows: Vec<Vec<f32>> = (0..n)
         .map(|_| {
             let k = random_kind(&mut rng);
-            render_window(k, &mut rng)
+            let mut w = render_window(k, &mut rng);
+            if crowded > 0.0 && extra.random_bool(crowded.min(1.0)) {
+                super::synth::add_surroundings(&mut w, &mut extra);
+            }
+            w
         })
         .collect();
     fit_all(windows, SYNTH_SATURATION)
