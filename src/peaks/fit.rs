@@ -142,62 +142,66 @@ impl BoxProblem<'_> {
         let mut rr = 0f64;
         // Background-only pixels (far tail): their count and Σ r.
         let (mut n_far, mut r_far) = (0f64, 0f64);
-        for i in 0..n * n {
-            let w = self.mask[i];
-            if w == 0.0 {
-                continue;
-            }
-            let s = self.shape[i];
-            let r = h + amp * s - self.data[i];
-            rr += r * r;
-            if !fd_theta && self.profile == Profile::Gaussian && s < 1e-20 {
-                // Beyond ~9.6 σ every derivative but ∂/∂H is below the sums' rounding.
-                n_far += 1.0;
-                r_far += r;
-                continue;
-            }
-            let (du, dv) = (k.uc - (i / n) as f64, k.vc - (i % n) as f64);
-            let a = du * ct - dv * st;
-            let b = du * st + dv * ct;
-            let mut g: [f64; 7] = match self.profile {
-                Profile::Gaussian => {
-                    let ag = amp * s;
-                    [
-                        1.0,
-                        s,
-                        -ag * (a * c2a + b * c2b),
-                        -ag * (a * c3a + b * c3b),
-                        ag * a * a * c4,
-                        ag * b * b * c5,
-                        -ag * a * b * c6,
-                    ]
+        for u in 0..n {
+            let du = k.uc - u as f64;
+            for v in 0..n {
+                let i = u * n + v;
+                let dv = k.vc - v as f64;
+                let w = self.mask[i];
+                if w == 0.0 {
+                    continue;
                 }
-                Profile::Lorentzian => {
-                    let d1 = 1.0 + 4.0 * a * a / k.s1;
-                    let d2 = 1.0 + 4.0 * b * b / k.s2;
-                    let al = amp * s;
-                    // ∂l/∂a = −l·(8a/s1)/d1, ∂l/∂b = −l·(8b/s2)/d2
-                    let la = -al * 8.0 * a / k.s1 / d1;
-                    let lb = -al * 8.0 * b / k.s2 / d2;
-                    [
-                        1.0,
-                        s,
-                        la * ct + lb * st,
-                        -la * st + lb * ct,
-                        al * 4.0 * a * a / (k.s1 * k.s1) / d1,
-                        al * 4.0 * b * b / (k.s2 * k.s2) / d2,
-                        (la * (-b) + lb * a) * deg,
-                    ]
+                let s = self.shape[i];
+                let r = h + amp * s - self.data[i];
+                rr += r * r;
+                if !fd_theta && self.profile == Profile::Gaussian && s < 1e-20 {
+                    // Beyond ~9.6 σ every derivative but ∂/∂H is below the sums' rounding.
+                    n_far += 1.0;
+                    r_far += r;
+                    continue;
                 }
-            };
-            if fd_theta {
-                g[6] = self.theta_column[i];
-            }
-            for p in 0..7 {
-                let gp = g[p];
-                atr[p] += gp * r;
-                for q in p..7 {
-                    ata[p][q] += gp * g[q];
+                let a = du * ct - dv * st;
+                let b = du * st + dv * ct;
+                let mut g: [f64; 7] = match self.profile {
+                    Profile::Gaussian => {
+                        let ag = amp * s;
+                        [
+                            1.0,
+                            s,
+                            -ag * (a * c2a + b * c2b),
+                            -ag * (a * c3a + b * c3b),
+                            ag * a * a * c4,
+                            ag * b * b * c5,
+                            -ag * a * b * c6,
+                        ]
+                    }
+                    Profile::Lorentzian => {
+                        let d1 = 1.0 + 4.0 * a * a / k.s1;
+                        let d2 = 1.0 + 4.0 * b * b / k.s2;
+                        let al = amp * s;
+                        // ∂l/∂a = −l·(8a/s1)/d1, ∂l/∂b = −l·(8b/s2)/d2
+                        let la = -al * 8.0 * a / k.s1 / d1;
+                        let lb = -al * 8.0 * b / k.s2 / d2;
+                        [
+                            1.0,
+                            s,
+                            la * ct + lb * st,
+                            -la * st + lb * ct,
+                            al * 4.0 * a * a / (k.s1 * k.s1) / d1,
+                            al * 4.0 * b * b / (k.s2 * k.s2) / d2,
+                            (la * (-b) + lb * a) * deg,
+                        ]
+                    }
+                };
+                if fd_theta {
+                    g[6] = self.theta_column[i];
+                }
+                for p in 0..7 {
+                    let gp = g[p];
+                    atr[p] += gp * r;
+                    for q in p..7 {
+                        ata[p][q] += gp * g[q];
+                    }
                 }
             }
         }
@@ -314,12 +318,15 @@ fn twodgaussian(p: &Vector7<f64>, n: usize, mut each: impl FnMut(usize, f64)) {
     let (s, c) = (libm::sin(rota), libm::cos(rota));
     let (rcx, rcy) = (p[2] * c - p[3] * s, p[2] * s + p[3] * c);
     let (w1, w2) = (p[4].abs() + 0.000001, p[5].abs() + 0.000001);
-    for i in 0..n * n {
-        let (u, v) = ((i / n) as f64, (i % n) as f64);
-        let (up, vp) = (u * c - v * s, u * s + v * c);
-        let a = (rcx - up) / w1;
-        let b = (rcy - vp) / w2;
-        each(i, p[0] + p[1] * libm::exp(-(a * a + b * b) / 2.0));
+    for row in 0..n {
+        let u = row as f64;
+        for col in 0..n {
+            let v = col as f64;
+            let (up, vp) = (u * c - v * s, u * s + v * c);
+            let a = (rcx - up) / w1;
+            let b = (rcy - vp) / w2;
+            each(row * n + col, p[0] + p[1] * libm::exp(-(a * a + b * b) / 2.0));
+        }
     }
 }
 
