@@ -117,7 +117,6 @@ fn eight_cu_grains_in_the_ge_blanc_geometry_within_a_tenth_of_a_degree() {
 
 // ---- issue 19: the ALS Pilatus frames against XMMLAS' results ----------------------------------------------
 
-use lauekit::index::twins::orientation_ambiguities;
 use lauekit::pipeline::{IndexRequest, Models, PipelineRequest, PointReport, run_image};
 use std::path::PathBuf;
 
@@ -145,26 +144,8 @@ fn xmmlas_grains(file: &str) -> Vec<(String, Matrix3<f64>, usize)> {
     out
 }
 
-/// The crystal's proper rotations with its orientation ambiguities (Dauphiné twin, a/c exchange) closed into
-/// one group: misorientations modulo the choices spot positions cannot decide.
 fn group_modulo_ambiguities(m: &Material) -> Vec<Matrix3<f64>> {
-    let mut g = m.laue_group.rotations(&m.lattice).unwrap();
-    let gens: Vec<Matrix3<f64>> = g
-        .iter()
-        .cloned()
-        .chain(orientation_ambiguities(m).unwrap().into_iter().map(|a| a.rotation))
-        .collect();
-    let mut i = 0;
-    while i < g.len() && g.len() <= 48 {
-        for s in &gens {
-            let p = s * g[i];
-            if !g.iter().any(|e| (e - p).abs().max() < 1e-6) {
-                g.push(p);
-            }
-        }
-        i += 1;
-    }
-    g
+    lauekit::index::twins::rotations_modulo_ambiguities(m).unwrap()
 }
 
 /// `lauekit index` on an ALS frame: the shipped .det, the folder's peak-search settings (or the defaults), the

@@ -199,6 +199,27 @@ pub fn orientation_ambiguities(material: &Material) -> Result<Vec<Ambiguity>> {
     Ok(out)
 }
 
+/// The crystal's proper rotations (B0 frame) together with its orientation ambiguities
+/// ([`orientation_ambiguities`]), closed into one set: misorientations computed with it
+/// ([`crate::geometry::misorientation_deg`]) are modulo the choices spot positions cannot decide (quartz: 32
+/// and the Dauphiné twin, i.e. 622; BaTiO3: 4/mmm and the a/c exchange, i.e. the cubic rotations).
+pub fn rotations_modulo_ambiguities(material: &Material) -> Result<Vec<Matrix3<f64>>> {
+    let mut g = material.laue_group.rotations(&material.lattice)?;
+    let gens: Vec<Matrix3<f64>> =
+        g.iter().cloned().chain(orientation_ambiguities(material)?.into_iter().map(|a| a.rotation)).collect();
+    let mut i = 0;
+    while i < g.len() && g.len() <= 48 {
+        for s in &gens {
+            let p = s * g[i];
+            if !g.iter().any(|e| (e - p).abs().max() < 1e-6) {
+                g.push(p);
+            }
+        }
+        i += 1;
+    }
+    Ok(g)
+}
+
 /// What a report says about the orientation choices of `material` spot positions cannot decide (None when
 /// there are none): how a grain's orientation is to be read and compared.
 pub fn ambiguity_note(material: &Material) -> Result<Option<String>> {
@@ -360,6 +381,8 @@ mod tests {
         let dev = (4.036f64 / 3.992 - 1.0).to_degrees();
         assert!(a[0].max_deviation_deg > 0.3 * dev && a[0].max_deviation_deg < 1.01 * dev, "{a:?} vs {dev}");
         assert!(ambiguity_note(&bto).unwrap().unwrap().starts_with("a/c ambiguity"));
+        assert_eq!(rotations_modulo_ambiguities(&q).unwrap().len(), 12);
+        assert_eq!(rotations_modulo_ambiguities(&bto).unwrap().len(), 24);
         for name in ["Si", "Cu", "GaN", "Ti", "Al2O3"] {
             let m = Material::from_table(name).unwrap();
             assert!(orientation_ambiguities(&m).unwrap().is_empty(), "{name}");
