@@ -114,3 +114,213 @@ fn eight_cu_grains_in_the_ge_blanc_geometry_within_a_tenth_of_a_degree() {
     assert!(found >= 16, "{found}/16 grains within 0.1°");
     assert!(right as f64 >= 0.97 * peaks as f64, "{right}/{peaks} peaks to the right grain");
 }
+
+// ---- issue 19: the ALS Pilatus frames against XMMLAS' results ----------------------------------------------
+
+use lauekit::pipeline::{IndexRequest, Models, PipelineRequest, PointReport, run_image};
+use std::path::PathBuf;
+
+fn als(file: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real/ALS_Pilatus").join(file)
+}
+
+/// XMMLAS' grains of a `*_results.h5`: (group, rotation — LaueTools' UB convention, q = R·B0·G* —, distinct
+/// indexed peaks).
+fn xmmlas_grains(file: &str) -> Vec<(String, Matrix3<f64>, usize)> {
+    let f = hdf5_pure::File::from_bytes(std::fs::read(als(file)).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for k in 0.. {
+        let g = format!("result_{k}");
+        let Ok(ds) = f.dataset(&format!("{g}/rotation_matrix")) else { break };
+        let r = ds.read_f64().unwrap();
+        let pts = f.dataset(&format!("{g}/indexed_points")).unwrap().read_f64().unwrap();
+        // indexed_points are (2θ, χ) pairs; a peak matched to two simulated spots is listed twice.
+        let mut distinct: Vec<[i64; 2]> =
+            pts.chunks(2).map(|p| [(p[0] * 1e4).round() as i64, (p[1] * 1e4).round() as i64]).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        out.push((g, Matrix3::from_row_slice(&r), distinct.len()));
+    }
+    out
+}
+
+fn group_modulo_ambiguities(m: &Material) -> Vec<Matrix3<f64>> {
+    lauekit::index::twins::rotations_modulo_ambiguities(m).unwrap()
+}
+
+/// `lauekit index` on an ALS frame: the shipped .det, the folder's peak-search settings (or the defaults), the
+/// material from the table, as many grains as XMMLAS reported, the table or a LaueNN model.
+fn index_als(
+    image: &str,
+    settings_file: Option<&str>,
+    material: &str,
+    grains: usize,
+    model: Option<lauekit::index::nn::HklModel>,
+) -> (PointReport, lauekit::io::Frame) {
+    let det = lauekit::io::DetFile::parse(&std::fs::read_to_string(als("calib_xmmlas.det")).unwrap(), "det")
+        .unwrap();
+    let frame =
+        lauekit::io::read_image(&std::fs::read(als(image)).unwrap(), image, &Default::default()).unwrap();
+    let peaks = match settings_file {
+        Some(f) => {
+            lauekit::peaks::PeakSearchParams::from_json(&std::fs::read_to_string(als(f)).unwrap(), f).unwrap()
+        }
+        None => Default::default(),
+    };
+    let request = PipelineRequest {
+        peaks,
+        index: Some(IndexRequest {
+            method: if model.is_some() { lauekit::index::Method::Nn } else { lauekit::index::Method::Lut },
+            materials: vec![serde_json::from_value(serde_json::json!(material)).unwrap()],
+            settings: IndexSettings { nbgrainstofind: grains, ..IndexSettings::default() },
+            ..IndexRequest::default()
+        }),
+        keep_spots: true,
+        ..PipelineRequest::default()
+    };
+    let mut models = Models::for_request(&request).unwrap();
+    models.hkl = model;
+    let job = request.prepare(&models).unwrap();
+    (run_image(&frame, &det.calibration, &job, &models).unwrap(), frame)
+}
+
+/// For each XMMLAS grain, the smallest misorientation (deg, modulo the ambiguities) to a grain of the report.
+fn misorientations_to_xmmlas(
+    r: &PointReport,
+    xm: &[(String, Matrix3<f64>, usize)],
+    m: &Material,
+) -> Vec<f64> {
+    let g = group_modulo_ambiguities(m);
+    let grains = &r.index.as_ref().unwrap().grains;
+    xm.iter()
+        .map(|(_, u, _)| {
+            grains.iter().map(|x| misorientation_deg(u, &x.ub_matrix(), &g)).fold(f64::INFINITY, f64::min)
+        })
+        .collect()
+}
+
+/// The peaks on a masked pixel (module gaps −1, bad pixels −2) or within 1 px of one, whichever pixel convention
+/// (first centre at 0 or at 1) the positions are read in.
+fn peaks_at_the_mask(r: &PointReport, frame: &lauekit::io::Frame) -> Vec<(f64, f64)> {
+    assert!(frame.masked_count() > 70_000, "the gaps are masked ({})", frame.masked_count());
+    r.peaks
+        .iter()
+        .filter(|p| {
+            // 0-based pixel indices within 1 px of the position read either way: [x − 2, x + 1].
+            let (c0, c1) =
+                ((p.x - 2.0).ceil().max(0.0) as usize, ((p.x + 1.0).floor() as usize).min(frame.cols - 1));
+            let (r0, r1) =
+                ((p.y - 2.0).ceil().max(0.0) as usize, ((p.y + 1.0).floor() as usize).min(frame.rows - 1));
+            (r0..=r1).any(|row| (c0..=c1).any(|col| frame.is_masked(row * frame.cols + col)))
+        })
+        .map(|p| (p.x, p.y))
+        .collect()
+}
+
+#[test]
+fn als_batio3_every_xmmlas_grain_within_0_3_deg_by_the_table_and_a_small_lauenn_model() {
+    let t0 = std::time::Instant::now();
+    let bto = Material::from_table("BaTiO3").unwrap();
+    let xm = xmmlas_grains("S27_25C_001_results.h5");
+    assert_eq!(xm.len(), 4);
+    // A LaueNN model for BaTiO3 in this geometry (commit's tests/data/models/BaTiO3_als_small.json says how).
+    let model = || {
+        lauekit::index::nn::HklModel::from_named_bytes(
+            include_bytes!("data/models/BaTiO3_als_small.bpk"),
+            "BaTiO3_als_small.bpk",
+            include_str!("data/models/BaTiO3_als_small.json"),
+            "BaTiO3_als_small.json",
+            &lauekit::device::cpu().device,
+        )
+        .unwrap()
+    };
+    for (settings, nn) in [
+        (Some("peaksearch_BaTiO3.json"), false),
+        (None, false),
+        (Some("peaksearch_BaTiO3.json"), true),
+        (None, true),
+    ] {
+        let what =
+            format!("{} with {}", settings.unwrap_or("default settings"), if nn { "nn" } else { "lut" });
+        let (r, frame) = index_als("S27_25C_001.tif", settings, "BaTiO3", xm.len(), nn.then(model));
+        let at_mask = peaks_at_the_mask(&r, &frame);
+        println!("BaTiO3, {what}: {} peaks within 1 px of a masked pixel: {at_mask:.1?}", at_mask.len());
+        let mis = misorientations_to_xmmlas(&r, &xm, &bto);
+        let ix = r.index.as_ref().unwrap();
+        println!(
+            "BaTiO3, {what}: {} peaks, grains {:?} (spots, method); XMMLAS result_0..3 at {:.3?}° (a/c modulo)",
+            r.n_peaks,
+            ix.grains.iter().map(|g| (g.n_indexed, g.method.name())).collect::<Vec<_>>(),
+            mis
+        );
+        for (k, m) in mis.iter().enumerate() {
+            assert!(*m <= 0.3, "{what}: XMMLAS result_{k} at {m:.3}°");
+        }
+        assert!(
+            ix.grains
+                .iter()
+                .all(|g| g.orientation_note.as_deref().is_some_and(|n| n.starts_with("a/c ambiguity")))
+        );
+        if nn && settings.is_some() {
+            // Measured: the network gives 3 of the 4 grains at the folder's settings, the table the 4th.
+            let by_nn = ix.grains.iter().filter(|g| g.method == lauekit::index::Method::Nn).count();
+            assert!(by_nn >= 3, "{what}: {by_nn} grains by the network");
+        }
+    }
+    println!("{:.1} s", t0.elapsed().as_secs_f64());
+}
+
+#[test]
+fn als_quartz_xmmlas_grains_by_the_table_up_to_the_dauphine_twin() {
+    let quartz = Material::from_table("quartz").unwrap();
+    let xm = xmmlas_grains("Ko1202-12_2_00001_results.h5");
+    assert_eq!(xm.iter().map(|x| x.2).collect::<Vec<_>>(), [33, 30, 18]);
+    // XMMLAS' three results are subgrains of one deformed crystal: 0.56°, 0.77° and 0.92° apart, no peak shared.
+    let g = group_modulo_ambiguities(&quartz);
+    assert!((misorientation_deg(&xm[0].1, &xm[1].1, &g) - 0.56).abs() < 0.01);
+    assert!((misorientation_deg(&xm[0].1, &xm[2].1, &g) - 0.77).abs() < 0.01);
+    for settings in [Some("peaksearch_quartz.json"), None] {
+        let what = settings.unwrap_or("default settings");
+        let (r, frame) = index_als("Ko1202-12_2_00001.tif", settings, "quartz", xm.len(), None);
+        let at_mask = peaks_at_the_mask(&r, &frame);
+        println!("quartz, {what}: {} peaks within 1 px of a masked pixel: {at_mask:.1?}", at_mask.len());
+        let mis = misorientations_to_xmmlas(&r, &xm, &quartz);
+        let ix = r.index.as_ref().unwrap();
+        println!(
+            "quartz, {what}: {} peaks, grains {:?}; XMMLAS result_0..2 at {:.3?}° (Dauphiné modulo)",
+            r.n_peaks,
+            ix.grains.iter().map(|g| g.n_indexed).collect::<Vec<_>>(),
+            mis
+        );
+        assert!(
+            ix.grains.iter().all(|g| g.orientation_note.as_deref().is_some_and(|n| n.contains("Dauphiné")))
+        );
+        // Measured: folder settings 0.155°, 0.140°, 0.82° (the 18-peak subgrain is not found: a 3rd grain does
+        // not pass); defaults (17 peaks at the 400-count threshold) one grain, 0.173° from result_0.
+        assert!(mis[0] <= 0.3, "{what}: result_0 at {:.3}°", mis[0]);
+        if settings.is_some() {
+            assert!(mis[1] <= 0.3, "{what}: result_1 at {:.3}°", mis[1]);
+        }
+    }
+}
+
+#[test]
+#[ignore = "fails until the peak fits keep off masked pixels (the detector-mask work in wt-mask): 3 (BaTiO3) and \
+            5 (quartz) peaks at the folder's settings, 15 and 1 at the defaults, lie on or next to the module gaps"]
+fn als_no_peak_on_or_next_to_a_masked_pixel() {
+    for (image, settings) in [
+        ("S27_25C_001.tif", Some("peaksearch_BaTiO3.json")),
+        ("S27_25C_001.tif", None),
+        ("Ko1202-12_2_00001.tif", Some("peaksearch_quartz.json")),
+        ("Ko1202-12_2_00001.tif", None),
+    ] {
+        let material = if image.starts_with('S') { "BaTiO3" } else { "quartz" };
+        let (r, frame) = index_als(image, settings, material, 1, None);
+        let at_mask = peaks_at_the_mask(&r, &frame);
+        assert!(
+            at_mask.is_empty(),
+            "{image} {settings:?}: {} peaks at the mask: {at_mask:.1?}",
+            at_mask.len()
+        );
+    }
+}

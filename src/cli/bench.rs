@@ -58,6 +58,12 @@ pub struct BenchArgs {
     /// index-materials: print every missed grain (what was found, what the truth explains) to stderr.
     #[arg(long)]
     verbose: bool,
+    /// index-materials: grains per simulated image (1 to 10).
+    #[arg(long, default_value_t = 1)]
+    grains_per_image: usize,
+    /// index-materials: also train a small LaueNN model per material and detector and index with it.
+    #[arg(long)]
+    nn: bool,
     /// index-materials: materials of the table, comma-separated, or all.
     #[arg(long, default_value = "all")]
     materials: String,

@@ -197,6 +197,9 @@ pub fn run(a: IndexArgs) -> Result<()> {
                 let m = |a: [f64; 6]| a.map(|x| format!("{x:.1}")).join(" ");
                 outln!("  deviatoric stress, MPa: sample {}   von Mises {:.1}", m(st.sample), st.von_mises)?;
             }
+            if let Some(n) = &g.orientation_note {
+                outln!("  note: {n}")?;
+            }
             if let Some(w) = &g.wider_band {
                 outln!(
                     "  note: {} of the {} reflections a band up to {:.1} keV adds are in the pattern too \

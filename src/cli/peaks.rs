@@ -112,7 +112,8 @@ pub fn search_frame(
     READ_BUFFER.with_borrow_mut(|bytes| {
         super::input::read_image_into(path, bytes)?;
         let frame = super::input::decode_frame(bytes, path, detector, frame)?;
-        let list = peak_search(&frame, p).with_context(|| format!("{}: peak search", path.display()))?;
+        let p = lauekit::pipeline::peak_params_for_frame(p, &frame);
+        let list = peak_search(&frame, &p).with_context(|| format!("{}: peak search", path.display()))?;
         Ok((list, t0.elapsed().as_secs_f64()))
     })
 }

@@ -107,6 +107,187 @@ pub fn cached_rotations(material: &Material) -> Result<Rotations> {
     Ok(r)
 }
 
+/// Largest angle (deg) by which an orientation choice may move the low-index reflections and still count as
+/// one that spot positions hardly decide ([`orientation_ambiguities`]): a cell within about 1.5 % of a higher
+/// symmetry (BaTiO3's c/a = 1.011 moves spots by 0.63° at most under the a/c exchange, within the indexer's
+/// first refinement tolerance of 0.5° for most of them, and its deviatoric strain refinement absorbs the rest).
+pub const AMBIGUITY_DEVIATION_DEG: f64 = 1.0;
+
+/// An orientation choice that Laue spot positions cannot decide, or barely: U and U·R put every low-index
+/// reflection direction within `max_deviation_deg` of a reflection direction of the other (merohedral twins
+/// such as quartz's Dauphiné twin: 0°; pseudo-merohedral ones such as the a/c exchange of a near-cubic
+/// tetragonal cell: about |c/a − 1| rad).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ambiguity {
+    /// the rotation R (crystal frame, B0's orthonormal frame), of the smallest angle among its equivalents
+    pub rotation: Matrix3<f64>,
+    /// its angle (deg)
+    pub angle_deg: f64,
+    /// its axis as a direct-lattice direction [uvw], largest |index| 1
+    pub axis_uvw: [f64; 3],
+    /// largest angle (deg) between an allowed reflection (the first of each row with indices ≤ 3) moved by R
+    /// and the nearest reciprocal-lattice node, which must be an allowed reflection too
+    pub max_deviation_deg: f64,
+}
+
+impl Ambiguity {
+    /// Whether spot positions cannot tell the two choices apart at all (a twin by merohedry).
+    pub fn is_exact(&self) -> bool {
+        self.max_deviation_deg < 0.01
+    }
+}
+
+/// The orientation choices of `material` that spot positions cannot decide (within
+/// [`AMBIGUITY_DEVIATION_DEG`]), smallest deviation first: the alternatives of [`cached_rotations`] that map
+/// every low-index allowed reflection onto an allowed one, not just a part of them. Empty for most materials (a
+/// crystal whose Laue group is its lattice's holohedry and whose cell is not pseudo-symmetric).
+pub fn orientation_ambiguities(material: &Material) -> Result<Vec<Ambiguity>> {
+    let sym = material.laue_group.rotations(&material.lattice)?;
+    let b0 = material.lattice.b0();
+    let Some(b0_inv) = b0.try_inverse() else { return Ok(Vec::new()) };
+    // Each low-index row's first allowed reflection (the spot it gives), with the selection rule: a rotation
+    // that maps an allowed node onto a forbidden one (the obverse/reverse twin of a rhombohedral lattice) moves
+    // spots and is no ambiguity.
+    let probes: Vec<Vector3<f64>> = primitive_indices(3)
+        .into_iter()
+        .filter_map(|h| {
+            (1..=6).map(|n| [n * h[0], n * h[1], n * h[2]]).find(|x| material.rule.allows(*x)).map(to_vec)
+        })
+        .map(|h| b0 * h)
+        .collect();
+    let cos_limit = AMBIGUITY_DEVIATION_DEG.to_radians().cos();
+    let direct_inv = material.lattice.direct_basis().try_inverse();
+    let mut out = Vec::new();
+    for r in cached_rotations(material)?.iter() {
+        let mut worst_cos = 1.0f64;
+        for g in &probes {
+            let q = r * g;
+            let h = b0_inv * q;
+            let hr = [h.x.round() as i32, h.y.round() as i32, h.z.round() as i32];
+            let target = b0 * to_vec(hr);
+            let c = if material.rule.allows(hr) && target.norm() > 0.0 {
+                q.dot(&target) / (q.norm() * target.norm())
+            } else {
+                -1.0
+            };
+            worst_cos = worst_cos.min(c);
+            if worst_cos < cos_limit {
+                break;
+            }
+        }
+        if worst_cos < cos_limit {
+            continue;
+        }
+        let rep = sym
+            .iter()
+            .map(|s| r * s)
+            .min_by(|a, b| rotation_angle(a).total_cmp(&rotation_angle(b)))
+            .unwrap_or(*r);
+        let axis = rotation_axis(&rep);
+        let uvw = direct_inv.map_or(axis, |m| m * axis);
+        let uvw = uvw / uvw.amax().max(1e-12);
+        let uvw =
+            if uvw.iter().copied().find(|x| x.abs() > 1e-6).is_some_and(|x| x < 0.0) { -uvw } else { uvw };
+        out.push(Ambiguity {
+            rotation: rep,
+            angle_deg: rotation_angle(&rep),
+            axis_uvw: [uvw.x, uvw.y, uvw.z],
+            max_deviation_deg: worst_cos.clamp(-1.0, 1.0).acos().to_degrees(),
+        });
+    }
+    out.sort_by(|a, b| a.max_deviation_deg.total_cmp(&b.max_deviation_deg));
+    Ok(out)
+}
+
+/// The crystal's proper rotations (B0 frame) together with its orientation ambiguities
+/// ([`orientation_ambiguities`]), closed into one set: misorientations computed with it
+/// ([`crate::geometry::misorientation_deg`]) are modulo the choices spot positions cannot decide (quartz: 32
+/// and the Dauphiné twin, i.e. 622; BaTiO3: 4/mmm and the a/c exchange, i.e. the cubic rotations).
+pub fn rotations_modulo_ambiguities(material: &Material) -> Result<Vec<Matrix3<f64>>> {
+    let mut g = material.laue_group.rotations(&material.lattice)?;
+    let gens: Vec<Matrix3<f64>> =
+        g.iter().cloned().chain(orientation_ambiguities(material)?.into_iter().map(|a| a.rotation)).collect();
+    let mut i = 0;
+    while i < g.len() && g.len() <= 48 {
+        for s in &gens {
+            let p = s * g[i];
+            if !g.iter().any(|e| (e - p).abs().max() < 1e-6) {
+                g.push(p);
+            }
+        }
+        i += 1;
+    }
+    Ok(g)
+}
+
+/// What a report says about the orientation choices of `material` spot positions cannot decide (None when
+/// there are none): how a grain's orientation is to be read and compared.
+pub fn ambiguity_note(material: &Material) -> Result<Option<String>> {
+    let list = orientation_ambiguities(material)?;
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let trigonal = matches!(
+        material.laue_group,
+        crate::crystal::LaueGroup::Trigonal3
+            | crate::crystal::LaueGroup::Trigonal3m1
+            | crate::crystal::LaueGroup::Trigonal31m
+    );
+    let tetragonal = matches!(
+        material.laue_group,
+        crate::crystal::LaueGroup::Tetragonal4m | crate::crystal::LaueGroup::Tetragonal4mmm
+    );
+    let about_c = |a: &Ambiguity| a.axis_uvw[0].abs() < 1e-6 && a.axis_uvw[1].abs() < 1e-6;
+    let parts: Vec<String> = list
+        .iter()
+        .map(|a| {
+            let axis = a.axis_uvw.map(|x| format!("{}", (x * 100.0).round() / 100.0 + 0.0)).join(" ");
+            if a.is_exact() && trigonal && about_c(a) && (a.angle_deg - 60.0).abs() < 0.5 {
+                "orientation defined up to the Dauphiné twin (60° about c): both give the same spot positions, \
+                     only intensities could decide; compare orientations modulo it"
+                    .to_string()
+            } else if a.is_exact() {
+                format!(
+                    "orientation defined up to a {:.0}° rotation about [{axis}] (twin by merohedry: the same spot \
+                     positions, only intensities could decide); compare orientations modulo it",
+                    a.angle_deg
+                )
+            } else if tetragonal && !about_c(a) && (a.angle_deg - 90.0).abs() < 0.5 {
+                format!(
+                    "a/c ambiguity: the near-cubic cell (c/a = {:.4}) exchanges a and c under 90° about [{axis}] \
+                     with spots moved by {:.2}° at most; the indexer keeps the choice that explains more spots, \
+                     and 90° domains (c along another cube axis) may be explained by one grain: compare \
+                     orientations modulo the a/c exchange",
+                    material.lattice.params()[2] / material.lattice.params()[0],
+                    a.max_deviation_deg
+                )
+            } else {
+                format!(
+                    "pseudo-symmetric cell: a {:.0}° rotation about [{axis}] moves the spots by {:.2}° at most; \
+                     the indexer keeps the choice that explains more spots",
+                    a.angle_deg, a.max_deviation_deg
+                )
+            }
+        })
+        .collect();
+    Ok(Some(parts.join("; ")))
+}
+
+fn rotation_angle(r: &Matrix3<f64>) -> f64 {
+    crate::geometry::orientation::rotation_angle_deg(r)
+}
+
+/// Unit axis of a rotation (any axis for the identity); 180° rotations from R + I.
+fn rotation_axis(r: &Matrix3<f64>) -> Vector3<f64> {
+    let v = Vector3::new(r[(2, 1)] - r[(1, 2)], r[(0, 2)] - r[(2, 0)], r[(1, 0)] - r[(0, 1)]);
+    if v.norm() > 1e-6 {
+        return v.normalize();
+    }
+    let p = r + Matrix3::identity();
+    let c = (0..3).max_by(|&a, &b| p.column(a).norm().total_cmp(&p.column(b).norm())).unwrap_or(0);
+    p.column(c).into_owned().try_normalize(1e-12).unwrap_or_else(Vector3::z)
+}
+
 /// Primitive integer triples (gcd 1) with every |index| ≤ n, one of each ± pair.
 fn primitive_indices(n: i32) -> Vec<[i32; 3]> {
     let mut v = Vec::new();
@@ -181,6 +362,36 @@ mod tests {
             let n = pseudo_symmetric_rotations(&m).unwrap().len();
             println!("{name}: {n} alternatives");
             assert!(n < 60, "{name}: {n} alternatives");
+        }
+    }
+
+    #[test]
+    fn ambiguities_dauphine_for_quartz_a_c_for_batio3_none_for_cubic_and_wurtzite() {
+        let q = Material::from_table("quartz").unwrap();
+        let a = orientation_ambiguities(&q).unwrap();
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert!(a[0].is_exact() && (a[0].angle_deg - 60.0).abs() < 1e-6, "{a:?}");
+        assert!(a[0].axis_uvw[0].abs() < 1e-9 && a[0].axis_uvw[1].abs() < 1e-9);
+        assert!(ambiguity_note(&q).unwrap().unwrap().contains("Dauphiné twin (60° about c)"));
+        let bto = Material::from_table("BaTiO3").unwrap();
+        let a = orientation_ambiguities(&bto).unwrap();
+        // 90° about a (and about b, its equivalent under 4/mmm): c exchanged with b, spots moved ≤ |c/a − 1| rad.
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert!((a[0].angle_deg - 90.0).abs() < 1e-6 && !a[0].is_exact(), "{a:?}");
+        let dev = (4.036f64 / 3.992 - 1.0).to_degrees();
+        assert!(a[0].max_deviation_deg > 0.3 * dev && a[0].max_deviation_deg < 1.01 * dev, "{a:?} vs {dev}");
+        assert!(ambiguity_note(&bto).unwrap().unwrap().starts_with("a/c ambiguity"));
+        assert_eq!(rotations_modulo_ambiguities(&q).unwrap().len(), 12);
+        assert_eq!(rotations_modulo_ambiguities(&bto).unwrap().len(), 24);
+        for name in ["Si", "Cu", "GaN", "Ti", "Al2O3"] {
+            let m = Material::from_table(name).unwrap();
+            assert!(orientation_ambiguities(&m).unwrap().is_empty(), "{name}");
+        }
+        for m in crate::crystal::MATERIALS {
+            let m = Material::from_table(m.name).unwrap();
+            if let Some(n) = ambiguity_note(&m).unwrap() {
+                println!("{}: {n}", m.name);
+            }
         }
     }
 }

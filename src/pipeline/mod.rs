@@ -32,6 +32,42 @@ use crate::io::Frame;
 use crate::peaks::{Peak, PeakSearchParams, peak_search};
 use crate::spotnet::{GoodSpotCriteria, PositionReport, PositionSource, SpotNet};
 
+/// LaueTools' default `Saturation_value` (and `Saturation_value_flatpeak`): the top of a 16-bit detector.
+pub const SATURATION_16_BIT: f64 = 65535.0;
+
+/// The peak-search settings for `frame`, with the 16-bit saturation default adapted to 32-bit frames.
+///
+/// LaueTools rejects every fitted peak whose amplitude reaches `Saturation_value`, 65535 by default (its
+/// MarCCD and sCMOS are 16-bit). A 32-bit frame (a Pilatus' int32 counts, float images) has no such ceiling:
+/// its strongest spots reach 10⁵–10⁶ counts (the ALS BaTiO3 frame: amplitudes up to 5.7 × 10⁵), and the 16-bit
+/// default silently dropped all of them — the spots the indexer pairs first — so `lauekit index` without a
+/// settings file found a BaTiO3 frame's grains from its weaker spots only (or none). A saturation left at
+/// 65535 on a 32-bit frame is therefore read as "the 16-bit default" and raised to the largest value of the
+/// frame's pixel type; any other value is the user's and is kept.
+pub fn peak_params_for_frame<'a>(
+    params: &'a PeakSearchParams,
+    frame: &Frame,
+) -> std::borrow::Cow<'a, PeakSearchParams> {
+    let ceiling = match frame.pixels {
+        crate::io::Pixels::I32(_) => i32::MAX as f64,
+        crate::io::Pixels::U32(_) => u32::MAX as f64,
+        crate::io::Pixels::F32(_) => f32::MAX as f64,
+        crate::io::Pixels::U8(_) | crate::io::Pixels::U16(_) => return std::borrow::Cow::Borrowed(params),
+    };
+    let default = |v: f64| v == SATURATION_16_BIT;
+    if !default(params.saturation_value) && !default(params.saturation_value_flatpeak) {
+        return std::borrow::Cow::Borrowed(params);
+    }
+    let mut p = params.clone();
+    if default(p.saturation_value) {
+        p.saturation_value = ceiling;
+    }
+    if default(p.saturation_value_flatpeak) {
+        p.saturation_value_flatpeak = ceiling;
+    }
+    std::borrow::Cow::Owned(p)
+}
+
 /// White-beam energy band (keV).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Band {
@@ -326,7 +362,8 @@ fn run_image_with(
         )));
     }
     let intensity_sum = frame_intensity(frame);
-    let list = peak_search(frame, &req.peaks).map_err(PipelineError::classify)?;
+    let params = peak_params_for_frame(&req.peaks, frame);
+    let list = peak_search(frame, &params).map_err(PipelineError::classify)?;
     let mut peaks = list.peaks;
     let n_peaks = peaks.len();
     let peaks_intensity: f64 = peaks.iter().map(|p| p.intensity_sub.max(0.0)).sum();

@@ -234,6 +234,11 @@ pub struct GrainReport {
     /// that grain itself, and for a material found once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub misorientation_deg: Option<f64>,
+    /// How the orientation is defined when spot positions cannot (or hardly) decide between choices: quartz's
+    /// Dauphiné twin, the a/c exchange of a near-cubic tetragonal cell ([`crate::index::twins::ambiguity_note`]);
+    /// None for most materials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orientation_note: Option<String>,
     /// the indexed spots (when the request keeps spots)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spots: Vec<SpotReport>,
@@ -289,6 +294,7 @@ impl GrainReport {
             },
             chance: g.chance,
             misorientation_deg: None,
+            orientation_note: material.and_then(|m| crate::index::twins::ambiguity_note(m).ok().flatten()),
             spots: if keep_spots {
                 g.spots
                     .iter()

@@ -459,6 +459,7 @@ pub(crate) mod tests {
             wider_band: None,
             chance: None,
             misorientation_deg: None,
+            orientation_note: None,
             spots: Vec::new(),
             simulated: Vec::new(),
         }

@@ -423,6 +423,7 @@ pub fn from_hdf5(bytes: Vec<u8>, name: &str) -> Result<(ScanResults, Option<(usi
             wider_band: None,
             chance: None,
             misorientation_deg: None,
+            orientation_note: None,
             spots: Vec::new(),
             simulated: Vec::new(),
         });

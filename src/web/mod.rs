@@ -354,6 +354,7 @@ impl DetectorImage {
                 let _ = f.call1(&JsValue::NULL, &v);
             }
         };
+        let params = crate::pipeline::peak_params_for_frame(&params, &self.frame);
         let list = crate::peaks::peak_search_with_progress(&self.frame, &params, &mut report).map_err(err)?;
         to_js(&PeakSearchOutput { list: &list, elapsed_ms: js_sys::Date::now() - t0 })
     }
