@@ -42,16 +42,18 @@ pub const SATURATION_16_BIT: f64 = 65535.0;
 /// its strongest spots reach 10⁵–10⁶ counts (the ALS BaTiO3 frame: amplitudes up to 5.7 × 10⁵), and the 16-bit
 /// default silently dropped all of them — the spots the indexer pairs first — so `lauekit index` without a
 /// settings file found a BaTiO3 frame's grains from its weaker spots only (or none). A saturation left at
-/// 65535 on a 32-bit frame is therefore read as "the 16-bit default" and raised to the largest value of the
-/// frame's pixel type; any other value is the user's and is kept.
+/// 65535 on a 32-bit frame is therefore read as "the 16-bit default" and raised to the detector's saturation
+/// ([`crate::peaks::detector_saturation`]: the header's count cut-off, the preset's level, else none); any other
+/// value is the user's and is kept.
 pub fn peak_params_for_frame<'a>(
     params: &'a PeakSearchParams,
     frame: &Frame,
 ) -> std::borrow::Cow<'a, PeakSearchParams> {
     let ceiling = match frame.pixels {
-        crate::io::Pixels::I32(_) => i32::MAX as f64,
-        crate::io::Pixels::U32(_) => u32::MAX as f64,
-        crate::io::Pixels::F32(_) => f32::MAX as f64,
+        // The detector's own level (a PILATUS header's count cut-off, the preset's), else no ceiling.
+        crate::io::Pixels::I32(_) | crate::io::Pixels::U32(_) | crate::io::Pixels::F32(_) => {
+            crate::peaks::detector_saturation(frame) as f64
+        }
         crate::io::Pixels::U8(_) | crate::io::Pixels::U16(_) => return std::borrow::Cow::Borrowed(params),
     };
     let default = |v: f64| v == SATURATION_16_BIT;

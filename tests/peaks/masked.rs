@@ -122,6 +122,13 @@ fn als_pilatus_frames_have_no_peaks_made_by_the_gaps() {
             let kept = ours.peaks.iter().any(|pk| (pk.x - x).hypot(pk.y - y) < 1.0);
             assert!(kept, "{img}: the real spot at ({x}, {y}) next to a gap is lost");
         }
+        // At the default settings too (as `lauekit index` runs without a settings file).
+        let defaults = PeakSearchParams::default();
+        let p = lauekit::pipeline::peak_params_for_frame(&defaults, &frame);
+        let plain = run(&frame, &mask, &p);
+        eprintln!("{img}, default settings: {} peaks, {} artefacts", plain.peaks.len(), plain.artefacts);
+        assert!(!plain.peaks.is_empty(), "{img}: no peak at the default settings");
+        assert_eq!(plain.artefacts, 0, "{img}, default settings");
     }
     eprintln!("{summary:?}");
 }
