@@ -316,14 +316,22 @@ pub fn peak_search_with_progress(
 
 /// The detector's saturation level (counts), LaueTools' `dict_CCD[CCDLabel][2]`: the detection image is clipped
 /// to it and the fit gives pixels at or above it zero weight. The file's header (a PILATUS count cut-off) or
-/// the frame's preset gives it (65535 for the MarCCD
+/// the frame's preset, when of the frame's pixel type, gives it (65535 for the MarCCD
 /// and sCMOS, 2³²−1 for the Eiger, the counter's cut-off for the Pilatus); without a preset, 65535 for 8- and
 /// 16-bit data and no level at all (the type's largest value) for 32-bit and float data, whose counts are not
 /// bounded by 16 bits.
 pub fn detector_saturation(frame: &Frame) -> f32 {
-    // The file's own level (a PILATUS header's count cut-off) is in the metadata, else the preset's.
-    let stated = frame.metadata.get("saturation").and_then(|v| v.parse::<f32>().ok()).filter(|v| *v > 0.0);
-    let preset = frame.detector.as_deref().and_then(crate::io::image::preset).map(|p| p.saturation as f32);
+    // The file's own level (a PILATUS header's count cut-off), else the preset's — only when the preset is of the
+    // frame's pixel type: a preset chosen by the frame size alone (a 512² u16 stack taken for the 8-bit RXO)
+    // says nothing about the counts.
+    let stated =
+        frame.metadata.get("dectris.count_cutoff").and_then(|v| v.parse::<f32>().ok()).filter(|v| *v > 0.0);
+    let preset = frame
+        .detector
+        .as_deref()
+        .and_then(crate::io::image::preset)
+        .filter(|p| p.pixel_type == frame.pixels.type_name())
+        .map(|p| p.saturation as f32);
     stated.or(preset).unwrap_or(match frame.pixels {
         crate::io::Pixels::U8(_) | crate::io::Pixels::U16(_) => 65535.0,
         crate::io::Pixels::U32(_) | crate::io::Pixels::I32(_) | crate::io::Pixels::F32(_) => f32::MAX,
@@ -443,4 +451,44 @@ pub(crate) fn now() -> f64 {
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn now() -> f64 {
     js_sys::Date::now() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::Pixels;
+
+    fn frame(pixels: Pixels, detector: Option<&str>, cutoff: Option<&str>) -> Frame {
+        let mut metadata = std::collections::BTreeMap::new();
+        if let Some(c) = cutoff {
+            metadata.insert("dectris.count_cutoff".to_string(), c.to_string());
+        }
+        Frame {
+            rows: 1,
+            cols: 2,
+            pixels,
+            mask: None,
+            detector: detector.map(str::to_string),
+            pixel_size_mm: None,
+            metadata,
+            source: "t".into(),
+        }
+    }
+
+    /// The header's count cut-off first, then a preset of the frame's own pixel type, then the type's rule.
+    #[test]
+    fn saturation_follows_the_header_then_a_matching_preset_then_the_type() {
+        let cases = [
+            (frame(Pixels::I32(vec![0, 1]), Some("PILATUS_1M"), Some("1409688")), 1_409_688.0),
+            (frame(Pixels::I32(vec![0, 1]), Some("PILATUS_1M"), None), 1_048_575.0),
+            (frame(Pixels::U32(vec![0, 1]), Some("EIGER_4M"), None), 4_294_967_295.0),
+            (frame(Pixels::U16(vec![0, 1]), Some("MARCCD165"), None), 65535.0),
+            // A 512² u16 frame taken for the 8-bit RXO by its size: the preset's 255 is not this data's.
+            (frame(Pixels::U16(vec![0, 1]), Some("RXO"), None), 65535.0),
+            (frame(Pixels::F32(vec![0.0, 1.0]), None, None), f32::MAX),
+        ];
+        for (f, want) in cases {
+            assert_eq!(detector_saturation(&f), want as f32, "{:?} {:?}", f.detector, f.pixels.type_name());
+        }
+    }
 }
