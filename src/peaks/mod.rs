@@ -488,7 +488,7 @@ mod tests {
             (frame(Pixels::F32(vec![0.0, 1.0]), None, None), f32::MAX),
         ];
         for (f, want) in cases {
-            assert_eq!(detector_saturation(&f), want as f32, "{:?} {:?}", f.detector, f.pixels.type_name());
+            assert_eq!(detector_saturation(&f), want, "{:?} {:?}", f.detector, f.pixels.type_name());
         }
     }
 }
