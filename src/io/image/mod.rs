@@ -331,7 +331,10 @@ pub(crate) fn finish(d: Decoded, format: ImageFormat, name: &str, options: &Read
             }
             Some((p, "given"))
         }
-        None => detect_preset(format, rows, cols, FileClues { pixel_size_mm, stack }),
+        None => {
+            let pixel_type = Some(pixels.type_name());
+            detect_preset(format, rows, cols, FileClues { pixel_size_mm, stack, pixel_type })
+        }
     };
     let (detector, pixel_size_mm) = match chosen {
         Some((p, how)) => {

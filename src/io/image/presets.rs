@@ -640,12 +640,15 @@ pub struct FileClues {
     pub pixel_size_mm: Option<f64>,
     /// an HDF5 stack of more than one frame
     pub stack: bool,
+    /// the pixel type read ("u8", "u16", "u32", "i32", "f32"), if known
+    pub pixel_type: Option<&'static str>,
 }
 
 /// The preset that fits an image read from a file: same dimensions and usual format (or, failing
-/// that, same dimensions alone); among several, the one whose pixel size is within 2 % of the
-/// file's own (when the file gives one; if none is, no preset), stacks preferring a "stack" label,
-/// then the first in [`PRESETS`]. Returns the preset and how it was matched.
+/// that, same dimensions and pixel type: dimensions alone are not enough — a 512² 16-bit HDF5 stack
+/// is not the 8-bit RXO, whose pixel size and saturation it would take); among several, the one whose
+/// pixel size is within 2 % of the file's own (when the file gives one; if none is, no preset), stacks
+/// preferring a "stack" label, then the first in [`PRESETS`]. Returns the preset and how it was matched.
 pub fn detect_preset(
     format: ImageFormat,
     rows: usize,
@@ -656,7 +659,8 @@ pub fn detect_preset(
     let by_format: Vec<&DetectorPreset> =
         PRESETS.iter().filter(same_dims).filter(|p| format_fits(p, format)).collect();
     let (candidates, how) = if by_format.is_empty() {
-        (PRESETS.iter().filter(same_dims).collect::<Vec<_>>(), "dimensions")
+        let same_type = |p: &&DetectorPreset| clues.pixel_type.is_none_or(|t| t == p.pixel_type);
+        (PRESETS.iter().filter(same_dims).filter(same_type).collect::<Vec<_>>(), "dimensions and pixel type")
     } else {
         (by_format, "format and dimensions")
     };
@@ -701,21 +705,30 @@ mod tests {
         let label = |f, r, c, clues| detect_preset(f, r, c, clues).map(|(p, _)| p.label);
         assert_eq!(label(ImageFormat::MarCcd, 2048, 2048, none), Some("MARCCD165"));
         // The MarCCD header's 79.18 µm is MARCCD165's 79.142 µm, not PRINCETON's 79 µm (not automatic).
-        let px = FileClues { pixel_size_mm: Some(0.07918), stack: false };
+        let px = FileClues { pixel_size_mm: Some(0.07918), stack: false, pixel_type: None };
         assert_eq!(label(ImageFormat::MarCcd, 2048, 2048, px), Some("MARCCD165"));
-        let far = FileClues { pixel_size_mm: Some(0.05), stack: false };
+        let far = FileClues { pixel_size_mm: Some(0.05), stack: false, pixel_type: None };
         assert_eq!(label(ImageFormat::MarCcd, 2048, 2048, far), None);
         assert_eq!(label(ImageFormat::Edf, 2048, 2048, none), Some("FRELON"));
         assert_eq!(label(ImageFormat::Tiff, 2018, 2016, none), Some("sCMOS"));
         assert_eq!(label(ImageFormat::Tiff, 4036, 4032, none), Some("sCMOS_16M"));
         assert_eq!(label(ImageFormat::Hdf5, 2162, 2068, none), Some("EIGER_4MCdTe"));
-        let stack = FileClues { pixel_size_mm: Some(0.075), stack: true };
+        let stack = FileClues { pixel_size_mm: Some(0.075), stack: true, pixel_type: None };
         assert_eq!(label(ImageFormat::Hdf5, 2162, 2068, stack), Some("EIGER_4MCdTestack"));
         assert_eq!(label(ImageFormat::Hdf5, 2167, 2070, none), Some("EIGER_4Mstack"));
         assert_eq!(label(ImageFormat::Tiff, 2167, 2070, none), Some("EIGER_4M"));
         // Same dimensions in another format: matched on dimensions alone.
         let (p, how) = detect_preset(ImageFormat::Png, 2018, 2016, none).unwrap();
-        assert_eq!((p.label, how), ("sCMOS", "dimensions"));
+        assert_eq!((p.label, how), ("sCMOS", "dimensions and pixel type"));
+        // … when the pixel type agrees: a 512² 16-bit HDF5 frame is not the 8-bit RXO (its 0.4 mm pixels and
+        // 255-count saturation would be taken), an 8-bit PNG of that size is; a TIFF of that size keeps the
+        // format's match whatever its type.
+        let typed = |t| FileClues { pixel_type: Some(t), ..FileClues::default() };
+        assert_eq!(label(ImageFormat::Hdf5, 512, 512, typed("u16")), None);
+        assert_eq!(label(ImageFormat::Png, 512, 512, typed("u8")), Some("RXO"));
+        assert_eq!(label(ImageFormat::Png, 2018, 2016, typed("u16")), Some("sCMOS"));
+        assert_eq!(label(ImageFormat::Png, 2018, 2016, typed("u8")), None);
+        assert_eq!(label(ImageFormat::Tiff, 512, 512, typed("f32")), Some("RXO"));
         assert_eq!(label(ImageFormat::Tiff, 37, 53, none), None);
     }
 
@@ -735,7 +748,7 @@ mod tests {
             assert_eq!((p.rows, p.cols), grid((195, 487), (17, 7), modules), "{label}");
             assert!((p.pixel_size_mm - 0.172).abs() < 1e-12 && p.pixel_type == "i32", "{label}");
             assert_eq!(p.saturation, 1048575.0, "{label}: 20-bit counter");
-            let px = FileClues { pixel_size_mm: Some(0.172), stack: false };
+            let px = FileClues { pixel_size_mm: Some(0.172), stack: false, pixel_type: None };
             let found = detect_preset(ImageFormat::Tiff, p.rows, p.cols, px).map(|(q, _)| q.label);
             assert_eq!(found, Some(label));
         }
@@ -756,7 +769,7 @@ mod tests {
             "EIGER_16M"
         );
         // A file whose own pixel size is far from 172 µm is not taken for a PILATUS.
-        let far = FileClues { pixel_size_mm: Some(0.075), stack: false };
+        let far = FileClues { pixel_size_mm: Some(0.075), stack: false, pixel_type: None };
         assert_eq!(detect_preset(ImageFormat::Tiff, 1043, 981, far), None);
     }
 }
