@@ -32,10 +32,11 @@
 //! seeds: the strongest spots can all be high-index reflections outside the table); (3) beyond that, in steps
 //! of `nbspots_pairs`, up to the pair-spot limit ([`limits::PAIR_SPOTS`], 50 spots) while the best grain is
 //! poor (less than half of the spots at a matching rate below [`POOR_MATCHING_RATE`]) or no grain passes
-//! (none reaches `minimumnumbermatches` and `min_matching_rate`, or none is above chance); (4) when still no
-//! grain passes, a table with plane indices up to `nlutmax + 2` over the pairs of the 3 × `nbspots_pairs`
-//! strongest spots (within [`limits::LUT_ENTRIES`]). Only then does the search say "no grain". Every
-//! candidate set stays within [`limits::CANDIDATES`].
+//! (none reaches `minimumnumbermatches` and `min_matching_rate`, or none is above chance); (4) when the best
+//! grain is still poor or none passes, a table with plane indices up to `nlutmax + 2` over the pairs of the
+//! 3 × `nbspots_pairs` strongest spots (within [`limits::LUT_ENTRIES`]). Only then does the search say "no
+//! grain". Every candidate set stays within [`limits::CANDIDATES`]; candidates are ranked by the cheap
+//! [`quick_rank`] (a cube-map look-up per spot) before any is matched.
 //!
 //! **Chance.** Before a grain is reported its matching rate and matched count are compared with what
 //! uniformly random peaks reach for that material, geometry and spot count ([`chance`]); a grain not clearly
@@ -59,6 +60,7 @@ pub mod lut;
 pub mod matching;
 pub mod nn;
 pub mod orientation;
+pub mod quick_rank;
 pub mod refine;
 pub mod spots;
 pub mod twins;
@@ -69,7 +71,6 @@ use serde::{Deserialize, Serialize};
 use crate::crystal::{LaueGroup, Material};
 use crate::error::{LaueError, Result, Stage};
 use crate::limits;
-use crate::simulate::HC_KEV_ANGSTROM;
 pub use matching::{Experiment, MatchedSpot, Matching, match_spots};
 pub use orientation::{Candidate, HklGuess, orientation_from_two_pairs, orientations_from_hkl_guesses};
 pub use spots::{ExperimentalSpot, spots_from_cor, spots_from_peaks};
@@ -300,13 +301,12 @@ fn prune_candidates(
     if candidates.len() <= keep {
         return;
     }
-    let b0 = material.lattice.b0();
     let ranked = ranked_available(spots, available);
     let ranking_q: Vec<Vector3<f64>> =
         ranked.iter().take(settings.nbspots_ranking).map(|&i| spots[i].q_unit).collect();
-    let ranker = QuickRanker::new(material, exp, settings.angletollut);
+    let ranker = quick_rank::QuickRanker::new(material, exp, settings.angletollut);
     let mut scored: Vec<(usize, usize)> =
-        candidates.iter().enumerate().map(|(k, c)| (ranker.count(&c.u, &b0, &ranking_q), k)).collect();
+        candidates.iter().enumerate().map(|(k, c)| (ranker.count(&c.u, &ranking_q), k)).collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut kept: Vec<usize> = scored.into_iter().take(keep).map(|(_, k)| k).collect();
     kept.sort_unstable();
@@ -561,23 +561,27 @@ fn search(
             }
             n_pairs += step;
         }
-        // Last widening step while no grain passes: a table with plane indices up to nlutmax + 2, for
-        // patterns whose intense spots are all beyond the table (long c axes, small detectors). Not while the
-        // best grain is merely poor: that also finds a GaN grain whose intense spots are all (0 1 l),
-        // l = 3…9, behind a poor Si orientation explaining 20 of its 109 spots, but made the hard single-grain
-        // materials (ZrO2, SiC-6H, sapphire…) 2.4–3× slower (docs/indexing-acceptance.md).
+        // Last widening step while the best grain is poor or none passes: a table with plane indices up to
+        // nlutmax + 2, for patterns whose intense spots are all beyond the table (long c axes, small
+        // detectors; a GaN grain whose intense spots are all (0 1 l), l = 3…9, behind a poor Si orientation
+        // explaining 20 of its 109 spots). Poor grains take this step in the reported search only: the chance
+        // trials (random peaks always give a poor grain) take it only when nothing passes, as before, so a
+        // grain of the normal table is compared with the normal search's chance and one of the larger table
+        // with a search that uses the larger table throughout (a superset of what found it).
         let larger_nlut = settings.nlutmax + 2;
         let mut from_larger_table = false;
         if !convincing_nn && larger_nlut <= MAX_NLUT {
-            let ok = match (&mut best, passes) {
-                (None, _) => false,
-                (Some(_), Some(p)) => p,
-                (Some(g), None) => {
-                    let p = !check_chance || above_chance(g, materials, exp, n_available, settings)?;
-                    passes = Some(p);
-                    p
-                }
-            };
+            let poor = check_chance && best.as_ref().is_none_or(|g| is_poor(g, n_available));
+            let ok = !poor
+                && match (&mut best, passes) {
+                    (None, _) => false,
+                    (Some(_), Some(p)) => p,
+                    (Some(g), None) => {
+                        let p = !check_chance || above_chance(g, materials, exp, n_available, settings)?;
+                        passes = Some(p);
+                        p
+                    }
+                };
             if !ok {
                 let pair_spots = &ranked[..ranked.len().min(3 * step)];
                 for (material, table) in materials.iter().zip(larger_luts.iter_mut()) {
@@ -603,7 +607,9 @@ fn search(
                         exp,
                         settings,
                         &grains,
-                    )? && best.as_ref().is_none_or(|b| better(&g, b))
+                    )? && best
+                        .as_ref()
+                        .is_none_or(|b| better(&g, b) && !same_grain_no_more_spots(&g, b, material))
                     {
                         best = Some(g);
                         passes = None;
@@ -658,6 +664,20 @@ pub const NN_ALONE_MATCHING_RATE: f64 = 50.0;
 /// (%): the widening then goes on (module docs). Multi-grain images give grains with a small share of the
 /// spots but a high rate; pseudo-symmetric mistakes explain a third of a grain's spots at a low rate.
 pub const POOR_MATCHING_RATE: f64 = 50.0;
+
+/// Whether `g` is the grain `b` again (same material, within 1° under its Laue group and the orientation
+/// ambiguities of [`twins::rotations_modulo_ambiguities`]) explaining no more
+/// spots: the larger table's refinement of a grain the normal table had found differs only in its strain and
+/// the reflections that strain puts on the detector (an ALS quartz grain: the same 23 spots, 132 instead of 134
+/// simulated, a rate higher by 0.2 % but 0.3 px more rms), and such a grain does not replace it.
+fn same_grain_no_more_spots(g: &IndexedGrain, b: &IndexedGrain, material: &Material) -> bool {
+    if g.material != b.material || g.spots.len() > b.spots.len() {
+        return false;
+    }
+    // Modulo the choices spot positions cannot decide (quartz's Dauphiné twin, BaTiO3's a/c exchange).
+    let sym = twins::rotations_modulo_ambiguities(material).unwrap_or_default();
+    crate::geometry::misorientation_deg(&g.ub, &b.ub, &sym) < 1.0
+}
 
 fn is_poor(g: &IndexedGrain, n_available: usize) -> bool {
     2 * g.spots.len() < n_available && g.matching_rate < POOR_MATCHING_RATE
@@ -780,13 +800,12 @@ fn best_grain(
     if candidates.is_empty() {
         return Ok(None);
     }
-    let b0 = material.lattice.b0();
     let ranked = ranked_available(spots, available);
     let ranking_q: Vec<Vector3<f64>> =
         ranked.iter().take(settings.nbspots_ranking).map(|&i| spots[i].q_unit).collect();
-    let ranker = QuickRanker::new(material, exp, settings.angletollut);
+    let ranker = quick_rank::QuickRanker::new(material, exp, settings.angletollut);
     let mut scored: Vec<(usize, usize)> =
-        candidates.iter().enumerate().map(|(k, c)| (ranker.count(&c.u, &b0, &ranking_q), k)).collect();
+        candidates.iter().enumerate().map(|(k, c)| (ranker.count(&c.u, &ranking_q), k)).collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
 
     // The best few distinct orientations get the full matching rate.
@@ -1002,59 +1021,4 @@ fn strain_checked(
     }
     kept.method = method;
     Ok(kept)
-}
-
-/// Cheap test of a candidate: how many of the strongest spots lie (within the tolerance) along an allowed
-/// reflection whose energy falls in the band — no simulation.
-struct QuickRanker<'a> {
-    material: &'a Material,
-    cos_tol: f64,
-    emin: f64,
-    emax: f64,
-    /// largest index tried along each spot's direction
-    max_index: i32,
-}
-
-impl<'a> QuickRanker<'a> {
-    fn new(material: &'a Material, exp: &Experiment, tolerance_deg: f64) -> Self {
-        QuickRanker {
-            material,
-            cos_tol: tolerance_deg.to_radians().cos(),
-            emin: exp.emin_kev,
-            emax: exp.emax_kev,
-            max_index: 12,
-        }
-    }
-
-    fn count(&self, u: &Matrix3<f64>, b0: &Matrix3<f64>, qs: &[Vector3<f64>]) -> usize {
-        let m = u * b0;
-        let Some(minv) = m.try_inverse() else { return 0 };
-        qs.iter().filter(|q| self.explains(&m, &minv, q)).count()
-    }
-
-    fn explains(&self, m: &Matrix3<f64>, minv: &Matrix3<f64>, q: &Vector3<f64>) -> bool {
-        let v = minv * q;
-        let amax = v.amax();
-        if amax <= 0.0 {
-            return false;
-        }
-        for n in 1..=self.max_index {
-            let s = n as f64 / amax;
-            let h = [(v.x * s).round() as i32, (v.y * s).round() as i32, (v.z * s).round() as i32];
-            let g = m * orientation::hkl_vec(h);
-            let gn = g.norm();
-            if gn == 0.0 || g.dot(q) < self.cos_tol * gn || g.x >= 0.0 {
-                continue;
-            }
-            // Energy of this node; its multiples k·hkl reflect at k·E.
-            let e1 = HC_KEV_ANGSTROM * gn * gn / (-2.0 * g.x);
-            let k_lo = (self.emin / e1).ceil().max(1.0) as i32;
-            let k_hi = (self.emax / e1).floor() as i32;
-            if (k_lo..=k_hi.min(k_lo + 8)).any(|k| self.material.rule.allows([k * h[0], k * h[1], k * h[2]]))
-            {
-                return true;
-            }
-        }
-        false
-    }
 }
