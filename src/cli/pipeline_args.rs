@@ -146,8 +146,9 @@ pub struct PipelineArgs {
     /// by the --model network). Ranking rule: between candidate grains (refined candidates, a grain and its
     /// Σ3/pseudo-symmetric alternatives, materials, network and table) the larger matched spots × matching
     /// rate wins, then the smaller pixel residual; with nn, a network grain under 50 % matching rate
-    /// competes with the table's candidates under that rule. When no grain passes, the table widens by
-    /// itself: more pair spots (to 3× --pair-spots, then to 50), then plane indices up to nlutmax + 2.
+    /// competes with the table's candidates under that rule. When no grain passes or the best is poor
+    /// (under half of the spots at < 50 %), the table widens by itself: more pair spots (to 3× --pair-spots,
+    /// then to 50), then plane indices up to nlutmax + 2.
     /// Every grain is checked against the matching rate random peaks reach (chance level, printed).
     #[arg(long, default_value = "lut")]
     pub method: String,
