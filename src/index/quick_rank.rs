@@ -55,7 +55,7 @@ pub struct ReflectionDirections {
 
 impl ReflectionDirections {
     /// The directions of `material` for `tolerance_deg`, computed once per lattice, rule and tolerance
-    /// (about 20 ms; up to 64 entries are kept).
+    /// (about 20 ms and under 1 MB each; up to 16 are kept).
     pub fn cached(material: &Material, tolerance_deg: f64) -> Arc<Self> {
         static CACHE: OnceLock<Mutex<HashMap<String, Arc<ReflectionDirections>>>> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
@@ -67,7 +67,7 @@ impl ReflectionDirections {
         }
         let r = Arc::new(Self::new(material, tolerance_deg));
         if let Ok(mut c) = cache.lock() {
-            if c.len() >= 64 {
+            if c.len() >= 16 {
                 c.clear();
             }
             c.insert(key, r.clone());
