@@ -100,6 +100,64 @@ pub fn in_pilatus_gap(x_px: f64, y_px: f64) -> bool {
 }
 
 /// [`image`], with the spots (real and spurious) that fall in the Pilatus module gaps removed when `gaps`.
+/// `--verbose`: what a missed image gave (each reported grain: spots, matching rate, angle to the nearest
+/// true grain) and what each true grain explains at the last matching tolerance.
+fn explain_miss(
+    r: &IndexResult,
+    truth: &[(usize, Matrix3<f64>)],
+    img: &Image,
+    m: &Material,
+    exp: &Experiment,
+    settings: &IndexSettings,
+    sym: &[Matrix3<f64>],
+) -> Result<()> {
+    for g in &r.grains {
+        let nearest =
+            truth.iter().map(|t| misorientation_deg(&t.1, &g.ub, sym)).fold(f64::INFINITY, f64::min);
+        errln!(
+            "  reported: {} spots, {:.1} % ({} simulated), {:.2}° from the nearest true grain",
+            g.spots.len(),
+            g.matching_rate,
+            g.n_simulated,
+            nearest
+        );
+        // The rotation from the nearest true grain (smallest of its symmetric equivalents): pseudo-symmetric
+        // mistakes show up as one axis and angle (SiC-6H: 70.5° about the direct [0 1 0]).
+        let ug = lauekit::geometry::orientation::nearest_rotation(&g.ub);
+        let angle = lauekit::geometry::orientation::rotation_angle_deg;
+        let closest = truth
+            .iter()
+            .flat_map(|t| sym.iter().map(move |s| (t.1 * s).transpose() * ug))
+            .min_by(|a, b| angle(a).total_cmp(&angle(b)));
+        if let Some((axis, ang)) =
+            closest.and_then(|r| nalgebra::Rotation3::from_matrix_unchecked(r).axis_angle())
+        {
+            let to_uvw = m.lattice.direct_basis().try_inverse().unwrap_or_default();
+            let uvw = to_uvw * axis.into_inner();
+            let uvw = uvw / uvw.amax();
+            errln!(
+                "    = the true grain rotated {:.2}° about the direct [{:.2} {:.2} {:.2}]",
+                ang.to_degrees(),
+                uvw.x,
+                uvw.y,
+                uvw.z
+            );
+        }
+    }
+    let all = vec![true; img.spots.len()];
+    let tol = settings.list_matching_tol_angles.last().copied().unwrap_or(settings.matchingrate_angle_tol);
+    for (t, (_, u)) in truth.iter().enumerate() {
+        let mm = lauekit::index::match_spots(u, m, exp, &img.spots, &all, tol)?;
+        let own = img.truth.iter().filter(|x| x.grain == t).count();
+        errln!(
+            "  true grain {t}: {own} spots in the list; the true orientation matches {} at {tol}° ({:.1} %)",
+            mm.matched.len(),
+            mm.matching_rate()
+        );
+    }
+    Ok(())
+}
+
 fn image_masked(
     mats: &[Material],
     grains: &[(usize, Matrix3<f64>)],
@@ -402,6 +460,7 @@ pub fn bench_index_materials(a: &BenchArgs) -> Result<()> {
                         m.name,
                         lut.found - before
                     );
+                    explain_miss(&r, &truth, &img, m, &exp, &settings, &sym[0])?;
                 }
                 if let Some(model) = &model {
                     let (r, s) = timed(|| index_with_model(&img.spots, one, model, &exp, &settings))?;
@@ -413,6 +472,7 @@ pub fn bench_index_materials(a: &BenchArgs) -> Result<()> {
                             m.name,
                             nn.found - before
                         );
+                        explain_miss(&r, &truth, &img, m, &exp, &settings, &sym[0])?;
                     }
                 }
             }
