@@ -148,7 +148,8 @@ pub struct PipelineArgs {
     /// rate wins, then the smaller pixel residual; with nn, a network grain under 50 % matching rate
     /// competes with the table's candidates under that rule. When no grain passes or the best is poor
     /// (under half of the spots at < 50 %), the table widens by itself: more pair spots (to 3× --pair-spots,
-    /// then to 50), then plane indices up to nlutmax + 2.
+    /// then to 50), then plane indices up to nlutmax + 2. (Plane indices count along the longest
+    /// reciprocal axis: a long c axis gets as many more l as reach the same |G|, l ≤ 17 for SiC-6H.)
     /// Every grain is checked against the matching rate random peaks reach (chance level, printed).
     #[arg(long, default_value = "lut")]
     pub method: String,

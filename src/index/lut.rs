@@ -23,18 +23,19 @@ pub struct AngleLut {
 }
 
 impl AngleLut {
-    /// The table for `material` with plane indices up to `max_index` (LaueTools' nLUT).
+    /// The table for `material` with plane indices up to `max_index` (LaueTools' nLUT) along its longest
+    /// reciprocal axis and as far in |G| along the others ([`index_bounds`]).
     pub fn new(material: &Material, max_index: i32) -> Self {
-        let n = max_index.max(1);
+        let [nh, nk, nl] = index_bounds(material, max_index);
         let ops = &material.hkl_operators;
         let mut seen = std::collections::HashSet::new();
         let mut families: Vec<[i32; 3]> = Vec::new();
         let mut members: Vec<Vec<[i32; 3]>> = Vec::new();
         // Lowest indices first, so the representatives are the familiar ones (1 1 1 rather than −1 1 −1).
         let mut all: Vec<[i32; 3]> = Vec::new();
-        for h in -n..=n {
-            for k in -n..=n {
-                for l in -n..=n {
+        for h in -nh..=nh {
+            for k in -nk..=nk {
+                for l in -nl..=nl {
                     if gcd3(h, k, l) == 1 {
                         all.push([h, k, l]);
                     }
@@ -104,6 +105,22 @@ impl AngleLut {
     }
 }
 
+/// The largest |h|, |k|, |l| of a table "with indices up to `n`": `n` along the longest reciprocal axis,
+/// and along each other axis as many multiples as reach the same |G| (n·|a*|max / |a*ᵢ|, rounded; never
+/// below n). A cube of indices would leave out most of the intense reflections of long-period cells: the
+/// twelve strongest spots of a SiC-6H pattern (c = 15.1 Å, |c*| = |a*| / 5.7) are (h k l) with l = 7…31, as
+/// low in |G| as (2 1 0), and a sapphire pattern's reach l = 14–34. Cubic cells keep LaueTools' cube.
+pub fn index_bounds(material: &Material, n: i32) -> [i32; 3] {
+    let n = n.max(1);
+    let b0 = material.lattice.b0();
+    let len = [b0.column(0).norm(), b0.column(1).norm(), b0.column(2).norm()];
+    let longest = len.iter().copied().fold(0.0, f64::max);
+    len.map(|g| {
+        let reach = (n as f64 * longest / g).round();
+        if reach.is_finite() { (reach as i32).max(n) } else { n }
+    })
+}
+
 fn gcd3(h: i32, k: i32, l: i32) -> u32 {
     fn gcd(mut a: u32, mut b: u32) -> u32 {
         while b != 0 {
@@ -112,4 +129,29 @@ fn gcd3(h: i32, k: i32, l: i32) -> u32 {
         a
     }
     gcd(gcd(h.unsigned_abs(), k.unsigned_abs()), l.unsigned_abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cubic cells keep the cube of indices; long-period cells reach as far in |G| along c (SiC-6H:
+    /// |a*| / |c*| = 2c / (√3 a) = 5.67, so l ≤ 17 for n = 3), and the table then holds their intense
+    /// high-l planes.
+    #[test]
+    fn index_bounds_reach_the_same_g_along_every_axis() {
+        let bounds = |name: &str, n| index_bounds(&Material::from_table(name).expect("in the table"), n);
+        assert_eq!(bounds("Cu", 3), [3, 3, 3]);
+        assert_eq!(bounds("BaTiO3", 3), [3, 3, 3]);
+        assert_eq!(bounds("GaN", 3), [3, 3, 6]);
+        assert_eq!(bounds("SiC-6H", 3), [3, 3, 17]);
+        assert_eq!(bounds("SiC-6H", 12), [12, 12, 68]);
+        assert_eq!(bounds("sapphire", 3), [3, 3, 9]);
+        let sic = Material::from_table("SiC-6H").expect("in the table");
+        let lut = AngleLut::new(&sic, 3);
+        for hkl in [[1, 0, 11], [-1, 1, 16], [2, -2, 7]] {
+            let eq = LaueGroup::equivalent_hkls(&sic.hkl_operators, hkl);
+            assert!(lut.families.iter().any(|f| eq.contains(f)), "{hkl:?} not in the SiC-6H table");
+        }
+    }
 }

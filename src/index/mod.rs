@@ -3,7 +3,9 @@
 //!
 //! The classical method ([`index_spots`] with [`Method::Lut`]) is LaueTools' `indexingSpotsSet`: the angles
 //! between the q̂'s of the most intense spot pairs are looked up in a table of inter-plane angles
-//! ([`lut::AngleLut`], planes with indices up to `nlutmax`, tolerance `angletollut`); each consistent
+//! ([`lut::AngleLut`], planes with indices up to `nlutmax` — along the longest reciprocal axis; along the
+//! others as far in |G| ([`lut::index_bounds`]: l ≤ 17 for SiC-6H, whose strong spots are (h k l) with
+//! l = 7…31) — tolerance `angletollut`); each consistent
 //! assignment gives a candidate orientation ([`orientation::orientation_from_two_pairs`]); candidates are ranked
 //! cheaply (how many of the strongest spots lie on an allowed hkl direction in the band), the best few get the
 //! full matching rate ([`matching::match_spots`], tolerance `matchingrate_angle_tol`), and — unlike
@@ -139,7 +141,8 @@ pub struct IndexSettings {
     /// list matching tol angles: the tolerances (deg) of the successive refinements; the last one gives the
     /// final spots and matching rate
     pub list_matching_tol_angles: Vec<f64>,
-    /// nlutmax: largest plane index in the angle table
+    /// nlutmax: largest plane index in the angle table along the longest reciprocal axis (cubic: every axis;
+    /// long axes get as many more as reach the same |G|, [`lut::index_bounds`])
     pub nlutmax: i32,
     /// how many of the most intense remaining spots form the pairs looked up in the table
     pub nbspots_pairs: usize,
@@ -274,10 +277,11 @@ pub const MAX_TOLERANCE_DEG: f64 = 10.0;
 pub const MAX_NLUT: i32 = 20;
 
 /// Refuses a table of inter-plane angles that would not fit in memory: ≈ P²/|G| entries for the P
-/// primitive planes with indices up to `nlutmax` and the |G| operators of the Laue group.
+/// primitive planes within the index bounds of `nlutmax` ([`lut::index_bounds`]) and the |G| operators of
+/// the Laue group.
 fn check_lut_size(material: &Material, nlutmax: i32) -> Result<()> {
-    let side = (2 * nlutmax.max(1) + 1) as f64;
-    let planes = 0.83 * side * side * side;
+    let planes =
+        0.83 * lut::index_bounds(material, nlutmax).iter().map(|&b| (2 * b + 1) as f64).product::<f64>();
     let ops = material.hkl_operators.len().max(1) as f64;
     limits::LUT_ENTRIES.check_estimate(
         &format!("angle-table entries for {} with nlutmax {nlutmax}", material.name),

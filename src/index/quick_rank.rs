@@ -2,8 +2,9 @@
 //! along an allowed reflection whose energy falls in the band — no simulation.
 //!
 //! A spot with unit scattering vector q̂ (lab frame) is *explained* by an orientation U when some
-//! reflection direction d — a primitive hkl with every |index| ≤ [`MAX_INDEX`], in the crystal's Cartesian
-//! frame — lies within the tolerance of U⁻¹q̂, and one of its harmonics k·hkl is allowed by the selection
+//! reflection direction d — a primitive hkl within the index bounds of [`MAX_INDEX`] (
+//! [`super::lut::index_bounds`]: 12 along the longest reciprocal axis, as far in |G| along the others), in
+//! the crystal's Cartesian frame — lies within the tolerance of U⁻¹q̂, and one of its harmonics k·hkl is allowed by the selection
 //! rule with its Bragg energy k·E₁ in the band, E₁ = hc |G| / (2 |Ĝ·x̂|), for the lowest
 //! [`HARMONICS_TRIED`] + 1 harmonics in the band.
 //!
@@ -23,7 +24,8 @@ use super::matching::Experiment;
 use crate::crystal::{Material, SelectionRule};
 use crate::simulate::HC_KEV_ANGSTROM;
 
-/// Largest |index| of the reflection directions tried.
+/// Largest |index| of the reflection directions tried along the longest reciprocal axis (more along shorter
+/// ones, [`super::lut::index_bounds`]: SiC-6H's l reaches 68, since its spots in the band reach l ≈ 31).
 pub const MAX_INDEX: i32 = 12;
 
 /// Harmonics tried above the lowest one in the band.
@@ -82,10 +84,10 @@ impl ReflectionDirections {
         let res = (90.0 / (2.0 * tol.to_degrees()).max(1.0)).ceil().clamp(8.0, 180.0) as usize;
         let b0 = material.lattice.b0();
         let (mut dir, mut g_len, mut hkl, mut allowed) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let n = MAX_INDEX;
-        for h in -n..=n {
-            for k in -n..=n {
-                for l in -n..=n {
+        let [nh, nk, nl] = super::lut::index_bounds(material, MAX_INDEX);
+        for h in -nh..=nh {
+            for k in -nk..=nk {
+                for l in -nl..=nl {
                     if gcd3(h, k, l) != 1 {
                         continue;
                     }
@@ -382,17 +384,24 @@ mod tests {
     }
 
     /// The true orientation explains every allowed reflection in the band, and an orientation 3° off
-    /// explains few of them.
+    /// explains few of them: for a cubic cell, and for long-period cells whose reflections in the band reach
+    /// l ≈ 30 (SiC-6H, sapphire in hexagonal axes).
     #[test]
     fn true_orientation_explains_its_reflections() {
+        for (name, l_max) in [("Cu", 5), ("SiC-6H", 30), ("sapphire", 30)] {
+            true_orientation_explains(name, l_max);
+        }
+    }
+
+    fn true_orientation_explains(name: &str, l_max: i32) {
         use crate::geometry::orientation::euler_to_matrix;
-        let m = Material::from_table("Cu").expect("Cu in the table");
+        let m = Material::from_table(name).expect("in the table");
         let b0 = m.lattice.b0();
         let u = euler_to_matrix([30.0, 40.0, 50.0]);
         let mut qs = Vec::new();
         for h in -5..=5 {
             for k in -5..=5 {
-                for l in -5..=5 {
+                for l in -l_max..=l_max {
                     if !m.rule.allows([h, k, l]) {
                         continue;
                     }
@@ -408,9 +417,9 @@ mod tests {
         let rd = ReflectionDirections::new(&m, 0.5);
         let u_inv = u.transpose();
         let right = qs.iter().filter(|q| rd.explains(&u, &u_inv, q, 5.0, 22.0)).count();
-        assert_eq!(right, qs.len(), "the true orientation explains {right} of {}", qs.len());
+        assert_eq!(right, qs.len(), "{name}: the true orientation explains {right} of {}", qs.len());
         let off = euler_to_matrix([3.0, 0.0, 0.0]) * u;
         let wrong = qs.iter().filter(|q| rd.explains(&off, &off.transpose(), q, 5.0, 22.0)).count();
-        assert!(wrong * 3 < qs.len(), "3° off explains {wrong} of {}", qs.len());
+        assert!(wrong * 3 < qs.len(), "{name}: 3° off explains {wrong} of {}", qs.len());
     }
 }

@@ -154,6 +154,13 @@ fn explain_miss(
             mm.matched.len(),
             mm.matching_rate()
         );
+        // The hkl of its most intense spots (the seeds of the table's pairs): a pattern whose strongest
+        // reflections are all beyond the angle table's indices cannot be seeded from them.
+        let mut own: Vec<&SimSpot> = img.truth.iter().filter(|x| x.grain == t).collect();
+        own.sort_by(|a, b| b.intensity.total_cmp(&a.intensity));
+        let hkls: Vec<String> =
+            own.iter().take(12).map(|x| format!("{} {} {}", x.hkl[0], x.hkl[1], x.hkl[2])).collect();
+        errln!("    its most intense spots: ({})", hkls.join(") ("));
     }
     Ok(())
 }
