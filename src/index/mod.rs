@@ -368,7 +368,7 @@ pub fn index_spots(
     exp: &Experiment,
     settings: &IndexSettings,
 ) -> Result<IndexResult> {
-    search(spots, materials, exp, settings, None, true)
+    search(spots, materials, exp, settings, None, true, None)
 }
 
 /// As [`index_spots`], with the candidate orientations of each grain from the hkl families `model` predicts
@@ -386,7 +386,7 @@ pub fn index_with_model(
     exp: &Experiment,
     settings: &IndexSettings,
 ) -> Result<IndexResult> {
-    search(spots, materials, exp, settings, Some(model), true)
+    search(spots, materials, exp, settings, Some(model), true, None)
 }
 
 /// One grain refined from a starting orientation `ub` of `material` (LaueTools' UB; e.g. the indexed
@@ -445,6 +445,7 @@ fn search(
     settings: &IndexSettings,
     model: Option<&nn::HklModel>,
     check_chance: bool,
+    max_pair_spots: Option<usize>,
 ) -> Result<IndexResult> {
     if materials.is_empty() {
         return Err(LaueError::settings(Stage::Indexing, "indexing needs at least one material"));
@@ -479,6 +480,8 @@ fn search(
     // The widest pair set of the automatic widening (module docs): 3× the requested spots while the best
     // grain is weak, up to the pair-spot limit while no grain passes.
     let widest = (3 * step).max(limits::PAIR_SPOTS.value() as usize);
+    // The chance trials search random peaks as widely as the reported search had when it asked.
+    let widest = max_pair_spots.map_or(widest, |w| w.clamp(step, widest));
     while grains.len() < settings.nbgrainstofind {
         let ranked = ranked_available(spots, &available);
         if ranked.len() < settings.minimumnumbermatches.max(2) {
@@ -554,7 +557,8 @@ fn search(
                     (None, _) => false,
                     (Some(_), Some(p)) => p,
                     (Some(g), None) => {
-                        let p = !check_chance || above_chance(g, materials, exp, n_available, settings)?;
+                        let p =
+                            !check_chance || above_chance(g, materials, exp, n_available, settings, n_pairs)?;
                         passes = Some(p);
                         p
                     }
@@ -581,7 +585,8 @@ fn search(
                     (None, _) => false,
                     (Some(_), Some(p)) => p,
                     (Some(g), None) => {
-                        let p = !check_chance || above_chance(g, materials, exp, n_available, settings)?;
+                        let p =
+                            !check_chance || above_chance(g, materials, exp, n_available, settings, tried)?;
                         passes = Some(p);
                         p
                     }
@@ -628,7 +633,10 @@ fn search(
             let chance_settings = if from_larger_table { &larger } else { settings };
             let ok = match passes {
                 Some(p) => p,
-                None => above_chance(&mut grain, materials, exp, n_available, chance_settings)?,
+                None => {
+                    let extent = if from_larger_table { 3 * step } else { tried };
+                    above_chance(&mut grain, materials, exp, n_available, chance_settings, extent)?
+                }
             };
             if !ok {
                 break;
@@ -695,11 +703,12 @@ fn above_chance(
     exp: &Experiment,
     n_available: usize,
     settings: &IndexSettings,
+    pair_spots: usize,
 ) -> Result<bool> {
     let Some(material) = materials.iter().find(|m| m.name == grain.material) else { return Ok(true) };
     let level = match chance::chance_bound(exp, n_available, grain.n_simulated, settings) {
         Some(bound) if bound.is_exceeded_by(grain.matching_rate, grain.spots.len()) => bound,
-        _ => chance::chance_level(material, exp, n_available, settings)?,
+        _ => chance::chance_level(material, exp, n_available, settings, pair_spots)?,
     };
     let ok = level.is_exceeded_by(grain.matching_rate, grain.spots.len());
     if ok {
