@@ -156,6 +156,7 @@ fn index_als(
     material: &str,
     grains: usize,
     model: Option<lauekit::index::nn::HklModel>,
+    local_maxima: bool,
 ) -> (PointReport, lauekit::io::Frame) {
     let det = lauekit::io::DetFile::parse(&std::fs::read_to_string(als("calib_xmmlas.det")).unwrap(), "det")
         .unwrap();
@@ -166,6 +167,11 @@ fn index_als(
             lauekit::peaks::PeakSearchParams::from_json(&std::fs::read_to_string(als(f)).unwrap(), f).unwrap()
         }
         None => Default::default(),
+    };
+    // Peak positions at the local maxima (no fit), as XMMLAS positions its peaks.
+    let peaks = lauekit::peaks::PeakSearchParams {
+        fit_peaks_gaussian: if local_maxima { 0 } else { peaks.fit_peaks_gaussian },
+        ..peaks
     };
     let request = PipelineRequest {
         peaks,
@@ -197,6 +203,41 @@ fn misorientations_to_xmmlas(
             grains.iter().map(|x| misorientation_deg(u, &x.ub_matrix(), &g)).fold(f64::INFINITY, f64::min)
         })
         .collect()
+}
+
+/// XMMLAS' indexed points of `result_k` (distinct (2θ, χ), deg) with their hkl, and its rotation.
+fn xmmlas_points(file: &str, k: usize) -> (Vec<([f64; 3], [f64; 2])>, Matrix3<f64>) {
+    let f = hdf5_pure::File::from_bytes(std::fs::read(als(file)).unwrap()).unwrap();
+    let read = |name: &str| f.dataset(&format!("result_{k}/{name}")).unwrap().read_f64().unwrap();
+    let (pts, hkls, r) = (read("indexed_points"), read("indexed_hkls"), read("rotation_matrix"));
+    let mut out: Vec<([f64; 3], [f64; 2])> = Vec::new();
+    for (p, h) in pts.chunks(2).zip(hkls.chunks(3)) {
+        if !out.iter().any(|(_, q)| (q[0] - p[0]).abs() < 1e-4 && (q[1] - p[1]).abs() < 1e-4) {
+            out.push(([h[0], h[1], h[2]], [p[0], p[1]]));
+        }
+    }
+    (out, Matrix3::from_row_slice(&r))
+}
+
+/// Angles (deg) between measured scattering directions (2θ, χ) and the nearest of the directions `ub`·`b0`·hkl.
+fn nearest_angles(points: &[[f64; 2]], ub: &Matrix3<f64>, b0: &Matrix3<f64>, hkls: &[[f64; 3]]) -> Vec<f64> {
+    let predicted: Vec<_> =
+        hkls.iter().map(|h| (ub * b0 * nalgebra::Vector3::from(*h)).normalize()).collect();
+    points
+        .iter()
+        .map(|p| {
+            let q = lauekit::geometry::calibration::angles_to_q_unit(p[0], p[1]);
+            predicted
+                .iter()
+                .map(|v| q.dot(v).clamp(-1.0, 1.0).acos().to_degrees())
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 /// The peaks on a masked pixel (module gaps −1, bad pixels −2) or within 1 px of one, whichever pixel convention
@@ -242,22 +283,57 @@ fn als_batio3_every_xmmlas_grain_within_0_3_deg_by_the_table_and_a_small_lauenn_
     ] {
         let what =
             format!("{} with {}", settings.unwrap_or("default settings"), if nn { "nn" } else { "lut" });
-        let (r, frame) = index_als("S27_25C_001.tif", settings, "BaTiO3", xm.len(), nn.then(model));
+        let (r, frame) = index_als("S27_25C_001.tif", settings, "BaTiO3", xm.len(), nn.then(model), false);
         let at_mask = peaks_at_the_mask(&r, &frame);
         println!("BaTiO3, {what}: {} peaks within 1 px of a masked pixel: {at_mask:.1?}", at_mask.len());
         let mis = misorientations_to_xmmlas(&r, &xm, &bto);
         let ix = r.index.as_ref().unwrap();
+        if settings.is_some() && !nn {
+            // Spot by spot: XMMLAS' indexed points (its local maxima, in 2θ/χ) against the directions that each
+            // of our grains predicts for the hkl of its spots. result_0 and result_1 are explained by one grain,
+            // better than by XMMLAS' own two rotations.
+            let b0 = bto.lattice.b0();
+            let mut best_of = Vec::new();
+            for k in 0..xm.len() {
+                let (pts, rot) = xmmlas_points("S27_25C_001_results.h5", k);
+                let points: Vec<[f64; 2]> = pts.iter().map(|p| p.1).collect();
+                let own =
+                    median(nearest_angles(&points, &rot, &b0, &pts.iter().map(|p| p.0).collect::<Vec<_>>()));
+                let (g, within, med) = ix
+                    .grains
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| {
+                        let hkls: Vec<[f64; 3]> = g.simulated.iter().map(|s| s.hkl.map(f64::from)).collect();
+                        let a = nearest_angles(&points, &g.ub_matrix(), &b0, &hkls);
+                        (i, a.iter().filter(|&&x| x <= 0.15).count(), median(a))
+                    })
+                    .max_by_key(|x| x.1)
+                    .unwrap();
+                println!(
+                    "XMMLAS result_{k}: {} points; our grain {g} explains {within} within 0.15° (median {med:.3}°; \
+                     XMMLAS' own rotation: median {own:.3}°)",
+                    points.len()
+                );
+                assert!(10 * within >= 9 * points.len(), "result_{k}: {within} of {} points", points.len());
+                assert!(med <= 0.03 && med < own, "result_{k}: median {med:.3}° (XMMLAS {own:.3}°)");
+                best_of.push(g);
+            }
+            assert_eq!(best_of[0], best_of[1], "XMMLAS result_0 and result_1 are one strained grain");
+        }
         println!(
             "BaTiO3, {what}: {} peaks, grains {:?} (spots, method); XMMLAS result_0..3 at {:.3?}° (a/c modulo)",
             r.n_peaks,
             ix.grains.iter().map(|g| (g.n_indexed, g.method.name())).collect::<Vec<_>>(),
             mis
         );
-        // result_0 and result_1 are two 90° domains 0.38° apart with no shared peak: one of our grains takes the
-        // spots of both (the matching tolerance is wider than their split) and its strain-refined orientation
-        // sits between them, 0.21–0.31° from each (measured after the mask work: result_0 at 0.314° with the
-        // folder's settings). The issue's 0.3° is not met for that pair until the indexer splits such domains;
-        // this bar (0.35°) keeps the measured state from getting worse. The other two within the issue's 0.3°.
+        // result_0 and result_1 (0.38° apart, no shared peak) are one grain for us: its strained cell (c/a ≈ 1
+        // after the deviatoric strain, 8 × 10⁻³) predicts 49 of their 50 points within 0.15° at a median of
+        // 0.015°, where XMMLAS' two rigid rotations leave 0.061° and 0.043° (checked above). Its orientation (polar
+        // decomposition) is 0.31° from result_0 and 0.21° from result_1: the rotation such a strain trades with
+        // on this detector. Two rotation-only grains do not explain these spots (1.5–1.6 px rms against 0.26 px),
+        // so the indexer does not split them; this bar (0.35°) keeps the measured state from getting worse. The
+        // other two within the issue's 0.3°.
         for (k, m) in mis.iter().enumerate() {
             let bar = if k < 2 { 0.35 } else { 0.3 };
             assert!(*m <= bar, "{what}: XMMLAS result_{k} at {m:.3}°");
@@ -287,7 +363,7 @@ fn als_quartz_xmmlas_grains_by_the_table_up_to_the_dauphine_twin() {
     assert!((misorientation_deg(&xm[0].1, &xm[2].1, &g) - 0.77).abs() < 0.01);
     for settings in [Some("peaksearch_quartz.json"), None] {
         let what = settings.unwrap_or("default settings");
-        let (r, frame) = index_als("Ko1202-12_2_00001.tif", settings, "quartz", xm.len(), None);
+        let (r, frame) = index_als("Ko1202-12_2_00001.tif", settings, "quartz", xm.len(), None, false);
         let at_mask = peaks_at_the_mask(&r, &frame);
         println!("quartz, {what}: {} peaks within 1 px of a masked pixel: {at_mask:.1?}", at_mask.len());
         let mis = misorientations_to_xmmlas(&r, &xm, &quartz);
@@ -307,5 +383,21 @@ fn als_quartz_xmmlas_grains_by_the_table_up_to_the_dauphine_twin() {
         if settings.is_some() {
             assert!(mis[1] <= 0.3, "{what}: result_1 at {:.3}°", mis[1]);
         }
+    }
+    // XMMLAS positions its peaks at the local maxima, without a fit. The quartz's spots are broad and split by
+    // the subgrains (σ 3–10 px); a Gaussian fit puts one peak at the centre of a split spot, so the fitted list
+    // (LaueTools' as well as ours) holds few of result_2's 18 points. From the local maxima all three subgrains
+    // are found (measured: 0.234°, 0.134°, 0.128°).
+    let (r, _) =
+        index_als("Ko1202-12_2_00001.tif", Some("peaksearch_quartz.json"), "quartz", xm.len(), None, true);
+    let mis = misorientations_to_xmmlas(&r, &xm, &quartz);
+    println!(
+        "quartz, folder settings at the local maxima: {} peaks, grains {:?}; XMMLAS result_0..2 at {:.3?}°",
+        r.n_peaks,
+        r.index.as_ref().unwrap().grains.iter().map(|g| g.n_indexed).collect::<Vec<_>>(),
+        mis
+    );
+    for (k, m) in mis.iter().enumerate() {
+        assert!(*m <= 0.3, "local maxima: XMMLAS result_{k} at {m:.3}°");
     }
 }
