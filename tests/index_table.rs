@@ -205,12 +205,15 @@ fn misorientations_to_xmmlas(
         .collect()
 }
 
-/// XMMLAS' indexed points of `result_k` (distinct (2θ, χ), deg) with their hkl, and its rotation.
-fn xmmlas_points(file: &str, k: usize) -> (Vec<([f64; 3], [f64; 2])>, Matrix3<f64>) {
+/// One of XMMLAS' indexed points: its hkl and (2θ, χ) in degrees.
+type XmmlasPoint = ([f64; 3], [f64; 2]);
+
+/// XMMLAS' indexed points of `result_k` (distinct (2θ, χ)) with their hkl, and its rotation.
+fn xmmlas_points(file: &str, k: usize) -> (Vec<XmmlasPoint>, Matrix3<f64>) {
     let f = hdf5_pure::File::from_bytes(std::fs::read(als(file)).unwrap()).unwrap();
     let read = |name: &str| f.dataset(&format!("result_{k}/{name}")).unwrap().read_f64().unwrap();
     let (pts, hkls, r) = (read("indexed_points"), read("indexed_hkls"), read("rotation_matrix"));
-    let mut out: Vec<([f64; 3], [f64; 2])> = Vec::new();
+    let mut out: Vec<XmmlasPoint> = Vec::new();
     for (p, h) in pts.chunks(2).zip(hkls.chunks(3)) {
         if !out.iter().any(|(_, q)| (q[0] - p[0]).abs() < 1e-4 && (q[1] - p[1]).abs() < 1e-4) {
             out.push(([h[0], h[1], h[2]], [p[0], p[1]]));

@@ -997,8 +997,8 @@ fn refined_grain(
 /// The winner of [`best_grain`] is refined again from its nearest rotation with the orientation only (the
 /// nested model), and, when that explains more spots, with the strain again from there. The strained and
 /// the rotation-only grain are then compared on the union of the spots they explain: the strain is kept only
-/// when it lowers the residuals there significantly ([`refine::strain_is_significant`], a likelihood-ratio
-/// test at 10⁻³). Two failures this prevents:
+/// when it lowers the residuals there significantly ([`refine::strain_is_significant`], an F-test of the
+/// nested fits at 10⁻³). Two failures this prevents:
 /// - a strain that locks in away from the grain: refined from a rough candidate (a network's guess, a pair
 ///   0.3° off), the strain can carry the orientation away while the tolerance tightens — in a crowded GaN/Si
 ///   list a 107-spot GaN grain came out 0.20° off with 91 spots and 2.0 px rms, its 16 other spots left over
