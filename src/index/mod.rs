@@ -850,6 +850,18 @@ fn best_grain(
     // Never the first that passes: the candidates matching at least half as many spots as the best one
     // (up to REFINED_CANDIDATES of them, most spots first) are all refined, and the best refined grain by
     // the ranking rule ([`better`]) is kept.
+    // None reaches `minimumnumbermatches` at the candidates' tolerance: they are matched again at the first
+    // refinement tolerance, from which they would be refined anyway. On few spots the candidates from pairs of
+    // jittered spots can all be a few tenths of a degree off (a PILATUS Ni grain of 8 spots: the six best
+    // matched 5, 5, 5, 4, 2 and 1 spots at 0.2°, and no grain was reported; it is now found within 0.1°).
+    let wide_tol =
+        settings.list_matching_tol_angles.first().copied().unwrap_or(settings.matchingrate_angle_tol);
+    if most < settings.minimumnumbermatches && wide_tol > settings.matchingrate_angle_tol {
+        for (m, u) in matched.iter_mut() {
+            *m = match_spots(u, material, exp, spots, available, wide_tol)?;
+        }
+        most = matched.iter().map(|m| m.0.matched.len()).max().unwrap_or(0);
+    }
     matched.sort_by_key(|m| std::cmp::Reverse(m.0.matched.len()));
     let floor = settings.minimumnumbermatches.max(most.div_ceil(2));
     let mut best: Option<IndexedGrain> = None;
