@@ -15,8 +15,12 @@
 //! The grain kept is then compared with its twin and pseudo-symmetric alternatives ([`twins`]: the Σ3
 //! relation, 60° about ⟨111⟩, for cubic crystals; the coincidence rotations of the lattice in general): each
 //! alternative is re-aligned on the spots it matches within [`ALIGN_TOLERANCE_DEG`], and one that matches
-//! more spots than the grain is refined and competes. The accepted grain's spots are removed and the search
-//! repeats for the next grain.
+//! more spots than the grain is refined and competes. The exchanges of near-equal cell vectors
+//! ([`twins::swap_rotations`]: ZrO2's a ↔ c, whose axis is no lattice direction) and the coincidence
+//! rotations are also re-aligned on the grain's own spots with their indices carried over
+//! ([`aligned_by_indices`]; on dense patterns the 1.5° match picks up hundreds of spots and goes astray). A
+//! winning alternative's own alternatives are scored in turn ([`ALTERNATIVE_ROUNDS`]). The accepted grain's
+//! spots are removed and the search repeats for the next grain.
 //!
 //! **The ranking rule** (one rule for every comparison: between the refined candidates of a material,
 //! between a grain and its alternatives, between materials, and between the network's and the table's
@@ -873,37 +877,62 @@ fn best_grain(
         }
     }
     let Some(mut best) = best else { return Ok(None) };
-    // The twin and pseudo-symmetric alternatives of the grain (Σ3 for cubic crystals, [`twins`]): any that
-    // matches more spots than the grain is refined and competes under the same rule.
-    let mut challengers = Vec::new();
-    let (twin_set, found) = match alternatives {
-        Alternatives::Except(found) => (twins::cached_rotations(material)?, found),
-        Alternatives::None => (Default::default(), &[][..]),
+    // The twin and pseudo-symmetric alternatives of the grain (Σ3 for cubic crystals, [`twins`]) and the
+    // exchanges of near-equal cell vectors ([`twins::swap_rotations`]): any that matches more spots than the
+    // grain is refined and competes under the same rule. A winner's own alternatives are scored in turn (the
+    // alternative of a poor first grain can be the pseudo-symmetric partner of the truth), up to
+    // ALTERNATIVE_ROUNDS times.
+    let (twin_set, swap_set, found) = match alternatives {
+        Alternatives::Except(found) => {
+            (twins::cached_rotations(material)?, twins::cached_swaps(material)?, found)
+        }
+        Alternatives::None => (Default::default(), Default::default(), &[][..]),
     };
     let b0 = material.lattice.b0();
-    for r in twin_set.iter() {
-        // An alternative may be a few degrees off (pseudo-symmetry): re-aligned (rotation only) on the spots
-        // it matches within ALIGN_TOLERANCE_DEG before it is scored at the candidates' tolerance.
-        let u0 = best.ub * r;
-        let wide = match_spots(&u0, material, exp, spots, available, ALIGN_TOLERANCE_DEG)?;
-        if 2 * wide.matched.len() <= best.spots.len() {
-            continue;
+    for _ in 0..ALTERNATIVE_ROUNDS {
+        let mut aligned: Vec<Matrix3<f64>> = Vec::new();
+        for r in twin_set.iter() {
+            // An alternative may be a few degrees off (pseudo-symmetry): re-aligned (rotation only) on the spots
+            // it matches within ALIGN_TOLERANCE_DEG, which finds the spots of a parent the grain does not explain.
+            let u0 = best.ub * r;
+            let wide = match_spots(&u0, material, exp, spots, available, ALIGN_TOLERANCE_DEG)?;
+            if 2 * wide.matched.len() > best.spots.len() {
+                aligned
+                    .push(refine::refine_ub(&u0, &b0, exp, spots, &wide.matched, false).map_or(u0, |x| x.ub));
+            }
         }
-        let u = refine::refine_ub(&u0, &b0, exp, spots, &wide.matched, false).map_or(u0, |x| x.ub);
-        if found.iter().any(|f| crate::geometry::misorientation_deg(f, &u, &sym) < 1.0) {
-            continue;
+        // And every alternative re-aligned on the grain's own spots, their indices carried over: on dense
+        // patterns (ZrO2: 220–330 spots within 1.5° of any orientation) the wide match goes astray.
+        for r in twin_set.iter().chain(swap_set.iter()) {
+            if let Some(u) = aligned_by_indices(&best, r, &b0, exp, spots) {
+                aligned.push(u);
+            }
         }
-        let m = match_spots(&u, material, exp, spots, available, settings.matchingrate_angle_tol)?;
-        if m.matched.len() > best.spots.len() {
-            challengers.push((m, u));
+        let mut challengers = Vec::new();
+        for u in aligned {
+            if found.iter().any(|f| crate::geometry::misorientation_deg(f, &u, &sym) < 1.0)
+                || crate::geometry::misorientation_deg(&best.ub, &u, &sym) < 2.0 * settings.angletollut
+                || challengers.iter().any(|(_, v)| crate::geometry::misorientation_deg(v, &u, &sym) < 0.2)
+            {
+                continue;
+            }
+            let m = match_spots(&u, material, exp, spots, available, settings.matchingrate_angle_tol)?;
+            if m.matched.len() > best.spots.len() {
+                challengers.push((m, u));
+            }
         }
-    }
-    challengers.sort_by_key(|m| std::cmp::Reverse(m.0.matched.len()));
-    for (m, u) in challengers.into_iter().take(REFINED_CANDIDATES) {
-        if let Some(g) = refined_grain(&u, m, spots, available, material, exp, settings)?
-            && better(&g, &best)
-        {
-            best = g;
+        challengers.sort_by_key(|m| std::cmp::Reverse(m.0.matched.len()));
+        let mut changed = false;
+        for (m, u) in challengers.into_iter().take(REFINED_CANDIDATES) {
+            if let Some(g) = refined_grain(&u, m, spots, available, material, exp, settings)?
+                && better(&g, &best)
+            {
+                best = g;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
         }
     }
     if settings.refine_strain {
@@ -931,6 +960,43 @@ pub const MIN_SPOTS_FOR_STRAIN: usize = 16;
 
 /// Tolerance (deg) of the first match of a twin or pseudo-symmetric alternative, on which it is re-aligned.
 pub const ALIGN_TOLERANCE_DEG: f64 = 1.5;
+
+/// Rounds of alternatives: a winning alternative's own alternatives are scored again, at most this many times.
+pub const ALTERNATIVE_ROUNDS: usize = 3;
+
+/// The alternative orientation U·R of `grain` (R in the crystal frame, [`twins`]) aligned on the grain's own
+/// matched spots: each spot's indices h are carried to the alternative's, h′ = round(B0⁻¹ Rᵀ B0 h) (the
+/// reflection of U·R along the same direction), kept when B0 h′ lies within [`ALIGN_TOLERANCE_DEG`] of
+/// Rᵀ B0 h, and the rotation is fitted to the spots with those indices. None when fewer than half of the
+/// spots carry over (the alternative is not a pseudo-symmetry of this grain) or the fit fails.
+fn aligned_by_indices(
+    grain: &IndexedGrain,
+    r: &Matrix3<f64>,
+    b0: &Matrix3<f64>,
+    exp: &Experiment,
+    spots: &[ExperimentalSpot],
+) -> Option<Matrix3<f64>> {
+    let b0_inv = b0.try_inverse()?;
+    let cos_tol = ALIGN_TOLERANCE_DEG.to_radians().cos();
+    let carried: Vec<MatchedSpot> = grain
+        .spots
+        .iter()
+        .filter_map(|m| {
+            let target = r.transpose() * b0 * Vector3::new(m.hkl[0] as f64, m.hkl[1] as f64, m.hkl[2] as f64);
+            let x = b0_inv * target;
+            let h = [x[0].round() as i32, x[1].round() as i32, x[2].round() as i32];
+            let g = b0 * Vector3::new(h[0] as f64, h[1] as f64, h[2] as f64);
+            let cos = g.dot(&target) / (g.norm() * target.norm());
+            (h != [0, 0, 0] && cos >= cos_tol).then(|| MatchedSpot { hkl: h, ..m.clone() })
+        })
+        .collect();
+    if 2 * carried.len() <= grain.spots.len() {
+        return None;
+    }
+    // From the grain's rotation alone: a strain refined on the wrong choice (a ↔ c swapped) is not carried.
+    let u0 = crate::geometry::orientation::nearest_rotation(&grain.ub) * r;
+    refine::refine_ub(&u0, b0, exp, spots, &carried, false).map(|x| x.ub)
+}
 
 /// Candidates of one material refined before the best is chosen (those matching at least half as many spots
 /// as the best candidate, most spots first).

@@ -86,6 +86,109 @@ pub fn pseudo_symmetric_rotations(material: &Material) -> Result<Vec<Matrix3<f64
 /// A shared list of alternatives (crystal-frame rotations).
 pub type Rotations = Arc<Vec<Matrix3<f64>>>;
 
+/// Largest relative difference of length between two direct-lattice vectors whose exchange is listed by
+/// [`swap_rotations`] (ZrO2's a and c: 5.15 and 5.32 Å, 3.2 %).
+pub const SWAP_LENGTH_TOLERANCE: f64 = 0.05;
+
+/// Smallest share of low-index reciprocal-lattice directions a swap must carry within
+/// [`super::ALIGN_TOLERANCE_DEG`] of a lattice direction (ZrO2's a ↔ c swap: 78 %).
+pub const SWAP_MIN_OVERLAP: f64 = 0.5;
+
+/// Largest difference (deg) between the angle of two direct-lattice vectors and the angle of the pair they
+/// are carried onto by [`swap_rotations`] (ZrO2's a → b → c cycle carries β = 99° onto γ = 90°).
+pub const SWAP_ANGLE_TOLERANCE_DEG: f64 = 10.0;
+
+/// The metric pseudo-symmetries of the lattice: the rotations that carry the two shortest non-parallel
+/// direct-lattice vectors v₁, v₂ onto two lattice vectors of indices up to 1 with lengths within
+/// [`SWAP_LENGTH_TOLERANCE`] and an angle within [`SWAP_ANGLE_TOLERANCE_DEG`] of theirs (v̂₁ exactly, v₂
+/// within its plane), in the crystal frame (U′ = U·R); kept when they are not a symmetry of the crystal, not
+/// already among [`pseudo_symmetric_rotations`], and carry at least [`SWAP_MIN_OVERLAP`] of the low-index
+/// reciprocal-lattice directions within [`super::ALIGN_TOLERANCE_DEG`] of lattice directions. These are the
+/// pseudo-symmetries of distorted cells that the 0.5° overlap of [`pseudo_symmetric_rotations`] misses
+/// because their axis is not a lattice direction: monoclinic ZrO2's pseudo-cubic cell (a, b, c = 5.15,
+/// 5.21, 5.32 Å, β = 99°) has the a ↔ c exchange, 180° about ∝ [1 0 0.97], whose pattern shares about 90 % of
+/// the true one's spots within the indexer's first tolerance, and the a → b → c cycle (120° in a cubic
+/// cell; 114.8° as built here, where v̂₁ is carried exactly and the indexer's alignment on the spots takes
+/// up the rest). Most overlapping first.
+pub fn swap_rotations(material: &Material) -> Result<Vec<Matrix3<f64>>> {
+    let sym = material.laue_group.rotations(&material.lattice)?;
+    let b0 = material.lattice.b0();
+    let direct = material.lattice.direct_basis();
+    let twins = cached_rotations(material)?;
+    let mut vectors: Vec<Vector3<f64>> =
+        primitive_indices(1).into_iter().map(|h| direct * to_vec(h)).flat_map(|v| [v, -v]).collect();
+    vectors.sort_by(|x, y| x.norm().total_cmp(&y.norm()));
+    let v1 = vectors[0];
+    let Some(v2) = vectors.iter().find(|v| v.cross(&v1).norm() > 1e-6 * v.norm() * v1.norm()).copied() else {
+        return Ok(Vec::new());
+    };
+    let frame = |x: &Vector3<f64>, y: &Vector3<f64>| -> Option<Matrix3<f64>> {
+        let e1 = x.try_normalize(1e-12)?;
+        let e2 = (y - e1 * y.dot(&e1)).try_normalize(1e-12)?;
+        Some(Matrix3::from_columns(&[e1, e2, e1.cross(&e2)]))
+    };
+    let Some(from) = frame(&v1, &v2) else { return Ok(Vec::new()) };
+    let angle =
+        |x: &Vector3<f64>, y: &Vector3<f64>| (x.dot(y) / (x.norm() * y.norm())).clamp(-1.0, 1.0).acos();
+    let (l1, l2, a12) = (v1.norm(), v2.norm(), angle(&v1, &v2));
+    let near = |l: f64, m: f64| (l - m).abs() <= SWAP_LENGTH_TOLERANCE * l.max(m);
+    let probes: Vec<Vector3<f64>> =
+        primitive_indices(3).into_iter().filter_map(|h| (b0 * to_vec(h)).try_normalize(1e-12)).collect();
+    let targets = unique_directions(
+        primitive_indices(6).into_iter().filter_map(|h| (b0 * to_vec(h)).try_normalize(1e-12)),
+    );
+    let cos_tol = super::ALIGN_TOLERANCE_DEG.to_radians().cos();
+    let mut found: Vec<(f64, Matrix3<f64>)> = Vec::new();
+    for w1 in vectors.iter().filter(|w| near(w.norm(), l1)) {
+        for w2 in vectors.iter().filter(|w| near(w.norm(), l2)) {
+            if (angle(w1, w2) - a12).abs() > SWAP_ANGLE_TOLERANCE_DEG.to_radians() {
+                continue;
+            }
+            let Some(to) = frame(w1, w2) else { continue };
+            let r = to * from.transpose();
+            if misorientation_deg(&Matrix3::identity(), &r, &sym) < 1.0
+                || twins.iter().any(|t| misorientation_deg(t, &r, &sym) < 1.0)
+                || found.iter().any(|(_, f)| misorientation_deg(f, &r, &sym) < 1.0)
+            {
+                continue;
+            }
+            let hits = probes
+                .iter()
+                .filter(|p| {
+                    let q = r * *p;
+                    targets.iter().any(|t| q.dot(t).abs() >= cos_tol)
+                })
+                .count();
+            let overlap = hits as f64 / probes.len().max(1) as f64;
+            if overlap >= SWAP_MIN_OVERLAP {
+                found.push((overlap, r));
+            }
+        }
+    }
+    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Ok(found.into_iter().map(|(_, r)| r).collect())
+}
+
+/// [`swap_rotations`] of `material`, computed once per lattice and Laue group (process-wide cache).
+pub fn cached_swaps(material: &Material) -> Result<Rotations> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Rotations>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = format!("{:?}|{:?}", material.lattice.params(), material.laue_group);
+    if let Ok(c) = cache.lock()
+        && let Some(r) = c.get(&key)
+    {
+        return Ok(r.clone());
+    }
+    let r = Arc::new(swap_rotations(material)?);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 256 {
+            c.clear();
+        }
+        c.insert(key, r.clone());
+    }
+    Ok(r)
+}
+
 /// [`pseudo_symmetric_rotations`] of `material`, computed once per lattice and Laue group (process-wide
 /// cache: about 10 ms per material).
 pub fn cached_rotations(material: &Material) -> Result<Rotations> {
@@ -332,6 +435,34 @@ fn gcd(a: i32, b: i32) -> i32 {
 mod tests {
     use super::*;
     use crate::geometry::orientation::rotation_angle_deg;
+
+    #[test]
+    fn zro2_swaps_hold_the_a_c_exchange_and_the_abc_cycle_cubic_none() {
+        let m = Material::from_table("ZrO2").unwrap();
+        let sym = m.laue_group.rotations(&m.lattice).unwrap();
+        let swaps = swap_rotations(&m).unwrap();
+        let d = m.lattice.direct_basis();
+        let (a, c) = (d.column(0).normalize(), d.column(2).normalize());
+        // a ↔ c: 180° about the bisector of â and ĉ, ∝ [1 0 0.97] (not a lattice direction).
+        let ac = Rotation3::from_axis_angle(&Unit::new_normalize(a + c), std::f64::consts::PI).into_inner();
+        assert!(swaps.iter().any(|r| misorientation_deg(r, &ac, &sym) < 0.5), "a ↔ c missing");
+        // The a → b → c cycle of the pseudo-cubic cell: 120° in a cubic cell, 114.8° here (â is carried
+        // exactly, the 9° of β are left to the alignment on the spots).
+        assert!(
+            swaps.iter().any(|r| (misorientation_deg(&Matrix3::identity(), r, &sym) - 117.0).abs() < 3.0),
+            "no 120° cycle among {} swaps",
+            swaps.len()
+        );
+        // None is a symmetry or one of the coincidence alternatives, and they are few.
+        let twins = pseudo_symmetric_rotations(&m).unwrap();
+        for r in &swaps {
+            assert!(misorientation_deg(&Matrix3::identity(), r, &sym) > 1.0);
+            assert!(twins.iter().all(|t| misorientation_deg(t, r, &sym) > 1.0));
+        }
+        assert!(swaps.len() <= 12, "{} swaps", swaps.len());
+        // A cubic lattice's exchanges of equal vectors are all symmetries.
+        assert!(swap_rotations(&Material::from_table("Si").unwrap()).unwrap().is_empty());
+    }
 
     #[test]
     fn cubic_alternatives_start_with_the_four_sigma3_twins() {
