@@ -265,3 +265,48 @@ fn strain_is_kept_only_when_significant_on_a_small_detector() {
     }
     println!("worst unstrained misorientation {worst_plain:.4}°");
 }
+
+/// A peak list shorter than `minimumnumbermatches` (6) is indexed when one orientation explains every spot
+/// and is above chance; five random peaks are not.
+#[test]
+fn a_five_spot_list_is_indexed_whole_and_five_random_peaks_are_not() {
+    use rand::Rng;
+    let exp = experiment();
+    let ni = Material::from_table("Ni").unwrap();
+    let sym = ni.laue_group.rotations(&ni.lattice).unwrap();
+    let settings = IndexSettings::default();
+    assert_eq!(settings.minimumnumbermatches, 6);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(29);
+    for trial in 0..3 {
+        let u = random_rotation(&mut rng);
+        let mut spots = pattern(&u, &ni, &exp);
+        spots.sort_by(|a, b| b.intensity.total_cmp(&a.intensity));
+        // The five most intense, moved by up to 0.3 px.
+        let spots: Vec<ExperimentalSpot> = spots
+            .iter()
+            .take(5)
+            .map(|s| {
+                let (dx, dy) = (rng.random_range(-0.3..0.3), rng.random_range(-0.3..0.3));
+                ExperimentalSpot::from_pixel(s.x_px + dx, s.y_px + dy, s.intensity, &exp.calibration)
+            })
+            .collect();
+        let r = index_spots(&spots, std::slice::from_ref(&ni), &exp, &settings).unwrap();
+        assert_eq!(r.grains.len(), 1, "trial {trial}: no grain on 5 spots");
+        let g = &r.grains[0];
+        assert_eq!(g.spots.len(), 5, "trial {trial}");
+        let d = misorientation_deg(&g.ub, &u, &sym);
+        assert!(d < 0.1, "trial {trial}: {d}° from the truth");
+        assert!(g.chance.is_some(), "trial {trial}: no chance level");
+    }
+    for trial in 0..3 {
+        let spots: Vec<ExperimentalSpot> = (0..5)
+            .map(|_| {
+                let x = 1.0 + rng.random::<f64>() * 2046.0;
+                let y = 1.0 + rng.random::<f64>() * 2046.0;
+                ExperimentalSpot::from_pixel(x, y, 1.0 + 1000.0 * rng.random::<f64>(), &exp.calibration)
+            })
+            .collect();
+        let r = index_spots(&spots, std::slice::from_ref(&ni), &exp, &settings).unwrap();
+        assert!(r.grains.is_empty(), "random trial {trial}: {} grains", r.grains.len());
+    }
+}

@@ -154,7 +154,9 @@ pub struct IndexSettings {
     pub nbspots_ranking: usize,
     /// how many of the best-ranked distinct candidates get the full matching rate
     pub nbcandidates_matched: usize,
-    /// minimumnumbermatches: a grain needs at least this many matched spots
+    /// minimumnumbermatches: a grain needs at least this many matched spots (a peak list shorter than this,
+    /// of at least [`SMALL_LIST_MIN_MATCHES`] spots, needs a grain explaining every spot:
+    /// [`small_list_minimum`])
     pub minimumnumbermatches: usize,
     /// a grain needs at least this matching rate (%) after refinement
     pub min_matching_rate: f64,
@@ -438,6 +440,20 @@ pub fn refine_from_guess(
     Ok(IndexResult { grains, unindexed })
 }
 
+/// Fewest spots a grain may have when the whole peak list is shorter than `minimumnumbermatches`: 10
+/// measured coordinates for the 3 angles of the orientation.
+pub const SMALL_LIST_MIN_MATCHES: usize = 5;
+
+/// The minimum number of matches for a peak list of `n_spots` spots when it is shorter than
+/// `minimumnumbermatches` (and at least [`SMALL_LIST_MIN_MATCHES`] long): a grain must then explain every
+/// spot of the list, and, as every grain of the search, be clearly above what random peaks reach
+/// ([`chance`]). A grain of a sparse material on a small detector can put 5 spots on it (a PILATUS 1M with
+/// its gaps: Ni, diamond, Ni-gamma at 5–22 keV), and the default minimum of 6 would report nothing for a
+/// pattern that one orientation explains whole. None: the usual minimum holds.
+pub fn small_list_minimum(n_spots: usize, minimumnumbermatches: usize) -> Option<usize> {
+    (n_spots < minimumnumbermatches && n_spots >= SMALL_LIST_MIN_MATCHES).then_some(n_spots)
+}
+
 /// The multi-grain loop shared by both methods; with `check_chance`, a grain not clearly above the
 /// matching that random peaks reach ([`chance`]) ends the search (and is not reported). A grain found by
 /// the larger table of the last widening step is compared with the chance of a search with that table (more
@@ -459,6 +475,14 @@ fn search(
     for m in materials {
         check_lut_size(m, settings.nlutmax)?;
     }
+    let whole_list;
+    let settings = match small_list_minimum(spots.len(), settings.minimumnumbermatches) {
+        Some(n) => {
+            whole_list = IndexSettings { minimumnumbermatches: n, ..settings.clone() };
+            &whole_list
+        }
+        None => settings,
+    };
     let max_candidates = limits::CANDIDATES.value() as usize;
     // Model material of each requested material (by name).
     let in_model: Vec<Option<usize>> = materials
@@ -987,7 +1011,7 @@ fn aligned_by_indices(
             let h = [x[0].round() as i32, x[1].round() as i32, x[2].round() as i32];
             let g = b0 * Vector3::new(h[0] as f64, h[1] as f64, h[2] as f64);
             let cos = g.dot(&target) / (g.norm() * target.norm());
-            (h != [0, 0, 0] && cos >= cos_tol).then(|| MatchedSpot { hkl: h, ..m.clone() })
+            (h != [0, 0, 0] && cos >= cos_tol).then_some(MatchedSpot { hkl: h, ..*m })
         })
         .collect();
     if 2 * carried.len() <= grain.spots.len() {
