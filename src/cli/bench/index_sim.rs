@@ -9,9 +9,9 @@
 //!   and the time per image (indexing only, this thread). The table (`index_spots`) and, with `--model`,
 //!   LaueNN (`index_with_model`) side by side on the same images.
 //! - **index-materials**: `--grains-per-image` grains (1 by default) of every material of the table (or
-//!   `--materials a,b`) at random orientations on three detectors (MarCCD 2048², sCMOS 2018×2016, a Pilatus 1M
+//!   `--materials a,b`) at random orientations on four detectors (MarCCD 2048², sCMOS 2018×2016, a Pilatus 1M
 //!   981×1043 in the ALS geometry of `calib_xmmlas.det` whose spots in the module gaps are removed,
-//!   [`in_pilatus_gap`]), same realism: grains found within 0.1° (modulo the orientation ambiguities of
+//!   [`in_pilatus_gap`], and a 512² detector seeing the MarCCD's solid angle with 0.32 mm pixels), same realism: grains found within 0.1° (modulo the orientation ambiguities of
 //!   [`lauekit::index::twins`]) per material and detector, false grains and the time per image, by the table
 //!   and, with `--nn`, by a small LaueNN model trained here for each material and detector ([`small_model`]).
 
@@ -404,10 +404,12 @@ pub fn bench_index_materials(a: &BenchArgs) -> Result<()> {
         bail!("--grains-per-image {k}: need 1 to 10");
     }
     // (name, calibration, module gaps)
-    let detectors: [(&str, Calibration, bool); 3] = [
+    let detectors: [(&str, Calibration, bool); 4] = [
         ("MarCCD 2048²", MARCCD, false),
         ("sCMOS 2018×2016", SCMOS, false),
         ("Pilatus 1M (gaps)", PILATUS, true),
+        // The MarCCD's solid angle on 512 × 512 pixels of 0.32 mm (0.5 px of jitter ≈ 0.13° per spot).
+        ("512²", lauekit::scan::simulate::detector_calibration(512, 512)?, false),
     ];
     let settings = IndexSettings { nbgrainstofind: k, ..IndexSettings::default() };
     let t_start = Instant::now();
