@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lauekit::io::output::{Existing, OutputKind, OutputPlan};
 use lauekit::io::{ReadOptions, read_image};
 use lauekit::peaks::PeakSearchParams;
+use lauekit::spotnet::floor::{FLOOR_RUNS, LaueToolsFloor, lauetools_floor};
 use lauekit::spotnet::train::{
     SpotMetrics, SpotSample, SpotTrainSettings, bin_counts, frame_samples, reference_agreement, search_spots,
     synthetic_samples, synthetic_samples_with, train_spotnet,
@@ -99,18 +100,27 @@ fn settings_file(a: &TrainSpotnetArgs, image: &Path) -> Result<PathBuf> {
         .unwrap_or_else(|| image.parent().unwrap_or(Path::new(".")).join("peaksearch.json")))
 }
 
-/// An image's samples and the detected pixels (px) they were cut out on, in the same order.
-type ImageSamples = (Vec<SpotSample>, Vec<(f64, f64)>);
+/// An image's samples, the detected pixels (px) they were cut out on (same order), and with a reference list,
+/// how far LaueTools' own end points scatter on its good spots (`lauekit::spotnet::floor`).
+type ImageSamples = (Vec<SpotSample>, Vec<(f64, f64)>, Option<LaueToolsFloor>);
 
 /// Samples of the peaks of an image at the lowered threshold (bad ones included) and their detected pixels.
-fn image_samples(image: &Path, pfile: &Path, factor: f64) -> Result<ImageSamples> {
+fn image_samples(
+    image: &Path,
+    pfile: &Path,
+    factor: f64,
+    reference: Option<&[(f64, f64)]>,
+) -> Result<ImageSamples> {
     let bytes = std::fs::read(image).with_context(|| format!("{}: cannot read", image.display()))?;
     let frame = read_image(&bytes, &image.display().to_string(), &ReadOptions::default())?;
     let text = std::fs::read_to_string(pfile).with_context(|| format!("{}: cannot read", pfile.display()))?;
     let p = PeakSearchParams::from_json(&text, &pfile.display().to_string())?;
     let spots =
         search_spots(&frame, &p, factor).with_context(|| format!("{}: peak search", image.display()))?;
-    Ok((frame_samples(&frame, &spots, p.saturation_value), spots))
+    let samples = frame_samples(&frame, &spots, p.saturation_value);
+    let floor =
+        reference.map(|r| lauetools_floor(&frame, &p, &samples, &spots, r, &GoodSpotCriteria::truth(), 0.5));
+    Ok((samples, spots, floor))
 }
 
 pub fn print_metrics(label: &str, m: &SpotMetrics) -> Result<()> {
@@ -230,12 +240,9 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
     let mut per_image = Vec::new();
     let mut spots_of = Vec::new();
     let mut lauetools_of = Vec::new();
+    let mut floor_of = Vec::new();
     for img in &a.images {
-        let (s, spots) = image_samples(img, &settings_file(&a, img)?, a.threshold_factor)?;
-        errln!("{}: {} spots, per Sim bin {:?}", img.display(), s.len(), bin_counts(&s));
-        per_image.push(s);
-        spots_of.push(spots);
-        lauetools_of.push(match paired(&a.lauetools, img, "--lauetools")? {
+        let reference = match paired(&a.lauetools, img, "--lauetools")? {
             Some(l) => {
                 let text =
                     std::fs::read_to_string(&l).with_context(|| format!("{}: cannot read", l.display()))?;
@@ -243,7 +250,27 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
                 Some(peaks.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>())
             }
             None => None,
-        });
+        };
+        let (s, spots, floor) =
+            image_samples(img, &settings_file(&a, img)?, a.threshold_factor, reference.as_deref())?;
+        errln!("{}: {} spots, per Sim bin {:?}", img.display(), s.len(), bin_counts(&s));
+        if let Some(f) = &floor {
+            errln!(
+                "{}: LaueTools' own end points on {} good spots: re-run {:.4} px from its list, median of {} \
+                 perturbed re-runs {:.4} px, their scatter {:.4} px (the floor); converged cut-out fit {:.4} px",
+                img.display(),
+                f.matched,
+                f.rerun_px,
+                FLOOR_RUNS,
+                f.median_end_px,
+                f.scatter_px,
+                f.converged_px
+            );
+        }
+        per_image.push(s);
+        spots_of.push(spots);
+        lauetools_of.push(reference);
+        floor_of.push(floor);
     }
     let synth = synthetic_samples_with(a.synthetic, a.seed.wrapping_mul(0x9E37_79B9) ^ 0xA5, a.crowded);
     errln!(
@@ -281,7 +308,7 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
             let m = lauekit::spotnet::train::metrics(&test, &out, &GoodSpotCriteria::default());
             print_metrics(&format!("held out {label}"), &m)?;
             let agreement = lauetools_of[h].as_ref().map(|reference| {
-                reference_agreement(&test, &spots_of[h], &out, reference, &GoodSpotCriteria::default(), 0.5)
+                reference_agreement(&test, &spots_of[h], &out, reference, &GoodSpotCriteria::truth(), 0.5)
             });
             if let Some(r) = &agreement {
                 outln!(
@@ -293,7 +320,17 @@ pub fn run(a: TrainSpotnetArgs) -> Result<()> {
                     r.fit_px
                 )?;
             }
-            results.push(serde_json::json!({"holdout": label, "metrics": m, "lauetools": agreement}));
+            if let Some(f) = &floor_of[h] {
+                outln!(
+                    "held out {label}: LaueTools' end points scatter {:.4} px around their median (the floor), \
+                     median end point {:.4} px from its list",
+                    f.scatter_px,
+                    f.median_end_px
+                )?;
+            }
+            results.push(serde_json::json!({
+                "holdout": label, "metrics": m, "lauetools": agreement, "lauetools_floor": floor_of[h]
+            }));
         }
         // Fresh synthetic spots (another seed): how the network does on the kind of data it was fitted to.
         let fresh = synthetic_samples(3000, a.seed ^ 0xF7E5);

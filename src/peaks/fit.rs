@@ -413,6 +413,24 @@ pub fn fit_box_masked(
     xtol: f64,
     saturation: f64,
 ) -> BoxFit {
+    fit_box_from(data, usable, None, n, profile, theta, xtol, saturation)
+}
+
+/// [`fit_box_masked`] started on the pixel `start` (row-major index) instead of the box's maximum: centre
+/// there, amplitude = its value − the box minimum (σ = 1, θ = 0 as always). The spot network's truth fits its
+/// cut-out from the cut-out's centre, the spot it is about, so that a brighter neighbour inside the 32 × 32
+/// window does not become the fitted spot. `start` = None (or a masked or out-of-box pixel) is the maximum.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_box_from(
+    data: &[f64],
+    usable: Option<&[bool]>,
+    start: Option<usize>,
+    n: usize,
+    profile: Profile,
+    theta: ThetaDerivative,
+    xtol: f64,
+    saturation: f64,
+) -> BoxFit {
     let ok = |i: usize| usable.is_none_or(|u| u.get(i).copied().unwrap_or(false));
     let (mut lo, mut hi, mut at) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
     for (i, &v) in data.iter().enumerate() {
@@ -429,7 +447,11 @@ pub fn fit_box_masked(
         // Nothing usable: a flat start that the fit leaves where it is (the caller refuses such boxes).
         (lo, hi) = (0.0, 0.0);
     }
-    let x0 = Vector7::from([lo, hi - lo, (at / n) as f64, (at % n) as f64, 1.0, 1.0, 0.0]);
+    let (mut top, mut at) = (hi, at);
+    if let Some(i) = start.filter(|&i| i < data.len() && ok(i) && lo.is_finite()) {
+        (top, at) = (data[i], i);
+    }
+    let x0 = Vector7::from([lo, top - lo, (at / n) as f64, (at % n) as f64, 1.0, 1.0, 0.0]);
     let mask = match profile {
         Profile::Gaussian => data
             .iter()

@@ -15,6 +15,7 @@
 
 pub mod cutout;
 pub mod descriptors;
+pub mod floor;
 pub mod infer;
 pub mod model;
 pub mod positions;

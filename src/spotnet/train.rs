@@ -366,14 +366,17 @@ pub fn predict_samples(net: &SpotNet, samples: &[SpotSample], device: &Device) -
     out
 }
 
-/// Test metrics of network outputs against the samples' truth.
+/// Test metrics of network outputs against the samples' truth: a sample is truly good by
+/// [`GoodSpotCriteria::truth`] (the paper's definition), predicted good by `criteria` (the network's call,
+/// [`GoodSpotCriteria::default`] in the product).
 pub fn metrics(samples: &[SpotSample], outputs: &[f32], criteria: &GoodSpotCriteria) -> SpotMetrics {
+    let truth = GoodSpotCriteria::truth();
     let mut confusion = [0usize; 4];
     let (mut n_good, mut pos, mut sim, mut area, mut area_s, mut asp) = (0usize, 0.0, 0.0, 0.0, 0.0, 0.0);
     let mut pairs: Vec<(f64, f64)> = Vec::new();
     for (s, o) in samples.iter().zip(outputs.chunks_exact(5)) {
         let t = &s.truth;
-        let truly = criteria.is_good(t.sim, t.mu_x, t.mu_y);
+        let truly = truth.is_good(t.sim, t.mu_x, t.mu_y);
         let (px, py) = (o[1] as f64 * 2.0 * POS_RANGE - POS_RANGE, o[2] as f64 * 2.0 * POS_RANGE - POS_RANGE);
         let pred = criteria.is_good(o[0] as f64, px, py);
         confusion[match (truly, pred) {
@@ -564,8 +567,7 @@ mod tests {
         .concat();
         // LaueTools' peaks: 0.1 px from the first fit, on the second, one by the bad spot, none near the fourth.
         let reference = [(100.3, 50.0), (199.9, 80.3), (300.0, 90.0), (401.0, 10.0)];
-        let r =
-            reference_agreement(&samples, &spots, &outputs, &reference, &GoodSpotCriteria::default(), 0.5);
+        let r = reference_agreement(&samples, &spots, &outputs, &reference, &GoodSpotCriteria::truth(), 0.5);
         assert_eq!((r.good, r.matched), (3, 2), "{r:?}");
         assert!((r.fit_px - 0.05).abs() < 1e-9, "{r:?}");
         assert!((r.network_px - 0.0).abs() < 1e-6, "{r:?}");

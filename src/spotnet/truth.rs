@@ -1,7 +1,8 @@
 //! Ground truth of a cut-out: our fit of α·g + β to its pixels and the five descriptors it gives.
 //!
 //! The fit is [`crate::peaks::fit::fit_box`] (a rotated 2D Gaussian plus a constant, Levenberg–Marquardt)
-//! on the whole 32 × 32 window, at a tighter tolerance than LaueTools' peak search (xtol 1e-6) and with the
+//! on the whole 32 × 32 window, started on the window's centre s (the spot the cut-out is about, not the
+//! window's brightest pixel, which on crowded patterns is often a neighbour's), at a tighter tolerance than LaueTools' peak search (xtol 1e-6) and with the
 //! analytic θ derivative ([`ThetaDerivative::Analytic`]), so that it runs to the least-squares minimum
 //! instead of stopping where LaueTools' peak search stops. Its
 //! rotation angle is one parameter more than the paper's axis-aligned g; σ1, σ2 are then the principal
@@ -13,7 +14,7 @@
 //! "similar" just because both vectors share a large constant.
 
 use super::cutout::{CUTOUT, Cutout, HALF};
-use crate::peaks::fit::{Profile, ThetaDerivative, fit_box};
+use crate::peaks::fit::{Profile, ThetaDerivative, fit_box_from};
 
 /// Relative tolerance on the fit parameters.
 pub const TRUTH_XTOL: f64 = 1e-6;
@@ -87,7 +88,17 @@ pub fn fit_truth(cut: &Cutout, saturation: f64) -> SpotTruth {
 /// As [`fit_truth`] on a bare 32 × 32 window of counts and its validity.
 pub fn fit_window(counts: &[f64], valid: &[bool], saturation: f64) -> SpotTruth {
     let data: Vec<f64> = counts.iter().zip(valid).map(|(&c, &ok)| if ok { c } else { 0.0 }).collect();
-    let fit = fit_box(&data, CUTOUT, Profile::Gaussian, ThetaDerivative::Analytic, TRUTH_XTOL, saturation);
+    let centre = Some(HALF * CUTOUT + HALF);
+    let fit = fit_box_from(
+        &data,
+        None,
+        centre,
+        CUTOUT,
+        Profile::Gaussian,
+        ThetaDerivative::Analytic,
+        TRUTH_XTOL,
+        saturation,
+    );
     let [h, a, uc, vc, s1, s2, theta] = fit.params;
     let (w1, w2) = (s1.abs() + 1e-6, s2.abs() + 1e-6);
     let (st, ct) = theta.to_radians().sin_cos();
@@ -143,6 +154,21 @@ mod tests {
         assert!((t.area() - std::f64::consts::PI * 2.4).abs() < 1e-4);
         let y = t.target();
         assert!((y[1] - (0.3 + 1.1) / 2.2).abs() < 1e-5 && (y[4] - 2.4 / 5.0).abs() < 1e-5, "{y:?}");
+    }
+
+    #[test]
+    fn the_centre_spot_is_fitted_not_a_brighter_neighbour() {
+        // The spot at s (offset 0.2, −0.3 px, σ 1.1) and a neighbour 3× brighter 9 px to its right: the truth
+        // is the centre spot's position and widths, and Sim falls below 1 because the neighbour is not modelled.
+        let mut w = gaussian_window(0.2, -0.3, 1.1, 1.1);
+        let n = gaussian_window(9.0, 0.5, 1.0, 1.0);
+        for (a, b) in w.iter_mut().zip(&n) {
+            *a += 3.0 * (b - 100.0);
+        }
+        let t = fit_window(&w, &vec![true; CUTOUT * CUTOUT], 65535.0);
+        assert!((t.mu_x - 0.2).abs() < 0.02 && (t.mu_y + 0.3).abs() < 0.02, "{t:?}");
+        assert!((t.sigma1 - 1.1).abs() < 0.05 && (t.sigma2 - 1.1).abs() < 0.05, "{t:?}");
+        assert!(t.sim0 < 0.6, "{t:?}");
     }
 
     #[test]

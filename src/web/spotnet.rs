@@ -140,8 +140,8 @@ struct CharacterizeOutput {
 }
 
 /// Runs the shipped spot network on `cutouts` (consumed) on WebGPU when `prefer_gpu` and the browser offers it,
-/// else on the CPU. `criteria`: `{min_sim, max_offset_px}` of a good spot (undefined: the paper's 0.5 and
-/// 0.9 px). Returns `{descriptors: [{sim, pos_x, pos_y, asp, area, good}], device, fallback_reason,
+/// else on the CPU. `criteria`: `{min_sim, max_offset_px}` of a good spot (undefined: Sim > 0.55 and
+/// ≤ 0.9 px, `GoodSpotCriteria::default`). Returns `{descriptors: [{sim, pos_x, pos_y, asp, area, good}], device, fallback_reason,
 /// elapsed_ms}`, one descriptor per spot in order (positions in LaueTools' convention, area in px²).
 #[wasm_bindgen]
 pub async fn characterize_cutouts(

@@ -86,7 +86,7 @@ export const HELP = {
   'th:calib-table:xgam (°)': 'xgam (°): detector rotation about its normal.',
 
   'quality-device': 'Where the spot network runs: the CPU, or the GPU through WebGPU (falls back to the CPU when the browser has none).',
-  'quality-min-sim': 'min Sim (0–1): a good spot has Sim, the network\'s similarity to a 2D Gaussian, above this.',
+  'quality-min-sim': 'min Sim (0–1): a good spot has Sim, the network\'s similarity to a 2D Gaussian, above this (default 0.55: the paper\'s 0.5 plus one held-out Sim error, so that fewer bad spots pass).',
   'quality-max-offset': 'max offset (px): a good spot\'s centre is at most this far from its peak-search pixel.',
   'quality-sim-colours': 'Colour scale of the spot circles by Sim (0–1): colour-blind safe vermillion → yellow → blue (default), or the former red → amber → green.',
 

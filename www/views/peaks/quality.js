@@ -78,7 +78,7 @@ export class SpotQuality {
     const minSim = Number(this.$('quality-min-sim', 'input').value);
     const maxOffset = Number(this.$('quality-max-offset', 'input').value);
     return {
-      min_sim: Number.isFinite(minSim) ? minSim : 0.5,
+      min_sim: Number.isFinite(minSim) ? minSim : 0.55,
       max_offset_px: Number.isFinite(maxOffset) ? maxOffset : 0.9,
     };
   }
