@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
-//! The shipped spot network on the real image it was not trained on (Ge_blanc, MarCCD; the network saw the two
-//! sCMOS images and synthetic spots): the targets, from the paper's results on unseen real data —
+//! The shipped spot network on the real image it was not trained on (Ge_blanc, MarCCD; the network saw the five
+//! other real images of `../shared/data/real` and synthetic spots): the targets, from the paper's results on unseen real data —
 //! for good spots a position error ≤ 0.044 px and a Sim MAE ≤ 0.05, and at most 1.3 % of the spots bad but
 //! predicted good. Test set as in `lauekit train-spotnet`: the image's peaks at half its `peaksearch.json`
 //! threshold with no fit rejection, with the peaks at its own threshold (1123 spots, 74 good by our α·g + β fit; 1155 before the peak fit

@@ -505,13 +505,14 @@ async function main() {
     check('spot quality: 97 descriptors = native within 1e-4; Sim/Asp/area/good columns; circles styled; summary',
       q.d.length === 97 && dq < 1e-4 && ['sim', 'asp', 'area', 'good'].every((k) => q.cols.includes(k)) && q.styled >= 1
       && q.summary.startsWith(`${nGood} of 97 spots good`), JSON.stringify({ dq, cols: q.cols, styled: q.styled, summary: q.summary }));
+    const defaultMinSim = await page.inputValue('#quality-min-sim');
     await page.fill('#quality-min-sim', '0.95');
     const strict = await page.evaluate(() => document.getElementById('quality-summary').textContent);
     const nStrict = goldenSpots.descriptors.filter((d, i) => d.sim > 0.95 && Math.hypot(d.pos_x - Math.round(goldenSpots.peaks[i][0]),
       d.pos_y - Math.round(goldenSpots.peaks[i][1])) <= 0.9).length;
     check('spot quality: a stricter Sim threshold (0.95) re-counts the good spots',
       strict.startsWith(`${nStrict} of 97 spots good`) && nStrict <= nGood, `${strict} (expected ${nStrict})`);
-    await page.fill('#quality-min-sim', '0.5');
+    await page.fill('#quality-min-sim', defaultMinSim);
     await page.locator('#quality-panel').screenshot({ path: path.join(OUT_DIR, 'quality-panel.png') });
     await page.locator('#image-canvas').screenshot({ path: path.join(OUT_DIR, 'quality-image.png') });
 
